@@ -1,0 +1,139 @@
+/**
+ * The podterm.v1 wire contract (shared/PROTOCOL.md). Imported by the browser page, the gateway's
+ * main thread, the session actors and the bench load generator: the one definition of the frames.
+ *
+ * Every WebSocket message is binary: one msgpack array whose first element is the opcode.
+ *
+ * | op | direction        | array                                                   | meaning                 |
+ * |----|------------------|---------------------------------------------------------|-------------------------|
+ * | 0  | client -> server | [0, bytes]                                              | stdin                   |
+ * | 1  | client -> server | [1, cols, rows]                                         | resize (1..1000)        |
+ * | 2  | client -> server | [2]                                                     | pause output            |
+ * | 3  | client -> server | [3]                                                     | resume output           |
+ * | 0  | server -> client | [0, bytes]                                              | stdout (+stderr w/ TTY) |
+ * | 1  | server -> client | [1, bytes]                                              | stderr (no TTY only)    |
+ * | 2  | server -> client | [2, {session, namespace, pod, container, command}]      | exec established        |
+ * | 3  | server -> client | [3, {exitCode, message}]                                | process ended, then 1000|
+ * | 4  | server -> client | [4, {code, message}]                                    | session failed, then cc |
+ */
+import { Packr } from 'msgpackr';
+import type { ErrorCode } from '../errors/codes.js';
+
+export const SUBPROTOCOL = 'podterm.v1';
+
+export const ClientOp = { Stdin: 0, Resize: 1, Pause: 2, Resume: 3 } as const;
+export const ServerOp = { Stdout: 0, Stderr: 1, Started: 2, Exited: 3, Error: 4 } as const;
+
+/** Resize bounds, inclusive (PROTOCOL.md: integers 1..1000). */
+export const MIN_DIMENSION = 1;
+export const MAX_DIMENSION = 1000;
+
+export interface StartedInfo {
+  session: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+}
+export interface ExitInfo {
+  exitCode: number | null;
+  message: string;
+}
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+}
+
+export type ClientFrame =
+  | readonly [typeof ClientOp.Stdin, Uint8Array]
+  | readonly [typeof ClientOp.Resize, number, number]
+  | readonly [typeof ClientOp.Pause]
+  | readonly [typeof ClientOp.Resume];
+
+export type ServerFrame =
+  | readonly [typeof ServerOp.Stdout, Uint8Array]
+  | readonly [typeof ServerOp.Stderr, Uint8Array]
+  | readonly [typeof ServerOp.Started, StartedInfo]
+  | readonly [typeof ServerOp.Exited, ExitInfo]
+  | readonly [typeof ServerOp.Error, ErrorInfo];
+
+// Plain msgpack (no records, no structured-clone extensions) so any msgpack library can speak it.
+const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
+
+export function encode(frame: ClientFrame | ServerFrame): Uint8Array {
+  return packr.pack(frame);
+}
+
+/** Thrown for anything that is not a valid frame; the server maps it to BadFrame (4400). */
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+}
+
+function unpack(data: Uint8Array): unknown {
+  try {
+    return packr.unpack(data);
+  } catch {
+    throw new FrameError('undecodable msgpack');
+  }
+}
+
+function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+function isDimension(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= MIN_DIMENSION && (v as number) <= MAX_DIMENSION;
+}
+
+/** Decodes and validates one client -> server message. */
+export function decodeClientFrame(data: Uint8Array): ClientFrame {
+  const value = unpack(data);
+  if (!Array.isArray(value) || value.length === 0) throw new FrameError('a frame is a non-empty array');
+  const op: unknown = value[0];
+  switch (op) {
+    case ClientOp.Stdin:
+      if (value.length !== 2 || !isBytes(value[1])) throw new FrameError('stdin is [0, bytes]');
+      return [ClientOp.Stdin, value[1]];
+    case ClientOp.Resize:
+      if (value.length !== 3 || !isDimension(value[1]) || !isDimension(value[2])) {
+        throw new FrameError(`resize is [1, cols, rows] with integers ${MIN_DIMENSION}..${MAX_DIMENSION}`);
+      }
+      return [ClientOp.Resize, value[1], value[2]];
+    case ClientOp.Pause:
+    case ClientOp.Resume:
+      if (value.length !== 1) throw new FrameError('pause and resume take no arguments');
+      return [op] as ClientFrame;
+    default:
+      throw new FrameError('unknown opcode');
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isBytes(v);
+}
+
+/** Decodes and validates one server -> client message (browser, bench and tests). */
+export function decodeServerFrame(data: Uint8Array): ServerFrame {
+  const value = unpack(data);
+  if (!Array.isArray(value) || value.length !== 2) throw new FrameError('a server frame is [op, payload]');
+  const [op, payload] = value as [unknown, unknown];
+  switch (op) {
+    case ServerOp.Stdout:
+    case ServerOp.Stderr:
+      if (!isBytes(payload)) throw new FrameError('output payload must be bytes');
+      return [op, payload];
+    case ServerOp.Started:
+      if (!isRecord(payload) || typeof payload.session !== 'string') throw new FrameError('bad started frame');
+      return [op, payload as unknown as StartedInfo];
+    case ServerOp.Exited:
+      if (!isRecord(payload) || !(payload.exitCode === null || Number.isInteger(payload.exitCode))) {
+        throw new FrameError('bad exit frame');
+      }
+      return [op, { exitCode: payload.exitCode as number | null, message: String(payload.message ?? '') }];
+    case ServerOp.Error:
+      if (!isRecord(payload) || typeof payload.code !== 'string') throw new FrameError('bad error frame');
+      return [op, { code: payload.code as ErrorCode, message: String(payload.message ?? '') }];
+    default:
+      throw new FrameError('unknown opcode');
+  }
+}
