@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pack } from 'msgpackr';
+import {
+  ClientOp, ServerOp, FrameError, encode, decodeClientFrame, decodeServerFrame,
+  MAX_OUTPUT_CHUNK, MAX_SEND_BYTES,
+} from '../../src/protocol/index.js';
+
+test('client frames round-trip through encode and decode', () => {
+  const stdin = decodeClientFrame(encode([ClientOp.Stdin, new TextEncoder().encode('ls -l\r')]));
+  assert.equal(stdin[0], ClientOp.Stdin);
+  assert.equal(Buffer.from(stdin[1] as Uint8Array).toString(), 'ls -l\r');
+  assert.deepEqual(decodeClientFrame(encode([ClientOp.Resize, 120, 40])), [1, 120, 40]);
+  assert.deepEqual(decodeClientFrame(encode([ClientOp.Pause])), [2]);
+  assert.deepEqual(decodeClientFrame(encode([ClientOp.Resume])), [3]);
+});
+
+test('frames are plain msgpack arrays that any msgpack library produces', () => {
+  // A third-party client encoding with a plain msgpack encoder must be understood.
+  assert.deepEqual(decodeClientFrame(pack([1, 80, 24])), [1, 80, 24]);
+  const bytes = pack([0, Buffer.from('hi')]);
+  assert.equal(bytes[0], 0x92, 'fixarray of two');
+  assert.equal(bytes[1], 0x00, 'opcode 0 as positive fixint');
+  assert.equal(bytes[2], 0xc4, 'bin8 payload');
+});
+
+test('malformed client frames are rejected with FrameError', () => {
+  const bad: unknown[] = [
+    'not an array', [], [9], [0, 'text is not bytes'], [0], [1, 80], [1, 0, 24], [1, 80, 1001],
+    [1, 80.5, 24], [1, '80', 24], [2, 'extra'], [3, 1], [-1], [null],
+  ];
+  for (const value of bad) {
+    assert.throws(() => decodeClientFrame(pack(value)), FrameError, JSON.stringify(value));
+  }
+  assert.throws(() => decodeClientFrame(new Uint8Array([0xc1])), FrameError, 'never-used msgpack byte');
+  assert.throws(() => decodeClientFrame(new Uint8Array([0x92, 0x00])), FrameError, 'truncated');
+});
+
+test('resize accepts exactly the 1..1000 range', () => {
+  assert.deepEqual(decodeClientFrame(pack([1, 1, 1])), [1, 1, 1]);
+  assert.deepEqual(decodeClientFrame(pack([1, 1000, 1000])), [1, 1000, 1000]);
+  assert.throws(() => decodeClientFrame(pack([1, 1000, 0])), FrameError);
+});
+
+test('server frames round-trip and are validated', () => {
+  const started = { session: 's1', namespace: 'default', pod: 'shell', container: 'main', command: ['sh'] };
+  assert.deepEqual(decodeServerFrame(encode([ServerOp.Started, started])), [2, started]);
+  assert.deepEqual(decodeServerFrame(encode([ServerOp.Exited, { exitCode: 3, message: '' }])), [3, { exitCode: 3, message: '' }]);
+  assert.deepEqual(decodeServerFrame(encode([ServerOp.Exited, { exitCode: null, message: 'gone' }])), [3, { exitCode: null, message: 'gone' }]);
+  assert.deepEqual(decodeServerFrame(encode([ServerOp.Error, { code: 'NotFound', message: 'no pod' }])), [4, { code: 'NotFound', message: 'no pod' }]);
+  const out = decodeServerFrame(encode([ServerOp.Stdout, new Uint8Array([0xe4, 0xb8, 0xad])]));
+  assert.equal(out[0], ServerOp.Stdout);
+  assert.throws(() => decodeServerFrame(pack([0, 'text'])), FrameError);
+  assert.throws(() => decodeServerFrame(pack([7, {}])), FrameError);
+  assert.throws(() => decodeServerFrame(pack([3, { exitCode: 'x' }])), FrameError);
+});
+
+test('a full output chunk encodes below the 16 KiB send limit', () => {
+  const frame = encode([ServerOp.Stdout, new Uint8Array(MAX_OUTPUT_CHUNK)]);
+  assert.ok(frame.byteLength < MAX_SEND_BYTES, `${frame.byteLength} < ${MAX_SEND_BYTES}`);
+  assert.equal(frame.byteLength, MAX_OUTPUT_CHUNK + 5);
+});
