@@ -1,0 +1,77 @@
+/**
+ * The page's view of the gateway's HTTP API (PROTOCOL.md, "HTTP"). Same-origin fetches that carry
+ * the session cookie; every failure becomes an ApiError whose message is the server's user-safe
+ * `message` (or plain words when there is no body), never a stack or a raw network error.
+ */
+export interface ContainerInfo {
+  name: string;
+  ready: boolean;
+  running: boolean;
+  state: 'running' | 'waiting' | 'terminated' | 'unknown';
+  reason: string | null;
+}
+
+export interface PodInfo {
+  name: string;
+  namespace: string;
+  phase: string;
+  ready: boolean;
+  defaultContainer: string | null;
+  containers: ContainerInfo[];
+}
+
+export interface NamespaceInfo {
+  name: string;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' }, signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new ApiError(0, 'Network', 'The podterm server cannot be reached.');
+  }
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const rec = (body ?? {}) as { code?: unknown; message?: unknown };
+    const code = typeof rec.code === 'string' ? rec.code : 'Http' + res.status;
+    const message = typeof rec.message === 'string' ? rec.message : `The server answered ${res.status}.`;
+    throw new ApiError(res.status, code, message);
+  }
+  return body as T;
+}
+
+export async function listNamespaces(signal?: AbortSignal): Promise<NamespaceInfo[]> {
+  const body = await getJson<{ items: NamespaceInfo[] }>('/api/v1/namespaces', signal);
+  return body.items;
+}
+
+export async function listPods(namespace: string, signal?: AbortSignal): Promise<PodInfo[]> {
+  const body = await getJson<{ items: PodInfo[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, signal);
+  return body.items;
+}
+
+/**
+ * Why a terminal cannot be opened in this pod/container, in words a user reads, or null when it
+ * can. The picker shows it next to the item; a deep link shows it in the status line instead of
+ * opening a socket that the gateway would refuse before the upgrade (a browser WebSocket cannot
+ * read that refusal's body, so the page would otherwise fail silently).
+ */
+export function whyNotExec(pod: PodInfo, containerName: string | null): string | null {
+  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return `pod ${pod.name} has phase ${pod.phase}`;
+  if (containerName === null) return null;
+  const c = pod.containers.find((x) => x.name === containerName);
+  if (!c) return `pod ${pod.name} has no container ${containerName}`;
+  if (c.running) return null;
+  if (c.reason) return `${c.name} is ${c.state}: ${c.reason}`;
+  if (pod.phase !== 'Running') return `pod ${pod.name} has phase ${pod.phase}`;
+  return `${c.name} is ${c.state}`;
+}

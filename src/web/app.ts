@@ -1,0 +1,164 @@
+/**
+ * The page: picker, tabs of terminals, font size, theme and deep links, wired together. One App
+ * per document; main.ts builds it. The active view is either the picker or one terminal tab.
+ */
+import type { ExecTarget } from './exec-socket.js';
+import { parseHash, setHash } from './deep-link.js';
+import { Disposer } from './lifecycle.js';
+import { Picker } from './picker.js';
+import { TabBar } from './tabs.js';
+import { TerminalSession, targetLabel } from './terminal-session.js';
+import type { SessionHost } from './terminal-session.js';
+import { watchTheme } from './theme.js';
+
+const FONT_MIN = 8;
+const FONT_MAX = 32;
+const FONT_DEFAULT = 14;
+const FONT_KEY = 'podterm.fontSize';
+
+export class App {
+  readonly sessions = new Map<string, TerminalSession>();
+  private active: string | null = null;
+  private nextId = 1;
+  private fontSize: number;
+  private readonly disposer = new Disposer();
+  private readonly picker: Picker;
+  private readonly tabs: TabBar;
+  private readonly theme;
+  private readonly host: SessionHost;
+
+  constructor(private readonly doc: Document, private readonly win: Window) {
+    this.fontSize = this.loadFontSize();
+    this.theme = watchTheme(win);
+    this.disposer.add(() => this.theme.close());
+    this.disposer.add(this.theme.onChange((t) => this.sessions.forEach((s) => s.setTheme(t))));
+    this.host = {
+      fontSize: () => this.fontSize,
+      theme: () => this.theme.current,
+      commands: {
+        fontBigger: () => this.setFontSize(this.fontSize + 1),
+        fontSmaller: () => this.setFontSize(this.fontSize - 1),
+        fontReset: () => this.setFontSize(FONT_DEFAULT),
+        openSearch: () => this.activeSession()?.openSearch(),
+      },
+      changed: (s) => this.onSessionChanged(s),
+    };
+    this.picker = new Picker(doc, { open: (t) => this.openTerminal(t) });
+    this.disposer.add(() => this.picker.close());
+    this.tabs = new TabBar(doc, doc.getElementById('tab-list')!, {
+      select: (id) => this.activate(id),
+      close: (id) => this.closeTab(id),
+    });
+    this.disposer.add(() => this.tabs.close());
+    this.disposer.listen(doc.getElementById('new-terminal')!, 'click', () => this.activate(null));
+    this.disposer.listen(doc.getElementById('font-smaller')!, 'click', () => this.host.commands.fontSmaller());
+    this.disposer.listen(doc.getElementById('font-bigger')!, 'click', () => this.host.commands.fontBigger());
+    this.disposer.listen(win, 'hashchange', () => this.followHash());
+    // Keys that work outside a focused terminal too (the terminal's own handler covers inside).
+    this.disposer.listen(doc, 'keydown', (ev) => this.onPageKey(ev as KeyboardEvent));
+    this.disposer.add(() => this.sessions.forEach((s) => s.close()));
+    this.showFontSize();
+  }
+
+  start(): void {
+    if (!this.followHash()) void this.picker.load();
+  }
+
+  private loadFontSize(): number {
+    const saved = Number(this.win.localStorage.getItem(FONT_KEY));
+    return Number.isInteger(saved) && saved >= FONT_MIN && saved <= FONT_MAX ? saved : FONT_DEFAULT;
+  }
+
+  setFontSize(px: number): void {
+    this.fontSize = Math.min(FONT_MAX, Math.max(FONT_MIN, px));
+    this.win.localStorage.setItem(FONT_KEY, String(this.fontSize));
+    this.sessions.forEach((s) => s.setFontSize(this.fontSize));
+    this.showFontSize();
+  }
+
+  private showFontSize(): void {
+    this.doc.getElementById('font-size')!.textContent = `${this.fontSize}px`;
+  }
+
+  private onPageKey(ev: KeyboardEvent): void {
+    if (!ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    if (ev.target instanceof HTMLElement && ev.target.closest('.xterm')) return;
+    const cmds = this.host.commands;
+    const action = ev.shiftKey && ev.key.toLowerCase() === 'f' ? cmds.openSearch
+      : ev.key === '=' || ev.key === '+' ? cmds.fontBigger : ev.key === '-' ? cmds.fontSmaller : null;
+    if (!action) return;
+    ev.preventDefault();
+    action();
+  }
+
+  /** true when the hash made the picker load a namespace. */
+  private followHash(): boolean {
+    const link = parseHash(this.win.location.hash);
+    if (!link) return false;
+    if (link.pod && link.container) {
+      this.openTerminal({ namespace: link.namespace, pod: link.pod, container: link.container });
+      return false;
+    }
+    this.activate(null);
+    void this.picker.load(link.namespace, link.pod);
+    return true;
+  }
+
+  activeSession(): TerminalSession | null {
+    return this.active === null ? null : this.sessions.get(this.active) ?? null;
+  }
+
+  /** Opens a terminal for the target, or switches to its tab when one is already open. */
+  openTerminal(target: ExecTarget): TerminalSession {
+    for (const [id, s] of this.sessions) {
+      if (targetLabel(s.target) === targetLabel(target) && s.state !== 'exited' && s.state !== 'failed') {
+        this.activate(id);
+        return s;
+      }
+    }
+    const id = `t${this.nextId++}`;
+    const session = new TerminalSession(this.doc, target, this.host);
+    session.panel.id = `panel-${id}`;
+    this.sessions.set(id, session);
+    this.tabs.add(id, session.title);
+    this.activate(id);
+    void session.connect();
+    return session;
+  }
+
+  /** null shows the picker. */
+  activate(id: string | null): void {
+    this.active = id !== null && this.sessions.has(id) ? id : null;
+    this.doc.getElementById('picker')!.hidden = this.active !== null;
+    this.doc.getElementById('new-terminal')!.setAttribute('aria-pressed', String(this.active === null));
+    for (const [sid, s] of this.sessions) s.show(sid === this.active);
+    this.tabs.activate(this.active);
+    const s = this.activeSession();
+    setHash(this.win, s ? { ...s.target } : null);
+    this.updateTitle();
+    if (!s) this.picker.focus();
+  }
+
+  closeTab(id: string): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.close();
+    this.sessions.delete(id);
+    this.tabs.remove(id);
+    if (this.active === id) this.activate(this.sessions.keys().next().value ?? null);
+  }
+
+  private onSessionChanged(s: TerminalSession): void {
+    for (const [id, x] of this.sessions) if (x === s) this.tabs.update(id, s.title, s.state);
+    if (s === this.activeSession()) this.updateTitle();
+  }
+
+  private updateTitle(): void {
+    const s = this.activeSession();
+    this.doc.title = s ? `${s.title} (${s.state}) · podterm` : 'podterm';
+  }
+
+  close(): void {
+    this.disposer.dispose();
+  }
+}

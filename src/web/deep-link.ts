@@ -1,0 +1,32 @@
+/**
+ * Deep links: `/#/NAMESPACE/POD/CONTAINER` opens a terminal, `/#/NAMESPACE[/POD]` opens the picker
+ * there. The hash follows the active tab (history.replaceState, so no history entry per click and
+ * no hashchange loop), which is what makes a reload come back to the same terminal.
+ */
+export interface DeepLink {
+  namespace: string;
+  pod: string | null;
+  container: string | null;
+}
+
+export function parseHash(hash: string): DeepLink | null {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '');
+  if (parts.length === 0 || parts.length > 3) return null;
+  let decoded: string[];
+  try {
+    decoded = parts.map((p) => decodeURIComponent(p));
+  } catch {
+    return null;
+  }
+  return { namespace: decoded[0]!, pod: decoded[1] ?? null, container: decoded[2] ?? null };
+}
+
+export function formatHash(link: DeepLink | null): string {
+  if (!link) return '#/';
+  return '#/' + [link.namespace, link.pod, link.container].filter((p): p is string => p !== null).map(encodeURIComponent).join('/');
+}
+
+export function setHash(win: Window, link: DeepLink | null): void {
+  const hash = formatHash(link);
+  if (win.location.hash !== hash) win.history.replaceState(null, '', hash);
+}

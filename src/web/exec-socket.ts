@@ -1,0 +1,135 @@
+/**
+ * One WebSocket = one exec session (PROTOCOL.md, "WebSocket"). Owns the socket and nothing else:
+ * decodes server frames with the shared protocol code and reports them; encodes stdin, resize,
+ * pause and resume. One state enum, one idempotent close(reason); listeners are removed there.
+ */
+import { ClientOp, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../protocol/index.js';
+import type { ClientFrame, ErrorInfo, ExitInfo, StartedInfo } from '../protocol/index.js';
+
+export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
+
+export interface ExecTarget {
+  namespace: string;
+  pod: string;
+  container: string;
+}
+
+/** How the session ended, as the page explains it. Exactly one is reported per socket. */
+export type SocketEnd =
+  | { kind: 'exited'; info: ExitInfo }
+  | { kind: 'error'; info: ErrorInfo }
+  | { kind: 'closed'; code: number; started: boolean }
+  | { kind: 'local'; reason: string };
+
+export interface ExecSocketEvents {
+  started(info: StartedInfo): void;
+  output(data: Uint8Array): void;
+  ended(end: SocketEnd): void;
+}
+
+/** Stdin larger than this is split, so a big paste never trips the server's message limit. */
+const STDIN_CHUNK = 16 * 1024;
+
+const ALLOWED: Record<SocketState, SocketState[]> = {
+  connecting: ['open', 'closing', 'closed'],
+  open: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+export class ExecSocket {
+  private state: SocketState = 'connecting';
+  private readonly ws: WebSocket;
+  private started = false;
+  /** The first end frame (exit or error) wins over the close code that follows it. */
+  private endFrame: SocketEnd | null = null;
+  private readonly encoder = new TextEncoder();
+
+  constructor(target: ExecTarget, cols: number, rows: number, private readonly events: ExecSocketEvents) {
+    const q = new URLSearchParams({ ...target, cols: String(cols), rows: String(rows) });
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    this.ws = new WebSocket(`${scheme}://${location.host}/ws/exec?${q}`, SUBPROTOCOL);
+    this.ws.binaryType = 'arraybuffer';
+    this.ws.onopen = () => this.transition('open');
+    this.ws.onmessage = (ev: MessageEvent) => this.onMessage(ev);
+    // The browser reports no detail on error; the close event that always follows carries the code.
+    this.ws.onclose = (ev: CloseEvent) => this.finish(this.endFrame ?? { kind: 'closed', code: ev.code, started: this.started });
+  }
+
+  get current(): SocketState {
+    return this.state;
+  }
+
+  private transition(next: SocketState): boolean {
+    if (!ALLOWED[this.state].includes(next)) return false;
+    this.state = next;
+    return true;
+  }
+
+  private onMessage(ev: MessageEvent): void {
+    if (this.state === 'closed' || !(ev.data instanceof ArrayBuffer)) return;
+    let frame;
+    try {
+      frame = decodeServerFrame(new Uint8Array(ev.data));
+    } catch {
+      this.close('The server sent a frame this page cannot read.');
+      return;
+    }
+    switch (frame[0]) {
+      case ServerOp.Stdout:
+      case ServerOp.Stderr:
+        this.events.output(frame[1]);
+        break;
+      case ServerOp.Started:
+        this.started = true;
+        this.events.started(frame[1]);
+        break;
+      case ServerOp.Exited:
+        this.endFrame ??= { kind: 'exited', info: frame[1] };
+        break;
+      case ServerOp.Error:
+        this.endFrame ??= { kind: 'error', info: frame[1] };
+        break;
+    }
+  }
+
+  private send(frame: ClientFrame): void {
+    if (this.state !== 'open') return;
+    this.ws.send(encode(frame));
+  }
+
+  sendStdin(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? this.encoder.encode(data) : data;
+    for (let i = 0; i < bytes.byteLength; i += STDIN_CHUNK) {
+      this.send([ClientOp.Stdin, bytes.subarray(i, i + STDIN_CHUNK)]);
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    this.send([ClientOp.Resize, cols, rows]);
+  }
+
+  pause(): void {
+    this.send([ClientOp.Pause]);
+  }
+
+  resume(): void {
+    this.send([ClientOp.Resume]);
+  }
+
+  /** Idempotent; the page's own reasons (tab closed, reconnect) are reported as 'local'. */
+  close(reason: string): void {
+    if (!this.transition('closing')) return;
+    this.ws.close(1000);
+    this.finish({ kind: 'local', reason });
+  }
+
+  private finish(end: SocketEnd): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.ws.onopen = null;
+    this.ws.onmessage = null;
+    this.ws.onclose = null;
+    this.events.ended(end);
+  }
+}

@@ -1,0 +1,7 @@
+/** Entry point of the terminal page (bundled by scripts/build-web.js into app.js). */
+import { App } from './app.js';
+import { installTestHook } from './test-hook.js';
+
+const app = new App(document, window);
+installTestHook(window, app);
+app.start();

@@ -1,0 +1,79 @@
+/**
+ * The tab bar: one tab per terminal (pod/container and a state mark), each a button with its own
+ * close button, in a role=tablist so screen readers and the keyboard see tabs.
+ */
+import { Disposer } from './lifecycle.js';
+
+export interface TabEvents {
+  select(id: string): void;
+  close(id: string): void;
+}
+
+const STATE_MARK: Record<string, string> = {
+  checking: '…', connecting: '…', connected: '●', exited: '■', failed: '!',
+};
+
+export class TabBar {
+  private readonly disposer = new Disposer();
+  private readonly tabs = new Map<string, { li: HTMLElement; tab: HTMLButtonElement; label: HTMLElement; mark: HTMLElement }>();
+
+  constructor(private readonly doc: Document, private readonly list: HTMLElement, private readonly events: TabEvents) {
+    // One delegated listener for every tab and close button; it dies with the bar.
+    this.disposer.listen(list, 'click', (ev) => {
+      const target = (ev.target as HTMLElement).closest<HTMLElement>('[data-tab-id]');
+      if (!target) return;
+      const id = target.dataset.tabId!;
+      if (target.classList.contains('tab-close')) this.events.close(id);
+      else this.events.select(id);
+    });
+  }
+
+  add(id: string, title: string): void {
+    const li = this.doc.createElement('li');
+    li.className = 'tab-item';
+    const tab = this.doc.createElement('button');
+    tab.type = 'button';
+    tab.className = 'tab';
+    tab.setAttribute('role', 'tab');
+    tab.dataset.tabId = id;
+    const mark = this.doc.createElement('span');
+    mark.className = 'tab-mark';
+    mark.setAttribute('aria-hidden', 'true');
+    const label = this.doc.createElement('span');
+    label.className = 'tab-label';
+    tab.append(mark, label);
+    const close = this.doc.createElement('button');
+    close.type = 'button';
+    close.className = 'tab-close';
+    close.dataset.tabId = id;
+    close.textContent = '×';
+    close.title = `Close ${title}`;
+    close.setAttribute('aria-label', `Close ${title}`);
+    li.append(tab, close);
+    this.list.append(li);
+    this.tabs.set(id, { li, tab, label, mark });
+    this.update(id, title, 'checking');
+  }
+
+  update(id: string, title: string, state: string): void {
+    const t = this.tabs.get(id);
+    if (!t) return;
+    t.label.textContent = title;
+    t.mark.textContent = STATE_MARK[state] ?? '';
+    t.tab.dataset.state = state;
+    t.tab.title = `${title} — ${state}`;
+  }
+
+  activate(id: string | null): void {
+    for (const [tid, t] of this.tabs) t.tab.setAttribute('aria-selected', String(tid === id));
+  }
+
+  remove(id: string): void {
+    this.tabs.get(id)?.li.remove();
+    this.tabs.delete(id);
+  }
+
+  close(): void {
+    this.disposer.dispose();
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * A read-only window into the page for the end-to-end tests (and for anyone debugging in the
+ * console): terminal text and counters. It can read what the page shows but cannot send input.
+ */
+import type { App } from './app.js';
+
+export interface PodtermHook {
+  activeText(): string;
+  activeState(): string | null;
+  activeStatus(): string | null;
+  activeCounters(): { bytes: number; newlines: number; pauses: number; backlog: number } | null;
+  activeSize(): { cols: number; rows: number } | null;
+  tabCount(): number;
+}
+
+export function installTestHook(win: Window, app: App): void {
+  const hook: PodtermHook = {
+    activeText: () => app.activeSession()?.view.text() ?? '',
+    activeState: () => app.activeSession()?.state ?? null,
+    activeStatus: () => app.activeSession()?.statusText ?? null,
+    activeCounters: () => app.activeSession()?.counters ?? null,
+    activeSize: () => {
+      const t = app.activeSession()?.view.term;
+      return t ? { cols: t.cols, rows: t.rows } : null;
+    },
+    tabCount: () => app.sessions.size,
+  };
+  Object.defineProperty(win, '__podterm', { value: Object.freeze(hook) });
+}
