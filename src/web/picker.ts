@@ -53,7 +53,7 @@ export class Picker {
     return this.loading.signal;
   }
 
-  /** Loads namespaces, then (if given or only one) a namespace's pods, optionally selecting a pod. */
+  /** Loads namespaces, then one namespace's pods, optionally selecting a pod. */
   async load(namespace: string | null = null, pod: string | null = null): Promise<void> {
     const signal = this.nextLoad();
     this.say('Loading namespaces…');
@@ -61,7 +61,8 @@ export class Picker {
       const namespaces = await listNamespaces(signal);
       this.nsList.replaceChildren(...namespaces.map((ns) => this.item(ns.name, 'namespace', ns.name, null, () => void this.selectNamespace(ns.name))));
       this.say(namespaces.length ? '' : 'No namespaces are visible to you.');
-      const pick = namespace ?? (namespaces.length === 1 ? namespaces[0]!.name : null);
+      // Start somewhere useful: the asked-for namespace, else "default", else the first one.
+      const pick = namespace ?? (namespaces.find((ns) => ns.name === 'default') ?? namespaces[0])?.name ?? null;
       if (pick) await this.selectNamespace(pick, pod);
     } catch (err) {
       if (!signal.aborted) this.say(err instanceof ApiError ? err.message : 'The podterm server cannot be reached.');
