@@ -1,0 +1,64 @@
+/**
+ * Kubernetes `Status` failures -> our ErrorCodes (STYLE.md 6: mapped once, here). The user sees our
+ * text, never the API server's raw message, except for the few cases where its words name the
+ * missing object and carry no secret.
+ */
+import { PodtermError } from '../errors/codes.js';
+
+/** The parts of a metav1.Status we look at. */
+export interface KubeStatus {
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { causes?: Array<{ reason?: string; message?: string }> };
+}
+
+// A real kubelet and the sandbox both word "container not running" in several ways
+// (K8S-EXEC.md: 101 then InternalError `container not found ("c")`, or 400 before the upgrade).
+const NOT_RUNNING = /container not found|is waiting to start|CrashLoopBackOff|is not running|terminated|completed pod|cannot exec into a container in a completed pod/i;
+// `container C is not valid for pod P` is how the API server says the container does not exist.
+const NO_SUCH_CONTAINER = /container .* is not valid for pod/i;
+
+export function isKubeStatus(v: unknown): v is KubeStatus {
+  return typeof v === 'object' && v !== null && ('status' in v || 'reason' in v || 'code' in v);
+}
+
+/** Maps an HTTP status plus an optional Status body to a PodtermError. */
+export function statusToError(httpCode: number | undefined, status: KubeStatus | undefined): PodtermError {
+  const code = status?.code ?? httpCode;
+  const message = status?.message ?? '';
+  const reason = status?.reason ?? '';
+  if (NO_SUCH_CONTAINER.test(message)) return new PodtermError('NotFound', 'The container does not exist in this pod.');
+  if (NOT_RUNNING.test(message)) return new PodtermError('ContainerNotRunning');
+  if (code === 401 || reason === 'Unauthorized') return new PodtermError('Unauthorized', 'Kubernetes did not accept the credentials of this context.');
+  if (code === 403 || reason === 'Forbidden') return new PodtermError('Forbidden');
+  if (code === 404 || reason === 'NotFound') return new PodtermError('NotFound');
+  if (code === 400 && /container name must be specified/i.test(message)) {
+    return new PodtermError('BadRequest', 'This pod has several containers; choose one.');
+  }
+  if (code !== undefined && code >= 500) return new PodtermError('UpstreamUnavailable');
+  return new PodtermError('UpstreamUnavailable', 'Kubernetes refused the request.');
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+
+/** Anything a client-node call threw -> PodtermError. */
+export function kubeErrorToPodterm(err: unknown): PodtermError {
+  if (err instanceof PodtermError) return err;
+  const e = err as { code?: unknown; body?: unknown; cause?: unknown; message?: unknown } | null;
+  if (e && typeof e.code === 'number') {
+    let body: unknown = e.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        body = undefined;
+      }
+    }
+    return statusToError(e.code, isKubeStatus(body) ? body : undefined);
+  }
+  const sys = (e?.code ?? (e?.cause as { code?: unknown } | undefined)?.code) as unknown;
+  if (typeof sys === 'string' && NETWORK_CODES.has(sys)) return new PodtermError('UpstreamUnavailable', undefined, { cause: err });
+  return new PodtermError('UpstreamUnavailable', undefined, { cause: err });
+}

@@ -1,0 +1,160 @@
+/**
+ * `startGateway`: builds the gateway from plain options (the CLI is the composition root above it)
+ * and returns its handle. uWebSockets.js serves HTTP and WebSockets on this thread; session actors
+ * run in a piscina pool (or here, with `workers: 0`).
+ */
+import uws from 'uWebSockets.js';
+import { fileURLToPath } from 'node:url';
+import { KubeApi } from '../kube/api.js';
+import { KubeContexts, type KubeSource } from '../kube/config.js';
+import { DEFAULT_MAX_CLIENT_MESSAGE } from '../protocol/index.js';
+import { InlineActorPool, PiscinaActorPool, type ActorPool } from '../supervisor/actor-pool.js';
+import { Metrics } from '../supervisor/metrics.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { Authenticator, type TokenBinding } from './auth.js';
+import { mountHttpRoutes } from './http-routes.js';
+import { loadStaticFiles } from './static-files.js';
+import { mountWsExec } from './ws-exec.js';
+
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  kube: KubeSource;
+  tokens: TokenBinding[];
+  workers: number;
+  allowedOrigins?: string[];
+  maxSessions?: number;
+  maxSessionsPerToken?: number;
+  idleTimeoutMs?: number;
+  maxSessionAgeMs?: number;
+  maxMessageBytes?: number;
+  drainGraceMs?: number;
+  webRoot?: string;
+  log?: LogFn;
+  /** Additive: how long an actor may take to close before it counts as stuck (default 5000). */
+  closeDeadlineMs?: number;
+  /** Additive: browser-socket watermarks for pausing output (defaults 128 KiB / 32 KiB). */
+  highWaterBytes?: number;
+  lowWaterBytes?: number;
+}
+
+export interface GatewayStats {
+  sessionsActive: number;
+  actorsActive: number;
+  execSocketsOpen: number;
+  closeDeadlineMisses: number;
+  workers: number;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  stats(): Promise<GatewayStats>;
+  metricsText(): Promise<string>;
+  drain(graceMs?: number): Promise<void>;
+  close(): Promise<void>;
+  terminateWorker(): Promise<void>;
+  /** Additive: heap used per thread (main first) after a forced GC when run with --expose-gc. */
+  heapAfterGc(): Promise<number[]>;
+}
+
+export class NativeUwsMissingError extends Error {
+  override readonly name = 'NativeUwsMissingError';
+}
+
+/**
+ * uWebSockets.js silently falls back to a slow pure-JS implementation when its native binary does
+ * not load (uws.js in the package); podterm refuses to run on it.
+ */
+export function assertNativeUws(): void {
+  if (typeof uws.App !== 'function' || !String(uws.App).includes('[native code]')) {
+    throw new NativeUwsMissingError(
+      `uWebSockets.js is running its JavaScript fallback, not the native binary (platform ${process.platform}-${process.arch}, ABI ${process.versions.modules}); podterm needs the native build`,
+    );
+  }
+}
+
+const DEFAULTS = {
+  maxSessions: 10_000,
+  maxSessionsPerToken: 1_000,
+  idleTimeoutMs: 30 * 60_000,
+  maxSessionAgeMs: 12 * 60 * 60_000,
+  drainGraceMs: 10_000,
+  closeDeadlineMs: 5_000,
+  highWaterBytes: 128 * 1024,
+  lowWaterBytes: 32 * 1024,
+};
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  assertNativeUws();
+  const log: LogFn = options.log ?? (() => undefined);
+  const kubeContexts = new KubeContexts(options.kube);
+  const metrics = new Metrics();
+  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(options.kube, options.workers) : new InlineActorPool(options.kube);
+  const supervisor = new Supervisor(
+    pool,
+    metrics,
+    {
+      maxSessions: options.maxSessions ?? DEFAULTS.maxSessions,
+      maxSessionsPerToken: options.maxSessionsPerToken ?? DEFAULTS.maxSessionsPerToken,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      maxSessionAgeMs: options.maxSessionAgeMs ?? DEFAULTS.maxSessionAgeMs,
+      closeDeadlineMs: options.closeDeadlineMs ?? DEFAULTS.closeDeadlineMs,
+      highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes,
+      lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
+    },
+    log,
+  );
+  const auth = new Authenticator(options.tokens);
+  const webRoot = options.webRoot ?? fileURLToPath(new URL('../../web/', import.meta.url));
+  const files = loadStaticFiles(webRoot);
+  if (!files) log('warn', 'the web page is not built; / will say so', { webRoot });
+
+  const app = uws.App();
+  mountWsExec(app, {
+    auth,
+    supervisor,
+    allowedOrigins: options.allowedOrigins,
+    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
+    idleTimeoutSec: 120,
+    maxBackpressure: 16 * 1024 * 1024,
+  });
+  mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, log });
+
+  const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
+    app.listen(options.host, options.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${options.host}:${options.port}`))));
+  }).catch(async (err: unknown) => {
+    await supervisor.close();
+    throw err;
+  });
+  const port = uws.us_socket_local_port(listenSocket);
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${hostForUrl}:${port}`;
+  log('info', 'listening', { url, workers: options.workers });
+
+  let closing: Promise<void> | undefined;
+  const stats = async (): Promise<GatewayStats> => {
+    const s = await supervisor.stats();
+    return { sessionsActive: s.sessionsActive, actorsActive: s.actorsActive, execSocketsOpen: s.execSocketsOpen, closeDeadlineMisses: metrics.closeDeadlineMisses, workers: s.workers };
+  };
+  return {
+    url,
+    port,
+    stats,
+    metricsText: () => supervisor.metricsText(),
+    drain: (graceMs) => supervisor.drain(graceMs ?? options.drainGraceMs ?? DEFAULTS.drainGraceMs),
+    terminateWorker: () => supervisor.terminateWorker(),
+    heapAfterGc: async () => (await supervisor.stats(true)).heapUsed,
+    close: () => {
+      closing ??= (async () => {
+        uws.us_listen_socket_close(listenSocket);
+        await supervisor.close();
+        // Ends every remaining socket (keep-alive HTTP included), so the process can exit.
+        (app as unknown as { close(): void }).close();
+      })();
+      return closing;
+    },
+  };
+}

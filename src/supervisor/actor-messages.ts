@@ -1,0 +1,52 @@
+/**
+ * The messages on a session's MessagePort between the supervisor (main thread) and its actor
+ * (worker or, with `--workers 0`, the main thread). Bytes travel as transferred ArrayBuffers; the
+ * actor decodes client frames and encodes server frames, so the main thread only moves buffers.
+ *
+ * | t       | direction        | fields            | meaning                                        |
+ * |---------|------------------|-------------------|------------------------------------------------|
+ * | in      | main -> actor    | data              | one raw client WebSocket message               |
+ * | flow    | main -> actor    | paused            | browser socket above / below its watermarks    |
+ * | close   | main -> actor    | reason            | the client is gone or the server is draining   |
+ * | hello   | actor -> main    | threadId          | the actor runs (where, for recycling)          |
+ * | out     | actor -> main    | data              | one encoded server frame (< MAX_SEND_BYTES)    |
+ * | end     | actor -> main    | code, reason      | close the browser socket with this code        |
+ */
+export interface ActorInit {
+  session: string;
+  namespace: string;
+  pod: string;
+  /** null: the pod's default container (annotation, else the first). */
+  container: string | null;
+  /** null: auto-detect the shell. */
+  command: string[] | null;
+  cols: number;
+  rows: number;
+  /** kubeconfig context of the token; undefined = current-context. */
+  context: string | undefined;
+  idleTimeoutMs: number;
+  maxSessionAgeMs: number;
+}
+
+export type CloseRequest = 'client-gone' | 'shutdown';
+
+export type ToActor =
+  | { t: 'in'; data: ArrayBuffer }
+  | { t: 'flow'; paused: boolean }
+  | { t: 'close'; reason: CloseRequest };
+
+export type FromActor =
+  | { t: 'hello'; threadId: number }
+  | { t: 'out'; data: ArrayBuffer }
+  | { t: 'end'; code: number; reason: string };
+
+/** What each actor host (one per worker thread, or the main thread) reports when probed. */
+export interface HostReport {
+  threadId: number;
+  actors: number;
+  execs: number;
+  heapUsed: number;
+}
+
+/** Probe on the BroadcastChannel shared by the supervisor and its worker hosts. */
+export type ProbeMessage = { t: 'probe'; id: number; gc: boolean } | { t: 'report'; id: number; report: HostReport };

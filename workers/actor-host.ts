@@ -1,0 +1,45 @@
+/**
+ * The actors of one thread (a piscina worker, or the main thread with `--workers 0`): their shared
+ * kubeconfig, the counts the workers themselves report (podterm_actors_active, exec sockets), and
+ * the answer to the supervisor's probe.
+ */
+import { BroadcastChannel, threadId, type MessagePort } from 'node:worker_threads';
+import { KubeContexts, type KubeSource } from '../src/kube/config.js';
+import type { ActorInit, HostReport, ProbeMessage } from '../src/supervisor/actor-messages.js';
+import { SessionActor, type ActorCounters } from './session-actor.js';
+
+export class ActorHost {
+  readonly #kube: KubeContexts;
+  readonly counters: ActorCounters = { actors: 0, execs: 0 };
+  #probe: BroadcastChannel | undefined;
+
+  constructor(kube: KubeSource) {
+    this.#kube = new KubeContexts(kube);
+  }
+
+  /** Answers probes on the supervisor's channel (workers only; the main thread is asked directly). */
+  listen(channelName: string): void {
+    const bc = new BroadcastChannel(channelName);
+    // The worker lives as long as piscina keeps it; the channel must not keep it alive on its own.
+    bc.unref();
+    bc.onmessage = (ev) => {
+      const m = (ev as unknown as { data: ProbeMessage }).data;
+      if (m.t === 'probe') bc.postMessage({ t: 'report', id: m.id, report: this.report(m.gc) } satisfies ProbeMessage);
+    };
+    this.#probe = bc;
+  }
+
+  report(gc: boolean): HostReport {
+    if (gc) (globalThis as { gc?: () => void }).gc?.();
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, heapUsed: process.memoryUsage().heapUsed };
+  }
+
+  run(port: MessagePort, init: ActorInit): Promise<void> {
+    return new SessionActor(port, init, { kube: this.#kube, counters: this.counters, threadId }).run();
+  }
+
+  close(): void {
+    this.#probe?.close();
+    this.#probe = undefined;
+  }
+}

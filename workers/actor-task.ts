@@ -1,0 +1,26 @@
+/**
+ * The piscina task entry. Each session is one long-lived task: it receives the session's transferred
+ * MessagePort and resolves when the actor has released everything. One ActorHost per worker thread,
+ * built from workerData on first load (this file is the worker's composition root).
+ */
+import { workerData, type MessagePort } from 'node:worker_threads';
+import type { KubeSource } from '../src/kube/config.js';
+import type { ActorInit } from '../src/supervisor/actor-messages.js';
+import { ActorHost } from './actor-host.js';
+
+export interface ActorWorkerData {
+  kube: KubeSource;
+  probeChannel: string;
+}
+export interface ActorTask {
+  port: MessagePort;
+  init: ActorInit;
+}
+
+const data = workerData as ActorWorkerData;
+const host = new ActorHost(data.kube);
+host.listen(data.probeChannel);
+
+export default function runActorTask(task: ActorTask): Promise<void> {
+  return host.run(task.port, task.init);
+}

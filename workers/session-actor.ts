@@ -1,0 +1,313 @@
+/**
+ * One session actor: owns the exec stream, the resize coalescing, the timers and the flow state of
+ * one terminal session, and has exactly one idempotent close(reason) (STYLE.md 1-4). Every resource
+ * registers its disposal on the line that acquires it.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { ERRORS, PodtermError, toPodtermError } from '../src/errors/codes.js';
+import { ClientOp, decodeClientFrame, encode, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../src/protocol/index.js';
+import type { KubeContexts } from '../src/kube/config.js';
+import { KubeApi } from '../src/kube/api.js';
+import { ExecStream } from '../src/kube/exec.js';
+import { statusToError, type KubeStatus } from '../src/kube/errors.js';
+import type { ActorInit, CloseRequest, FromActor, ToActor } from '../src/supervisor/actor-messages.js';
+
+/** PROTOCOL.md: without `command`, one exec that picks bash when present. */
+export const SHELL_COMMAND = ['/bin/sh', '-c', 'export LANG=C.UTF-8; command -v bash >/dev/null && exec bash || exec sh'];
+/** Latest size wins; at most one resize reaches Kubernetes per this many ms. */
+export const RESIZE_INTERVAL_MS = 50;
+/** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
+export const EXEC_PING_MS = 30_000;
+/**
+ * Input bound: stdin queued towards the API server beyond this means the client types faster than
+ * the pod reads. uWS cannot stop reading the browser, so the session fails with BadFrame instead of
+ * buffering without limit (documented policy).
+ */
+export const MAX_PENDING_INPUT = 1024 * 1024;
+/** Input that arrives before the exec is open is held up to this many bytes. */
+const MAX_EARLY_INPUT = 64 * 1024;
+
+export type ActorState = 'starting' | 'open' | 'closing' | 'closed';
+
+export type CloseReason =
+  | { kind: 'exit'; exitCode: number | null; message: string }
+  | { kind: 'error'; error: PodtermError }
+  | { kind: 'request'; request: CloseRequest };
+
+/** Counts owned by the host of this thread; the actor adjusts them where it acquires/releases. */
+export interface ActorCounters {
+  actors: number;
+  execs: number;
+}
+
+export interface ActorDeps {
+  kube: KubeContexts;
+  counters: ActorCounters;
+  threadId: number;
+}
+
+export class SessionActor {
+  #state: ActorState = 'starting';
+  readonly #port: MessagePort;
+  readonly #init: ActorInit;
+  readonly #deps: ActorDeps;
+  readonly #disposers: Array<() => void> = [];
+  #exec: ExecStream | undefined;
+  #container = '';
+  #command: string[] = [];
+  #clientPaused = false;
+  #socketPaused = false;
+  #earlyInput: Uint8Array[] = [];
+  #earlyBytes = 0;
+  #wantSize: [number, number] | undefined;
+  #lastResizeAt = 0;
+  #resizeTimer: NodeJS.Timeout | undefined;
+  #lastInputAt = Date.now();
+  #done!: () => void;
+  readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
+  #closing: Promise<void> | undefined;
+  #starting: Promise<void> = Promise.resolve();
+
+  constructor(port: MessagePort, init: ActorInit, deps: ActorDeps) {
+    this.#port = port;
+    this.#init = init;
+    this.#deps = deps;
+    deps.counters.actors++;
+    this.#disposers.push(() => deps.counters.actors--);
+    const onMessage = (m: ToActor): void => this.#onMessage(m);
+    port.on('message', onMessage);
+    this.#disposers.push(() => {
+      port.off('message', onMessage);
+      port.close();
+    });
+    this.#post({ t: 'hello', threadId: deps.threadId });
+  }
+
+  get state(): ActorState {
+    return this.#state;
+  }
+
+  /** Runs the session; resolves when the actor has released everything. Never rejects. */
+  run(): Promise<void> {
+    this.#starting = this.#start().catch((err: unknown) => {
+      void this.close({ kind: 'error', error: toPodtermError(err) });
+    });
+    return this.#finished;
+  }
+
+  async #start(): Promise<void> {
+    const init = this.#init;
+    const kc = this.#deps.kube.forContext(init.context);
+    this.#command = init.command ?? SHELL_COMMAND;
+    this.#container = init.container ?? (await this.#defaultContainer());
+    if (this.#state !== 'starting') return;
+    const exec = await ExecStream.open(
+      kc,
+      { namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, tty: true, cols: init.cols, rows: init.rows },
+      {
+        stdout: (b) => this.#output(ServerOp.Stdout, b),
+        stderr: (b) => this.#output(ServerOp.Stderr, b),
+        status: (s) => this.#onStatus(s),
+        closed: () => void this.close({ kind: 'error', error: new PodtermError('UpstreamUnavailable', 'The API server closed the exec stream.') }),
+      },
+    );
+    // Registered at acquisition; teardown awaits #starting, then closes it.
+    this.#exec = exec;
+    this.#deps.counters.execs++;
+    // The client may have left while the exec was opening: teardown is waiting for us.
+    if (this.#state !== 'starting') return;
+    this.#state = 'open';
+    this.#sendFrame([ServerOp.Started, { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command }]);
+    const ping = setInterval(() => exec.ping(), EXEC_PING_MS);
+    this.#disposers.push(() => clearInterval(ping));
+    this.#armIdle(init.idleTimeoutMs);
+    if (init.maxSessionAgeMs > 0) {
+      const age = setTimeout(() => this.close({ kind: 'error', error: new PodtermError('SessionExpired') }), init.maxSessionAgeMs);
+      this.#disposers.push(() => clearTimeout(age));
+    }
+    for (const chunk of this.#earlyInput) exec.write(chunk);
+    this.#earlyInput = [];
+    if (this.#wantSize) this.#scheduleResize();
+    this.#applyFlow();
+  }
+
+  async #defaultContainer(): Promise<string> {
+    const pod = await new KubeApi(this.#deps.kube).readPod(this.#init.context, this.#init.namespace, this.#init.pod);
+    if (!pod.defaultContainer) throw new PodtermError('NotFound', 'The pod has no containers.');
+    return pod.defaultContainer;
+  }
+
+  #armIdle(idleMs: number): void {
+    if (idleMs <= 0) return;
+    // One timer re-armed for the remainder, instead of a reset per keystroke.
+    let timer: NodeJS.Timeout;
+    const check = (): void => {
+      const left = this.#lastInputAt + idleMs - Date.now();
+      if (left <= 0) this.close({ kind: 'error', error: new PodtermError('IdleTimeout') });
+      else timer = setTimeout(check, left);
+    };
+    timer = setTimeout(check, idleMs);
+    this.#disposers.push(() => clearTimeout(timer));
+  }
+
+  #onMessage(m: ToActor): void {
+    switch (m.t) {
+      case 'in':
+        this.#onClientMessage(new Uint8Array(m.data));
+        return;
+      case 'flow':
+        this.#socketPaused = m.paused;
+        this.#applyFlow();
+        return;
+      case 'close':
+        void this.close({ kind: 'request', request: m.reason });
+        return;
+    }
+  }
+
+  #onClientMessage(data: Uint8Array): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    let frame;
+    try {
+      frame = decodeClientFrame(data);
+    } catch (err) {
+      const msg = err instanceof FrameError ? `Bad frame: ${err.message}.` : undefined;
+      void this.close({ kind: 'error', error: new PodtermError('BadFrame', msg) });
+      return;
+    }
+    switch (frame[0]) {
+      case ClientOp.Stdin:
+        this.#lastInputAt = Date.now();
+        this.#stdin(frame[1]);
+        return;
+      case ClientOp.Resize:
+        this.#wantSize = [frame[1], frame[2]];
+        if (this.#state === 'open') this.#scheduleResize();
+        return;
+      case ClientOp.Pause:
+        this.#clientPaused = true;
+        this.#applyFlow();
+        return;
+      case ClientOp.Resume:
+        this.#clientPaused = false;
+        this.#applyFlow();
+        return;
+    }
+  }
+
+  #stdin(bytes: Uint8Array): void {
+    const exec = this.#exec;
+    if (!exec || this.#state !== 'open') {
+      this.#earlyBytes += bytes.byteLength;
+      if (this.#earlyBytes > MAX_EARLY_INPUT) {
+        void this.close({ kind: 'error', error: new PodtermError('BadFrame', 'Too much input before the session opened.') });
+        return;
+      }
+      this.#earlyInput.push(bytes);
+      return;
+    }
+    if (exec.bufferedAmount > MAX_PENDING_INPUT) {
+      void this.close({ kind: 'error', error: new PodtermError('BadFrame', 'Input arrives faster than the pod reads it.') });
+      return;
+    }
+    exec.write(bytes);
+  }
+
+  #scheduleResize(): void {
+    if (this.#resizeTimer) return;
+    const wait = this.#lastResizeAt + RESIZE_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.#applyResize();
+      return;
+    }
+    this.#resizeTimer = setTimeout(() => {
+      this.#resizeTimer = undefined;
+      this.#applyResize();
+    }, wait);
+  }
+
+  #applyResize(): void {
+    const size = this.#wantSize;
+    if (!size || !this.#exec || this.#state !== 'open') return;
+    this.#wantSize = undefined;
+    this.#lastResizeAt = Date.now();
+    this.#exec.resize(size[0], size[1]);
+  }
+
+  /** Read the exec socket only while neither the browser socket nor the client asked to pause. */
+  #applyFlow(): void {
+    if (!this.#exec || this.#state !== 'open') return;
+    if (this.#clientPaused || this.#socketPaused) this.#exec.pause();
+    else this.#exec.resume();
+  }
+
+  #output(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, data: Buffer): void {
+    if (this.#state === 'closed') return;
+    for (let off = 0; off < data.length; off += MAX_OUTPUT_CHUNK) {
+      this.#sendFrame([op, data.subarray(off, Math.min(off + MAX_OUTPUT_CHUNK, data.length))]);
+    }
+  }
+
+  #onStatus(s: KubeStatus): void {
+    if (s.status === 'Success') {
+      void this.close({ kind: 'exit', exitCode: 0, message: '' });
+      return;
+    }
+    if (s.reason === 'NonZeroExitCode') {
+      const cause = s.details?.causes?.find((c) => c.reason === 'ExitCode');
+      const code = cause?.message !== undefined ? Number.parseInt(cause.message, 10) : NaN;
+      void this.close({ kind: 'exit', exitCode: Number.isInteger(code) ? code : null, message: 'command terminated with non-zero exit code' });
+      return;
+    }
+    void this.close({ kind: 'error', error: statusToError(s.code, s) });
+  }
+
+  #sendFrame(frame: ServerFrame): void {
+    const bytes = encode(frame);
+    // A fresh ArrayBuffer per frame so it can be transferred, not copied, to the main thread.
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    this.#post({ t: 'out', data: ab }, [ab]);
+  }
+
+  #post(m: FromActor, transfer?: ArrayBuffer[]): void {
+    if (this.#state === 'closed') return;
+    this.#port.postMessage(m, transfer);
+  }
+
+  /**
+   * The one way out. Idempotent: the first caller starts it, later callers get the same promise.
+   * The state turns `closing` before anything is called back, so re-entrant calls see it.
+   */
+  close(reason: CloseReason): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#state = 'closing';
+    this.#closing = this.#teardown(reason);
+    return this.#closing;
+  }
+
+  async #teardown(reason: CloseReason): Promise<void> {
+    if (this.#resizeTimer) clearTimeout(this.#resizeTimer);
+    if (reason.kind === 'exit') {
+      this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);
+      this.#post({ t: 'end', code: 1000, reason: 'exited' });
+    } else if (reason.kind === 'error') {
+      const e = reason.error;
+      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }]);
+      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
+    } else if (reason.request === 'shutdown') {
+      const e = new PodtermError('ServerShuttingDown');
+      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }]);
+      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
+    }
+    await this.#starting;
+    const exec = this.#exec;
+    if (exec) {
+      this.#exec = undefined;
+      await exec.close();
+      this.#deps.counters.execs--;
+    }
+    this.#state = 'closed';
+    for (const dispose of this.#disposers.splice(0).reverse()) dispose();
+    this.#done();
+  }
+}
