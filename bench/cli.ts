@@ -1,0 +1,157 @@
+/**
+ * The bench's command line, shared by bench/run.ts (`npm run bench -- NAME`) and bench/profile.ts
+ * (`npm run profile:heap|doctor -- NAME`). One scenario per call (or `all`), each bounded by
+ * --timeout; every child process is ended on the way out, also on Ctrl-C or a crash.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, UsageError } from '../src/cli/args.js';
+import { ChildSet } from './lib/children.js';
+import { REPO_ROOT, startSandbox } from './lib/cluster.js';
+import { machine, writeReport, writeResult, type ScenarioResult } from './lib/results.js';
+import { capacity } from './scenarios/capacity.js';
+import { churn } from './scenarios/churn.js';
+import type { BenchOptions, Ctx, Scenario } from './scenarios/context.js';
+import { latency } from './scenarios/latency.js';
+import { slowReader } from './scenarios/slow-reader.js';
+import { throughput } from './scenarios/throughput.js';
+
+interface Spec {
+  run: Scenario;
+  title: string;
+  defaults: Partial<Record<string, string>>;
+}
+
+export const SCENARIOS: Record<string, Spec> = {
+  capacity: { run: capacity, title: 'capacity: idle sessions', defaults: { sessions: '1000,5000,10000', variants: 'podterm,floor,kubectl', 'kubectl-max': '50', concurrency: '100', timeout: '1500' } },
+  throughput: { run: throughput, title: 'throughput: flood and pty shell output', defaults: { variants: 'podterm,podterm-w0,kubectl,floor', bytes: '500000000', 'shell-bytes': '200000000', timeout: '900' } },
+  latency: { run: latency, title: 'latency: keystroke echo', defaults: { typists: '1,100,1000', duration: '10', rate: '10', variants: 'podterm,podterm-w0,kubectl,floor', 'kubectl-max': '100', concurrency: '50', timeout: '900' } },
+  churn: { run: churn, title: 'churn: open and drop at random', defaults: { sessions: '10000', variants: 'podterm', concurrency: '100', 'hold-ms': '200', timeout: '1200' } },
+  'slow-reader': { run: slowReader, title: 'slow readers: bounded memory, nothing lost', defaults: { sessions: '100', variants: 'podterm', bytes: '200000000', phase: '20', 'read-bps': '10240', 'bound-mb': '200', timeout: '900' } },
+};
+
+const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'timeout', 'out', 'pods', 'gateway-arg'];
+
+const USAGE = `usage: bench/run.js SCENARIO [options] | report | all
+scenarios: ${Object.keys(SCENARIOS).join(', ')}
+options: --sessions 1000,5000 --typists 1,100 --duration S --workers N --variants podterm,podterm-w0,kubectl,floor
+         --agents K --bytes B --shell-bytes B --kubectl-max N --concurrency C --rate KEYS/S --phase S
+         --bound-mb MB --read-bps B --hold-ms MS --timeout S --out DIR --pods FILE --gateway-arg ARG (repeatable)`;
+
+function list(v: string): number[] {
+  const out = v.split(',').map(Number);
+  if (out.some((n) => !Number.isFinite(n) || n < 0)) throw new UsageError(`not a number list: ${v}`);
+  return out;
+}
+
+function options(name: string, argv: readonly string[]): { opts: BenchOptions; timeoutS: number; out: string; pods: string | undefined } {
+  const parsed = parseArgs(argv, VALUED, []);
+  const spec = SCENARIOS[name] as Spec;
+  const get = (k: string, d = ''): string => parsed.options.get(k) ?? spec.defaults[k] ?? d;
+  const opts: BenchOptions = {
+    sessions: list(get('sessions', '100')),
+    typists: list(get('typists', '1')),
+    durationS: Number(get('duration', '10')),
+    workers: Number(get('workers', String(availableParallelism()))),
+    variants: new Set(get('variants', 'podterm').split(',')),
+    agents: parsed.options.has('agents') ? Number(parsed.options.get('agents')) : undefined,
+    bytes: Number(get('bytes', '100000000')),
+    shellBytes: Number(get('shell-bytes', '200000000')),
+    kubectlMax: Number(get('kubectl-max', '50')),
+    concurrency: Number(get('concurrency', '50')),
+    rate: Number(get('rate', '10')),
+    phaseS: Number(get('phase', '20')),
+    boundMb: Number(get('bound-mb', '200')),
+    readBps: Number(get('read-bps', '10240')),
+    holdMs: Number(get('hold-ms', '200')),
+    gatewayArgs: parsed.all.get('gateway-arg') ?? [],
+    clinic: undefined,
+  };
+  for (const v of opts.variants) if (!['podterm', 'podterm-w0', 'kubectl', 'floor'].includes(v)) throw new UsageError(`unknown variant ${v}`);
+  return { opts, timeoutS: Number(get('timeout', '900')), out: parsed.options.get('out') ?? join(REPO_ROOT, 'bench', 'results'), pods: parsed.options.get('pods') };
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** Runs one scenario end to end (its own sandbox, gateways and agents) and returns its result. */
+export async function runScenario(name: string, argv: readonly string[], clinic?: BenchOptions['clinic']): Promise<{ result: ScenarioResult; out: string }> {
+  const spec = SCENARIOS[name];
+  if (!spec) throw new UsageError(`unknown scenario ${JSON.stringify(name)}`);
+  const { opts, timeoutS, out, pods } = options(name, argv);
+  opts.clinic = clinic;
+  const children = new ChildSet();
+  const onExit = (): void => children.killNow();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    void children.close(sig).finally(() => process.exit(130));
+  };
+  process.on('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`bench: ${name} exceeded --timeout ${timeoutS} s`)), timeoutS * 1000);
+    });
+    const body = await Promise.race([
+      (async () => {
+        log(`${name}: starting the sandbox`);
+        const sandbox = await startSandbox(children, pods ? { pods } : {});
+        const ctx: Ctx = { children, opts, sandbox, log };
+        return spec.run(ctx);
+      })(),
+      deadline,
+    ]);
+    const cmdArgs = argv.filter((a) => !a.startsWith('--out'));
+    const result: ScenarioResult = {
+      scenario: name,
+      title: spec.title,
+      command: `npm run bench -- ${[name, ...cmdArgs].join(' ')}`,
+      date: new Date().toISOString(),
+      durationS: (Date.now() - t0) / 1000,
+      machine: machine(),
+      ...body,
+    };
+    return { result, out };
+  } finally {
+    clearTimeout(timer);
+    await children.close();
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function benchMain(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (!name || name === '--help' || name === 'help') {
+      console.log(USAGE);
+      return name ? 0 : 2;
+    }
+    if (name === 'report') {
+      const out = parseArgs(rest, ['out'], []).options.get('out') ?? join(REPO_ROOT, 'bench', 'results');
+      console.log(`bench: wrote ${writeReport(out)}`);
+      return 0;
+    }
+    const names = name === 'all' ? Object.keys(SCENARIOS) : [name];
+    let out = join(REPO_ROOT, 'bench', 'results');
+    for (const n of names) {
+      const r = await runScenario(n, rest);
+      out = r.out;
+      console.log(`bench: wrote ${writeResult(r.out, r.result)}`);
+      for (const t of r.result.targets) console.log(`  ${t.met === null ? '?' : t.met ? 'ok  ' : 'MISS'} ${t.name}: ${t.measured} (wanted ${t.target})`);
+    }
+    console.log(`bench: wrote ${writeReport(out)}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`bench: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    console.error(err instanceof Error ? err.stack : err);
+    return 1;
+  }
+}

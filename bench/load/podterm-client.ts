@@ -1,0 +1,88 @@
+/**
+ * A podterm.v1 client on the `ws` package: what a browser tab does, minus the terminal. Frames are
+ * encoded and decoded with src/protocol, so the bench speaks exactly the contract in PROTOCOL.md.
+ */
+import WebSocket from 'ws';
+import { ClientOp, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../../src/protocol/index.js';
+import { type BenchSession, type EndInfo, type Target, deferred, noop } from './session.js';
+
+export function execUrl(wsUrl: string, target: Target, cols = 80, rows = 24): string {
+  const q = new URLSearchParams({ namespace: target.namespace, pod: target.pod, cols: String(cols), rows: String(rows) });
+  if (target.container) q.set('container', target.container);
+  for (const arg of target.command ?? []) q.append('command', arg);
+  return `${wsUrl}/ws/exec?${q.toString()}`;
+}
+
+const stdinFrames = new Map<number, Uint8Array>();
+/** Single-byte stdin frames are what typists send; encode each once. */
+function stdinFrame(bytes: Uint8Array): Uint8Array {
+  if (bytes.length !== 1) return encode([ClientOp.Stdin, bytes]);
+  const b = bytes[0] as number;
+  let f = stdinFrames.get(b);
+  if (!f) stdinFrames.set(b, (f = encode([ClientOp.Stdin, Uint8Array.of(b)])));
+  return f;
+}
+
+export function openPodterm(wsUrl: string, token: string, target: Target): BenchSession {
+  const started = deferred<void>();
+  const ended = deferred<EndInfo>();
+  let exit: EndInfo | undefined;
+  const ws = new WebSocket(execUrl(wsUrl, target), SUBPROTOCOL, {
+    headers: { Authorization: `Bearer ${token}` },
+    perMessageDeflate: false,
+    handshakeTimeout: 60000,
+  });
+  const session: BenchSession = {
+    started: started.promise,
+    ended: ended.promise,
+    onData: noop,
+    write(bytes) {
+      if (ws.readyState === WebSocket.OPEN) ws.send(stdinFrame(bytes));
+    },
+    pauseReading: () => ws.pause(),
+    resumeReading: () => ws.resume(),
+    close(abrupt = false) {
+      if (abrupt) ws.terminate();
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000);
+    },
+  };
+  ws.on('message', (data: Buffer) => {
+    const frame = decodeServerFrame(data);
+    switch (frame[0]) {
+      case ServerOp.Stdout:
+      case ServerOp.Stderr:
+        session.onData(frame[1]);
+        return;
+      case ServerOp.Started:
+        started.resolve();
+        return;
+      case ServerOp.Exited:
+        exit = { exitCode: frame[1].exitCode };
+        return;
+      case ServerOp.Error:
+        exit = { exitCode: null, error: `${frame[1].code}: ${frame[1].message}` };
+        started.reject(new Error(exit.error));
+        return;
+    }
+  });
+  ws.on('unexpected-response', (_req, res) => {
+    let body = '';
+    res.on('data', (c: Buffer) => (body += c.toString()));
+    res.on('end', () => {
+      exit = { exitCode: null, error: `HTTP ${res.statusCode}: ${body.slice(0, 200)}` };
+      started.reject(new Error(exit.error));
+      ws.terminate();
+    });
+  });
+  ws.on('error', (err) => {
+    exit ??= { exitCode: null, error: err.message };
+    started.reject(err);
+  });
+  ws.on('close', (code) => {
+    const info: EndInfo = { ...(exit ?? { exitCode: null }), closeCode: code };
+    started.reject(new Error(info.error ?? `closed (${code}) before the exec started`));
+    ended.resolve(info);
+  });
+  return session;
+}

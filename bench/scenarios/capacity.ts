@@ -1,0 +1,127 @@
+/**
+ * capacity: N idle sessions on one gateway. Setup rate, gateway RSS per session (whole process, all
+ * threads, /proc VmRSS), main-thread responsiveness; beside it, in the same run, the floor (one bare
+ * TLS WebSocket client connection, RSS delta / N in one process) and kubectl-per-session RSS.
+ */
+import { type Agent, split } from '../lib/agents.js';
+import { metric } from '../lib/metrics.js';
+import { HealthProbe } from '../lib/probe.js';
+import { rssBytes, sumRss } from '../lib/procfs.js';
+import type { Cell, TargetCheck } from '../lib/results.js';
+import { KiB, round, summarize } from '../lib/stats.js';
+import { type Ctx, ECHO, type ScenarioBody, gatewayVariants, podtermConn, sleep, withAgents, withGateway } from './context.js';
+
+interface OpenReply { opened: number; failed: number; errors: string[]; setupMs: number[]; wallMs: number }
+
+async function openSpread(agents: Agent[], conn: unknown, n: number, concurrency: number): Promise<{ opened: number; failed: number; errors: string[]; wallMs: number; setup: ReturnType<typeof summarize> }> {
+  const parts = split(n, agents.length);
+  const replies = await Promise.all(
+    agents.map((a, i) => a.call<OpenReply>('open', { conn, target: ECHO, count: parts[i], concurrency, timeoutMs: 240000 }, 300000)),
+  );
+  return {
+    opened: replies.reduce((s, r) => s + r.opened, 0),
+    failed: replies.reduce((s, r) => s + r.failed, 0),
+    errors: replies.flatMap((r) => r.errors).slice(0, 5),
+    wallMs: Math.max(...replies.map((r) => r.wallMs)),
+    setup: summarize(replies.flatMap((r) => r.setupMs)),
+  };
+}
+
+export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
+  const { opts } = ctx;
+  const rows: Cell[][] = [];
+  const notes: string[] = [];
+  const targets: TargetCheck[] = [];
+  const floorPerSession = new Map<number, number>();
+  const podtermPerSession = new Map<number, number>();
+  const rates = new Map<number, number>();
+
+  for (const n of opts.sessions) {
+    // Agents: at most ~5,000 sockets each (fd limit, and one core's worth of client work).
+    const agentCount = opts.agents ?? Math.max(1, Math.ceil(n / 5000));
+    if (opts.variants.has('floor')) {
+      ctx.log(`capacity: floor, ${n} bare TLS WebSocket connections from one process`);
+      const r = await withAgents(ctx, 1, async ([a]) => {
+        const agent = a as Agent;
+        const before = await agent.call<number>('rss', {}, 30000);
+        const o = await openSpread([agent], { kind: 'tls-ws', kubeconfig: ctx.sandbox.kubeconfig }, n, opts.concurrency);
+        await sleep(1000);
+        const after = await agent.call<number>('rss', {}, 30000);
+        await agent.call('close', { timeoutMs: 30000 }, 60000);
+        return { ...o, perSession: (after - before) / Math.max(1, o.opened) };
+      });
+      floorPerSession.set(n, r.perSession);
+      rows.push(['floor: bare TLS WebSocket (ws)', n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), null, null, null]);
+      if (r.errors.length) notes.push(`floor ${n}: errors: ${r.errors.join('; ')}`);
+    }
+    for (const [label, workers] of gatewayVariants(opts)) {
+      ctx.log(`capacity: ${label}, ${n} idle sessions, ${agentCount} agent(s)`);
+      const r = await withGateway(ctx, workers, agentCount, async (gw, agents) => {
+        await sleep(1000);
+        const before = rssBytes(gw.pid);
+        const probe = new HealthProbe(gw.httpUrl).start();
+        const o = await openSpread(agents, podtermConn(gw), n, opts.concurrency);
+        const setupProbe = probe.stop();
+        await sleep(2000);
+        const idleProbe = new HealthProbe(gw.httpUrl).start();
+        await sleep(3000);
+        const idle = idleProbe.stop();
+        const after = rssBytes(gw.pid);
+        const m = await gw.metrics();
+        const sb = await ctx.sandbox.metrics();
+        const lag = metric(m, 'nodejs_eventloop_lag_p99_seconds') || metric(m, 'nodejs_eventloop_lag_seconds');
+        for (const a of agents) await a.call('close', { timeoutMs: 60000 }, 90000);
+        return {
+          ...o,
+          before,
+          after,
+          perSession: (after - before) / Math.max(1, o.opened),
+          active: metric(m, 'podterm_sessions_active'),
+          actors: metric(m, 'podterm_actors_active'),
+          sandboxExec: metric(sb, 'sandbox_exec_active'),
+          lagMs: lag * 1000,
+          setupProbe,
+          idle,
+        };
+      }, { extraArgs: ['--max-sessions', String(n + 1000)] });
+      podtermPerSession.set(n, Math.max(podtermPerSession.get(n) ?? 0, workers === opts.workers ? r.perSession : 0));
+      if (workers === opts.workers) rates.set(n, r.opened / (r.wallMs / 1000));
+      rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.setupProbe.p99, 1), round(r.idle.p99, 1)]);
+      notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop lag metric ${Number.isFinite(r.lagMs) ? round(r.lagMs, 2) + ' ms' : 'not exported'}; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms.`);
+      if (r.errors.length) notes.push(`${label} at ${n}: ${r.failed} failed, e.g. ${r.errors.join('; ')}`);
+    }
+  }
+
+  if (opts.variants.has('kubectl')) {
+    const m = Math.min(opts.kubectlMax, Math.max(...opts.sessions));
+    ctx.log(`capacity: kubectl per session, ${m} idle kubectl exec -it processes`);
+    const r = await withAgents(ctx, 1, async ([a]) => {
+      const agent = a as Agent;
+      const o = await openSpread([agent], { kind: 'kubectl', kubeconfig: ctx.sandbox.kubeconfig }, m, 10);
+      await sleep(3000); // kubectl connects after discovery; let every one reach its steady state
+      const pids = await agent.call<number[]>('pids', {}, 10000);
+      const total = sumRss(pids);
+      await agent.call('close', { timeoutMs: 30000 }, 60000);
+      return { ...o, perSession: total / Math.max(1, pids.length) };
+    });
+    rows.push(['kubectl exec -it per session', m, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), null, null, round(r.perSession / KiB, 1), null, null, null]);
+    notes.push('kubectl: memory per session is the sum of the kubectl processes\' RSS / sessions (the PTY host process not counted); setup rate counts process start only.');
+  }
+
+  for (const n of opts.sessions) {
+    const floor = floorPerSession.get(n);
+    const pt = podtermPerSession.get(n);
+    if (floor !== undefined && pt !== undefined && pt > 0) {
+      targets.push({ name: `memory per idle session, ${n} sessions`, target: `≤ 1.15 × floor (${round((1.15 * floor) / KiB, 1)} KiB)`, measured: `${round(pt / KiB, 1)} KiB (${round(pt / floor, 2)} × floor)`, met: pt <= 1.15 * floor });
+    }
+    const rate = rates.get(n);
+    if (rate !== undefined) targets.push({ name: `setup rate, ${n} sessions`, target: '≥ 500 sessions/s', measured: `${round(rate, 0)} sessions/s`, met: rate >= 500 });
+  }
+  notes.push('RSS per session = (gateway VmRSS with all sessions open and idle − VmRSS before) / sessions opened; /healthz columns are answer times of a probe run during setup and during idle.');
+  return {
+    params: { sessions: opts.sessions, concurrency: opts.concurrency, kubectlMax: opts.kubectlMax },
+    tables: [{ title: 'idle sessions', columns: ['variant', 'sessions', 'opened', 'failed', 'setup /s', 'setup p50 ms', 'setup p99 ms', 'RSS / session KiB', 'gateway RSS MiB', '/healthz p99 in setup ms', '/healthz p99 idle ms'], rows }],
+    targets,
+    notes,
+  };
+}

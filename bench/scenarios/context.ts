@@ -1,0 +1,153 @@
+/**
+ * What every scenario gets: parsed options, the process set, the sandbox, and helpers to run a
+ * gateway variant from start to stop with a readiness wait and a settle check.
+ */
+import type { Agent } from '../lib/agents.js';
+import { startAgents } from '../lib/agents.js';
+import { type ChildSet, poll } from '../lib/children.js';
+import { type GatewayHandle, type SandboxHandle, startGateway } from '../lib/cluster.js';
+import { metric } from '../lib/metrics.js';
+import type { ScenarioResult } from '../lib/results.js';
+import type { Conn, Target } from '../load/session.js';
+
+export interface BenchOptions {
+  sessions: number[];
+  typists: number[];
+  durationS: number;
+  /** The gateway's worker count for the "podterm" variant (0 is the "podterm-w0" variant). */
+  workers: number;
+  variants: Set<string>;
+  agents: number | undefined;
+  /** Total bytes per throughput run (split over the sessions). */
+  bytes: number;
+  shellBytes: number;
+  kubectlMax: number;
+  concurrency: number;
+  rate: number;
+  phaseS: number;
+  boundMb: number;
+  readBps: number;
+  holdMs: number;
+  gatewayArgs: string[];
+  clinic: { tool: 'heapprofiler' | 'doctor'; dest: string } | undefined;
+}
+
+export interface Ctx {
+  children: ChildSet;
+  opts: BenchOptions;
+  sandbox: SandboxHandle;
+  log(msg: string): void;
+}
+
+export type ScenarioBody = Pick<ScenarioResult, 'tables' | 'targets' | 'notes' | 'params'>;
+export type Scenario = (ctx: Ctx) => Promise<ScenarioBody>;
+
+export const ECHO: Target = { namespace: 'load', pod: 'echo' };
+export const flood = (bytes: number): Target => ({ namespace: 'load', pod: 'flood', command: ['flood', String(bytes)] });
+export const shellOutput = (bytes: number): Target => ({
+  namespace: 'default',
+  pod: 'shell',
+  command: ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' a`],
+});
+
+export function podtermConn(gw: GatewayHandle): Conn {
+  return { kind: 'podterm', wsUrl: gw.wsUrl, token: gw.token };
+}
+
+/** Gateway variants in this run: [label, workers]. */
+export function gatewayVariants(opts: BenchOptions): [string, number][] {
+  const out: [string, number][] = [];
+  if (opts.variants.has('podterm')) out.push([`podterm --workers ${opts.workers}`, opts.workers]);
+  if (opts.variants.has('podterm-w0') && opts.workers !== 0) out.push(['podterm --workers 0', 0]);
+  return out;
+}
+
+/** Runs fn with a fresh gateway and its agents; stops both afterwards whatever happens. */
+export async function withGateway<T>(
+  ctx: Ctx,
+  workers: number,
+  agentCount: number,
+  fn: (gw: GatewayHandle, agents: Agent[]) => Promise<T>,
+  extra: { nodeArgs?: string[]; extraArgs?: string[] } = {},
+): Promise<T> {
+  const gw = await startGateway(ctx.children, {
+    kubeconfig: ctx.sandbox.kubeconfig,
+    workers,
+    extraArgs: [...ctx.opts.gatewayArgs, ...(extra.extraArgs ?? [])],
+    ...(extra.nodeArgs ? { nodeArgs: extra.nodeArgs } : {}),
+    ...(ctx.opts.clinic ? { clinic: ctx.opts.clinic } : {}),
+  });
+  const agents = startAgents(ctx.children, agentCount);
+  try {
+    return await fn(gw, agents);
+  } finally {
+    for (const a of agents) await ctx.children.stop(a.child, 3000);
+    if (ctx.opts.clinic && gw.pid !== gw.child.pid) {
+      // clinic writes its report once the profiled process exits: stop the gateway itself with
+      // SIGINT, then give clinic time to analyse before the usual stop.
+      try {
+        process.kill(gw.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => gw.child.proc.kill('SIGKILL'), 180000);
+      await gw.child.exited;
+      clearTimeout(timer);
+    }
+    await ctx.children.stop(gw.child, 10000);
+    await sandboxSettled(ctx, 20000).catch((e: Error) => ctx.log(`warning: ${e.message}`));
+  }
+}
+
+/** Runs fn with agents only (baselines that need no gateway). */
+export async function withAgents<T>(ctx: Ctx, agentCount: number, fn: (agents: Agent[]) => Promise<T>): Promise<T> {
+  const agents = startAgents(ctx.children, agentCount);
+  try {
+    return await fn(agents);
+  } finally {
+    for (const a of agents) await ctx.children.stop(a.child, 3000);
+    await sandboxSettled(ctx, 20000).catch((e: Error) => ctx.log(`warning: ${e.message}`));
+  }
+}
+
+/** Waits until the sandbox has no exec stream and no process left; returns the last reading. */
+export async function sandboxSettled(ctx: Ctx, timeoutMs: number): Promise<{ exec: number; processes: number }> {
+  let last = { exec: NaN, processes: NaN };
+  try {
+    return await poll(
+      'the sandbox to drain (sandbox_exec_active and sandbox_processes_active back to 0)',
+      async () => {
+        const m = await ctx.sandbox.metrics();
+        last = { exec: metric(m, 'sandbox_exec_active'), processes: metric(m, 'sandbox_processes_active') };
+        return last.exec === 0 && last.processes === 0 ? last : undefined;
+      },
+      timeoutMs,
+      200,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last: exec ${last.exec}, processes ${last.processes}`);
+  }
+}
+
+/** Waits until the gateway reports no session and no actor; returns the last reading. */
+export async function gatewaySettled(gw: GatewayHandle, timeoutMs: number): Promise<{ sessions: number; actors: number }> {
+  let last = { sessions: NaN, actors: NaN };
+  try {
+    return await poll(
+      'the gateway to drain',
+      async () => {
+        const m = await gw.metrics();
+        last = { sessions: metric(m, 'podterm_sessions_active'), actors: metric(m, 'podterm_actors_active') };
+        return last.sessions === 0 && last.actors === 0 ? last : undefined;
+      },
+      timeoutMs,
+      200,
+    );
+  } catch {
+    return last;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,79 @@
+/**
+ * latency: keystroke echo through load/echo with T concurrent typists at `rate` keys/s each:
+ * p50/p99/p99.9 from the client's send to the echoed byte's arrival. Side by side: --workers 0,
+ * kubectl per session (up to --kubectl-max typists) and the no-gateway floor.
+ */
+import { type Agent, split } from '../lib/agents.js';
+import type { Cell, TargetCheck } from '../lib/results.js';
+import { round, summarize } from '../lib/stats.js';
+import type { TypistResult } from '../load/drivers.js';
+import type { Conn } from '../load/session.js';
+import { type Ctx, ECHO, type ScenarioBody, gatewayVariants, podtermConn, withAgents, withGateway } from './context.js';
+
+type Reply = TypistResult & { opened: number; failed: number; errors: string[] };
+
+async function typeRun(ctx: Ctx, agents: Agent[], conn: Conn, typists: number): Promise<Cell[] & { p99?: number }> {
+  const parts = split(typists, agents.length);
+  const durationMs = ctx.opts.durationS * 1000;
+  const replies = await Promise.all(
+    agents.map((a, i) =>
+      parts[i]
+        ? a.call<Reply>('type', { conn, target: ECHO, count: parts[i], concurrency: ctx.opts.concurrency, timeoutMs: 120000, rate: ctx.opts.rate, durationMs }, durationMs + 240000)
+        : Promise.resolve(null),
+    ),
+  );
+  const rs = replies.filter((r): r is Reply => r !== null);
+  const s = summarize(rs.flatMap((r) => r.latenciesMs));
+  const sent = rs.reduce((n, r) => n + r.sent, 0);
+  const unanswered = rs.reduce((n, r) => n + r.unanswered, 0);
+  const failed = rs.reduce((n, r) => n + r.failed + r.warmupFailed, 0);
+  const errors = rs.flatMap((r) => r.errors);
+  if (errors.length) ctx.log(`  errors: ${errors.slice(0, 3).join('; ')}`);
+  ctx.log(`  ${typists} typists: p50 ${round(s.p50, 2)} p99 ${round(s.p99, 2)} ms, ${sent} keys, ${unanswered} unanswered`);
+  const row: Cell[] & { p99?: number } = [typists, sent, round(s.p50, 2), round(s.p99, 2), round(s.p999, 2), round(s.max, 1), unanswered, failed];
+  row.p99 = s.p99;
+  return row;
+}
+
+export async function latency(ctx: Ctx): Promise<ScenarioBody> {
+  const { opts } = ctx;
+  const rows: Cell[][] = [];
+  const p99 = new Map<string, number>();
+  const agentsFor = (t: number): number => opts.agents ?? (t >= 500 ? 2 : 1);
+  const maxT = Math.max(...opts.typists);
+
+  for (const [label, workers] of gatewayVariants(opts)) {
+    ctx.log(`latency: ${label}`);
+    await withGateway(ctx, workers, agentsFor(maxT), async (gw, agents) => {
+      for (const t of opts.typists) {
+        const r = await typeRun(ctx, agents.slice(0, agentsFor(t)), podtermConn(gw), t);
+        rows.push([label, ...r]);
+        p99.set(`${workers}/${t}`, r.p99 ?? NaN);
+      }
+    });
+  }
+  const baselines: [string, Conn, number][] = [];
+  if (opts.variants.has('kubectl')) baselines.push(['kubectl exec -it per session', { kind: 'kubectl', kubeconfig: ctx.sandbox.kubeconfig }, opts.kubectlMax]);
+  if (opts.variants.has('floor')) baselines.push(['floor: client-node Exec, no gateway', { kind: 'floor', kubeconfig: ctx.sandbox.kubeconfig }, Infinity]);
+  for (const [label, conn, cap] of baselines) {
+    ctx.log(`latency: ${label}`);
+    const ts = opts.typists.filter((t) => t <= cap);
+    if (ts.length === 0) continue;
+    await withAgents(ctx, agentsFor(Math.max(...ts)), async (agents) => {
+      for (const t of ts) rows.push([label, ...(await typeRun(ctx, agents.slice(0, agentsFor(t)), conn, t))]);
+    });
+  }
+
+  const targets: TargetCheck[] = [];
+  const top = p99.get(`${opts.workers}/${maxT}`);
+  if (top !== undefined) targets.push({ name: `keystroke echo p99, ${maxT} typists at ${opts.rate} keys/s`, target: '≤ 2 ms', measured: `${round(top, 2)} ms`, met: top <= 2 });
+  return {
+    params: { typists: opts.typists, rate: opts.rate, durationS: opts.durationS, kubectlMax: opts.kubectlMax },
+    tables: [{ title: `keystroke echo (load/echo, ${opts.rate} keys/s per typist, ${opts.durationS} s)`, columns: ['variant', 'typists', 'keys', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'unanswered', 'failed sessions'], rows }],
+    targets,
+    notes: [
+      'Latency = time from the client sending one key to the first arrival of that byte, measured in the load generator (its own scheduling delay on this 2-core machine is included, for every variant alike).',
+      `kubectl runs only up to ${opts.kubectlMax} typists: each is a real kubectl process.`,
+    ],
+  };
+}
