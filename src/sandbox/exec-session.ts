@@ -1,0 +1,171 @@
+/**
+ * One exec stream: a WebSocket speaking one of the channel protocols, and the target it drives.
+ * The session owns both. Its one close(reason) is the only teardown path, whatever starts it
+ * (process exit, client close, TCP drop, protocol error, server shutdown): it ends the target
+ * (SIGHUP, then SIGKILL, then reaping) and the socket, and only then drops sandbox_exec_active.
+ */
+import type { RawData, WebSocket } from 'ws';
+import { decodeMessage, encodeMessage, hasJsonStatus, STREAM, type ExecProtocol } from './channel-codec.js';
+import type { ExecRequest } from './exec-request.js';
+import type { SandboxMetrics } from './metrics.js';
+import { ResizeDecoder } from './resize-decoder.js';
+import { execStatusJson, execStatusText, type ExecOutcome } from './status.js';
+import { TargetStartError, type ExecTarget, type TargetSink } from './target.js';
+
+/** Stop reading the target above this many bytes queued on the socket; resume below LOW_WATER. */
+const HIGH_WATER = 256 * 1024;
+const LOW_WATER = 64 * 1024;
+
+export type SessionState = 'open' | 'finishing' | 'closing' | 'closed';
+
+export interface SessionDeps {
+  readonly metrics: SandboxMetrics;
+  /** Starts the container's target; throws TargetStartError when the command cannot start. */
+  startTarget(req: ExecRequest, sink: TargetSink): ExecTarget;
+  /** How long to wait for the client's close frame after ours before dropping the TCP connection. */
+  readonly closeWaitMs: number;
+  readonly log: (line: string) => void;
+}
+
+export class ExecSession {
+  #state: SessionState = 'open';
+  #target: ExecTarget | undefined;
+  #paused = false;
+  #closing: Promise<void> | undefined;
+  readonly #resize = new ResizeDecoder();
+  readonly #wsClosed: Promise<void>;
+  #resolveClosed!: () => void;
+  /** Settles when teardown is complete: process reaped, socket closed, gauge decremented. */
+  readonly closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly protocol: ExecProtocol,
+    readonly req: ExecRequest,
+    readonly deps: SessionDeps,
+  ) {
+    deps.metrics.execActive++;
+    deps.metrics.execTotal++;
+    this.#wsClosed = new Promise((resolve) => ws.once('close', () => resolve()));
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.once('close', () => void this.close('client closed the connection'));
+    ws.on('error', (err) => {
+      deps.log(`exec ${this.#name()}: socket error: ${err.message}`);
+      void this.close('socket error');
+    });
+
+    // The kubelet's handshake: one empty message on the lowest channel the client will read.
+    const first = req.stdout ? STREAM.stdout : req.stderr ? STREAM.stderr : STREAM.error;
+    this.#send(first, Buffer.alloc(0));
+
+    if (req.container.state !== 'running') {
+      this.#finish({ kind: 'internal', message: `unable to upgrade connection: container not found ("${req.container.name}")` });
+      return;
+    }
+    const sink: TargetSink = {
+      stdout: (d) => {
+        if (this.req.stdout) this.#send(STREAM.stdout, d);
+      },
+      stderr: (d) => {
+        if (this.req.stderr) this.#send(STREAM.stderr, d);
+      },
+      finished: (outcome) => this.#finish(outcome),
+    };
+    try {
+      this.#target = deps.startTarget(req, sink);
+    } catch (err) {
+      if (!(err instanceof TargetStartError)) throw err;
+      this.#finish({ kind: 'internal', message: err.message });
+    }
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  #name(): string {
+    return `${this.req.namespace}/${this.req.pod.name}/${this.req.container.name}`;
+  }
+
+  #send(channel: number, payload: Uint8Array): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const { data, binary } = encodeMessage(this.protocol, channel, payload);
+    this.ws.send(data, { binary }, () => this.#onSent());
+    if (!this.#paused && this.ws.bufferedAmount > HIGH_WATER) {
+      this.#paused = true;
+      this.#target?.pause();
+    }
+  }
+
+  /** Send callback: the socket has taken a message; resume the target once the queue has drained. */
+  #onSent(): void {
+    if (this.#paused && this.#state === 'open' && this.ws.bufferedAmount <= LOW_WATER) {
+      this.#paused = false;
+      this.#target?.resume();
+    }
+  }
+
+  #onMessage(data: RawData, _isBinary: boolean): void {
+    if (this.#state !== 'open') return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const msg = decodeMessage(this.protocol, buf);
+    switch (msg.kind) {
+      case 'skip':
+        return;
+      case 'invalid':
+        // Go's reader returns an error and the connection is torn down, without a status.
+        this.deps.log(`exec ${this.#name()}: ${msg.reason}; closing`);
+        this.ws.terminate();
+        void this.close(msg.reason);
+        return;
+      case 'close-stream':
+        if (msg.channel === STREAM.stdin && this.req.stdin) this.#target?.endStdin();
+        return;
+      case 'data':
+        if (msg.channel === STREAM.stdin && this.req.stdin) this.#target?.writeStdin(msg.payload);
+        else if (msg.channel === STREAM.resize) {
+          for (const size of this.#resize.push(msg.payload)) {
+            // Resizes apply to terminals only; a zero dimension is ignored as the runtimes do.
+            if (this.req.tty && size.width > 0 && size.height > 0) this.#target?.resize(size.width, size.height);
+          }
+        }
+        // Anything else (1, 2, 3, channels >= 5, stdin when not requested) is dropped, as in wsstream.
+        return;
+    }
+  }
+
+  /** The command is over: one status frame, then close 1000 and wait briefly for the client's close. */
+  #finish(outcome: ExecOutcome): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'finishing';
+    if (hasJsonStatus(this.protocol)) this.#send(STREAM.error, Buffer.from(execStatusJson(outcome)));
+    else {
+      const text = execStatusText(outcome);
+      if (text !== '') this.#send(STREAM.error, Buffer.from(text));
+    }
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
+    void this.close('command finished');
+  }
+
+  /** Idempotent: the first caller starts teardown, later callers await the same promise. */
+  close(reason: string, code = 1000): Promise<void> {
+    this.#closing ??= this.#teardown(reason, code);
+    return this.#closing;
+  }
+
+  async #teardown(reason: string, code: number): Promise<void> {
+    this.#state = 'closing'; // before anything calls back, so re-entrant calls see it
+    this.deps.log(`exec ${this.#name()}: closing (${reason})`);
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code);
+    const deadline = setTimeout(() => this.ws.terminate(), this.deps.closeWaitMs);
+    try {
+      await Promise.all([this.#target?.close(), this.#wsClosed]);
+    } finally {
+      clearTimeout(deadline);
+      this.ws.removeAllListeners('message');
+      this.#state = 'closed';
+      this.deps.metrics.execActive--;
+      this.#resolveClosed();
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The read-only REST surface: discovery, namespaces, pods (JSON, or a Table when kubectl asks for
+ * server-side printing), /metrics and health probes. Exec requests are handed to ExecHandler.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { authorize, type Authenticator, type Principal } from './auth.js';
+import type { ExecHandler } from './exec-handler.js';
+import { matchExecPath } from './exec-request.js';
+import { findNamespace, type PodSpec } from './inventory.js';
+import type { SandboxMetrics } from './metrics.js';
+import { discovery, list, namespaceObject, namespaceTable, podObject, podTable, type World } from './objects.js';
+import { httpErrors, type HttpStatus } from './status.js';
+
+export interface ApiDeps {
+  readonly world: World;
+  readonly auth: Authenticator;
+  readonly metrics: SandboxMetrics;
+  readonly exec: ExecHandler;
+  /** host:port clients use, for /api's serverAddressByClientCIDRs. */
+  hostPort(): string;
+}
+
+/** Paths a request without credentials may read (public-info-viewer in a real cluster). */
+const PUBLIC = new Set(['/version', '/healthz', '/livez', '/readyz', '/metrics']);
+
+const NAMESPACE = /^\/api\/v1\/namespaces\/([^/]+)$/;
+const NAMESPACED_PODS = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/;
+const POD = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/;
+
+function send(res: ServerResponse, code: number, body: string, type = 'application/json'): void {
+  res.writeHead(code, { 'Content-Type': type, 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendStatus(res: ServerResponse, s: HttpStatus): void {
+  send(res, s.code, s.body);
+}
+
+function wantsTable(req: IncomingMessage): boolean {
+  return /as=Table/.test(req.headers.accept ?? '');
+}
+
+function parseUrl(req: IncomingMessage): URL {
+  return new URL(req.url ?? '/', 'https://sandbox.invalid');
+}
+
+export function createApi(deps: ApiDeps): {
+  onRequest(req: IncomingMessage, res: ServerResponse): void;
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+} {
+  const { world, auth, metrics, exec } = deps;
+  const inventory = world.inventory;
+
+  function podsIn(ns: string): { ns: string; pod: PodSpec }[] {
+    return (findNamespace(inventory, ns)?.pods ?? []).map((pod) => ({ ns, pod }));
+  }
+
+  function podList(req: IncomingMessage, res: ServerResponse, pods: { ns: string; pod: PodSpec }[]): void {
+    const body = wantsTable(req) ? podTable(world, pods) : list('PodList', pods.map(({ ns, pod }) => podObject(world, ns, pod, false)));
+    send(res, 200, JSON.stringify(body));
+  }
+
+  function get(req: IncomingMessage, res: ServerResponse, path: string, who: Principal): void {
+    const found = discovery(path, deps.hostPort());
+    if (found) return send(res, 200, JSON.stringify(found));
+    if (path === '/api/v1/namespaces') {
+      // Namespaces are cluster-scoped: without a cluster-wide grant RBAC answers 403, not a filtered list.
+      const denied = authorize(who, { verb: 'list', resource: 'namespaces' });
+      if (denied) return sendStatus(res, denied);
+      const body = wantsTable(req) ? namespaceTable(world, inventory.namespaces) : list('NamespaceList', inventory.namespaces.map((n) => namespaceObject(world, n, false)));
+      return send(res, 200, JSON.stringify(body));
+    }
+    if (path === '/api/v1/pods') {
+      const denied = authorize(who, { verb: 'list', resource: 'pods' });
+      if (denied) return sendStatus(res, denied);
+      return podList(req, res, inventory.namespaces.flatMap((n) => podsIn(n.name)));
+    }
+    let m = NAMESPACE.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1] as string);
+      // For namespaces the request's namespace is the object's own name (RequestInfo), hence this check.
+      const denied = authorize(who, { verb: 'get', resource: 'namespaces', name, namespace: name });
+      if (denied) return sendStatus(res, denied);
+      const ns = findNamespace(inventory, name);
+      if (!ns) return sendStatus(res, httpErrors.notFound('namespaces', name));
+      return send(res, 200, JSON.stringify(wantsTable(req) ? namespaceTable(world, [ns]) : namespaceObject(world, ns)));
+    }
+    m = NAMESPACED_PODS.exec(path);
+    if (m) {
+      const ns = decodeURIComponent(m[1] as string);
+      const denied = authorize(who, { verb: 'list', resource: 'pods', namespace: ns });
+      if (denied) return sendStatus(res, denied);
+      return podList(req, res, podsIn(ns));
+    }
+    m = POD.exec(path);
+    if (m) {
+      const ns = decodeURIComponent(m[1] as string);
+      const name = decodeURIComponent(m[2] as string);
+      const denied = authorize(who, { verb: 'get', resource: 'pods', name, namespace: ns });
+      if (denied) return sendStatus(res, denied);
+      const pod = podsIn(ns).find((p) => p.pod.name === name);
+      if (!pod) return sendStatus(res, httpErrors.notFound('pods', name));
+      return send(res, 200, JSON.stringify(wantsTable(req) ? podTable(world, [pod]) : podObject(world, ns, pod.pod)));
+    }
+    return sendStatus(res, httpErrors.pathNotFound());
+  }
+
+  return {
+    onRequest(req, res) {
+      metrics.httpRequestsTotal++;
+      const url = parseUrl(req);
+      const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, '') : url.pathname;
+      const who = auth.authenticate(req.headers);
+      // A wrong token is 401 everywhere; no token at all may still read the public paths.
+      if (!who && (req.headers.authorization !== undefined || !PUBLIC.has(path))) return sendStatus(res, httpErrors.unauthorized());
+      if (path === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      if (path === '/healthz' || path === '/livez' || path === '/readyz') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
+      const execTarget = matchExecPath(path);
+      if (execTarget) return exec.handlePlain(req, res, execTarget, url);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, httpErrors.methodNotAllowed());
+      if (!who) return sendStatus(res, httpErrors.unauthorized());
+      get(req, res, path, who);
+    },
+    onUpgrade(req, socket, head) {
+      metrics.httpRequestsTotal++;
+      const url = parseUrl(req);
+      const execTarget = matchExecPath(url.pathname);
+      if (!execTarget) return exec.reject(socket, 404, httpErrors.pathNotFound().body);
+      exec.handleUpgrade(req, socket, head, execTarget, url);
+    },
+  };
+}
+

@@ -1,0 +1,144 @@
+/**
+ * The sandbox: a Kubernetes API server stand-in for trying podterm without a cluster and for tests.
+ * HTTPS with a CA made at start, discovery, namespaces and pods, and exec over WebSocket with the
+ * real channel protocols backed by real processes (or in-process load targets). This file is its
+ * composition root; it owns the server, the exec handler and the scratch directory.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Authenticator } from './auth.js';
+import { startEchoTarget, startFloodTarget } from './builtin-targets.js';
+import { ExecHandler } from './exec-handler.js';
+import type { ExecRequest } from './exec-request.js';
+import { createApi } from './http-api.js';
+import { DEFAULT_INVENTORY, type Inventory } from './inventory.js';
+import { buildKubeconfig } from './kubeconfig.js';
+import { SandboxMetrics } from './metrics.js';
+import { World } from './objects.js';
+import { startProcessTarget } from './process-target.js';
+import type { ExecTarget, TargetSink, TargetSpec } from './target.js';
+import { generateTls } from './tls.js';
+
+export { DEFAULT_INVENTORY, loadInventory, InventoryError, type Inventory } from './inventory.js';
+
+export interface SandboxOptions {
+  host?: string;
+  port?: number;
+  inventory?: Inventory;
+  log?: (line: string) => void;
+  /** Environment for exec'd processes (PATH above all). Default: a container-like minimal env. */
+  env?: Readonly<Record<string, string>>;
+  /** SIGHUP -> SIGKILL grace when an exec's process must be ended. Default 2000 ms. */
+  killGraceMs?: number;
+}
+
+export interface Sandbox {
+  readonly url: string;
+  readonly caPem: string;
+  readonly tokens: { readonly admin: string; readonly restricted: string };
+  kubeconfigYaml(): string;
+  writeKubeconfig(file: string): Promise<void>;
+  stats(): { execActive: number; processesActive: number };
+  close(): Promise<void>;
+}
+
+const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const inventory = opts.inventory ?? DEFAULT_INVENTORY;
+  const log = opts.log ?? (() => {});
+  const baseEnv = opts.env ?? { PATH: CONTAINER_PATH, LANG: 'C.UTF-8' };
+  const graceMs = opts.killGraceMs ?? 2000;
+  const tls = await generateTls();
+  const scratch = await mkdtemp(join(tmpdir(), 'podterm-sandbox-'));
+  const world = new World(inventory);
+  const metrics = new SandboxMetrics();
+  const auth = new Authenticator(inventory);
+
+  const podDir = (ns: string, pod: string): string => join(scratch, `${ns}_${pod}`);
+  // Every pod's scratch dir (its "filesystem" and HOME) exists before any exec: targets start synchronously.
+  await Promise.all(inventory.namespaces.flatMap((n) => n.pods.map((pod) => mkdir(podDir(n.name, pod.name)))));
+
+  const startTarget = (req: ExecRequest, sink: TargetSink): ExecTarget => {
+    const cwd = podDir(req.namespace, req.pod.name);
+    const env: Record<string, string> = {
+      ...baseEnv,
+      HOME: cwd,
+      HOSTNAME: req.pod.name,
+      PODTERM_NAMESPACE: req.namespace,
+      PODTERM_POD: req.pod.name,
+      PODTERM_CONTAINER: req.container.name,
+    };
+    if (req.tty) env.TERM = 'xterm-256color';
+    const spec: TargetSpec = { command: req.command, tty: req.tty, stdin: req.stdin, cwd, env };
+    switch (req.container.target) {
+      case 'echo':
+        return startEchoTarget(spec, sink);
+      case 'flood':
+        return startFloodTarget(spec, sink);
+      case 'process':
+        return startProcessTarget(spec, sink, { graceMs, gauge: metrics });
+    }
+  };
+
+  const exec = new ExecHandler({ inventory, auth, metrics, startTarget, closeWaitMs: 2000, log });
+  const api = createApi({ world, auth, metrics, exec, hostPort: () => hostPort });
+  const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, api.onRequest);
+  server.on('upgrade', api.onUpgrade);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  const host = opts.host ?? '127.0.0.1';
+  let hostPort = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  hostPort = `${formatHost(host)}:${port}`;
+  const url = `https://${hostPort}`;
+  const tokens = auth.tokens as { admin: string; restricted: string };
+  const kubeconfig = buildKubeconfig({
+    url,
+    caPem: tls.caPem,
+    users: Object.entries(auth.tokens).map(([name, token]) => {
+      const own = inventory.users[name]?.namespaces.find((n) => n !== '*');
+      return { name, token, namespace: own ?? 'default' };
+    }),
+  });
+  log(`sandbox listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    caPem: tls.caPem,
+    tokens: { admin: tokens.admin, restricted: tokens.restricted },
+    kubeconfigYaml: () => kubeconfig,
+    writeKubeconfig: (file) => writeFile(file, kubeconfig, { mode: 0o600 }),
+    stats: () => ({ execActive: metrics.execActive, processesActive: metrics.processesActive }),
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await exec.close();
+        await stopped;
+        await rm(scratch, { recursive: true, force: true });
+        log('sandbox closed');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/** The sandbox's gauges and counters, rendered as Prometheus text for GET /metrics. */
+export class SandboxMetrics {
+  execActive = 0;
+  processesActive = 0;
+  execTotal = 0;
+  processesTotal = 0;
+  httpRequestsTotal = 0;
+
+  processStarted(): void {
+    this.processesActive++;
+    this.processesTotal++;
+  }
+
+  processExited(): void {
+    this.processesActive--;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number): void => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    };
+    metric('sandbox_exec_active', 'gauge', 'Exec streams currently open (processes and built-in targets).', this.execActive);
+    metric('sandbox_processes_active', 'gauge', 'Exec processes started and not yet reaped.', this.processesActive);
+    metric('sandbox_exec_total', 'counter', 'Exec streams opened since start.', this.execTotal);
+    metric('sandbox_processes_total', 'counter', 'Exec processes started since start.', this.processesTotal);
+    metric('sandbox_http_requests_total', 'counter', 'HTTP requests served, upgrades included.', this.httpRequestsTotal);
+    return lines.join('\n') + '\n';
+  }
+}

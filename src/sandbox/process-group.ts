@@ -1,0 +1,52 @@
+/**
+ * Signalling a whole exec: each process target is a session leader (node-pty's forkpty and
+ * spawn({detached:true}) both call setsid), so its session id is its pid. A shell with job control
+ * moves jobs into their own process groups, so killing only the leader's group is not enough; on
+ * Linux the session's members are found in /proc. Elsewhere the leader's group is the best we have.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+function trySignal(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: already gone; EPERM cannot happen for our own children.
+  }
+}
+
+/** PIDs whose session id is `sid` (field 6 of /proc/PID/stat, after the parenthesised comm). */
+export function sessionMembers(sid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const name of entries) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // exited while we looked
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] = state, [1] = ppid, [2] = pgrp, [3] = session
+    if (Number(fields[3]) === sid && fields[0] !== 'Z') out.push(Number(name));
+  }
+  return out;
+}
+
+/** Sends SIGNAL to the leader's process group and to every other member of its session. */
+export function signalSession(sid: number, signal: NodeJS.Signals): void {
+  trySignal(-sid, signal);
+  for (const pid of sessionMembers(sid)) trySignal(pid, signal);
+}
+
+/** True while any process of the session (or at least the leader's group) is alive. */
+export function sessionAlive(sid: number): boolean {
+  return trySignal(-sid, 0) || sessionMembers(sid).length > 0;
+}

@@ -1,0 +1,225 @@
+/**
+ * Exec targets backed by real host processes: node-pty when tty=true, pipes otherwise. The command
+ * array is exec'd directly, with no shell in between, as a container runtime does. Each process
+ * leads its own session; close() sends SIGHUP to the whole session, then SIGKILL after a grace
+ * period, and resolves only once the leader has been reaped, so the process gauge never lies.
+ */
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import * as pty from 'node-pty';
+import { sessionAlive, signalSession } from './process-group.js';
+import type { ExecOutcome } from './status.js';
+import { TargetStartError, type ExecTarget, type TargetSink, type TargetSpec } from './target.js';
+
+export interface ProcessGauge {
+  processStarted(): void;
+  processExited(): void;
+}
+
+export interface ProcessTargetOptions {
+  /** Time between SIGHUP and SIGKILL when closing. */
+  readonly graceMs: number;
+  readonly gauge: ProcessGauge;
+}
+
+/** After the leader exits, how long to wait for its pipes to reach EOF (a background child may hold them). */
+const PIPE_DRAIN_MS = 300;
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** PATH lookup as execvp does it, so a missing binary fails like containerd rather than as a pty error. */
+export function resolveExecutable(name: string, env: Readonly<Record<string, string>>): string {
+  const candidates = name.includes('/') ? [name] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  const found = candidates.find(isExecutable);
+  if (found === undefined) {
+    const why = name.includes('/') ? `stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`;
+    throw new TargetStartError(
+      `error executing command in container: failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: ${why}: unknown`,
+    );
+  }
+  return found;
+}
+
+function outcomeOf(code: number, command: readonly string[]): ExecOutcome {
+  return code === 0 ? { kind: 'success' } : { kind: 'exit', code: code & 0xff, command };
+}
+
+/** Shared teardown: SIGHUP the session, wait, SIGKILL what is left, wait for the leader's reaping. */
+async function killSession(pid: number, exited: Promise<void>, isExited: () => boolean, graceMs: number): Promise<void> {
+  signalSession(pid, 'SIGHUP');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && (!isExited() || sessionAlive(pid))) {
+    await Promise.race([exited, delay(50)]);
+  }
+  if (!isExited() || sessionAlive(pid)) signalSession(pid, 'SIGKILL');
+  await exited;
+}
+
+export function startProcessTarget(spec: TargetSpec, sink: TargetSink, opts: ProcessTargetOptions): ExecTarget {
+  const [name, ...args] = spec.command;
+  if (name === undefined) throw new TargetStartError('you must specify at least one command for the container');
+  const file = resolveExecutable(name, spec.env);
+  return spec.tty ? new PtyTarget(file, args, spec, sink, opts) : new PipeTarget(file, args, spec, sink, opts);
+}
+
+class PtyTarget implements ExecTarget {
+  readonly #pty: pty.IPty;
+  readonly #exited: Promise<void>;
+  #state: 'running' | 'exited' = 'running';
+  #closing: Promise<void> | undefined;
+
+  constructor(file: string, args: string[], spec: TargetSpec, sink: TargetSink, readonly opts: ProcessTargetOptions) {
+    // encoding null: node-pty hands us Buffers, so bytes reach the client unchanged (no UTF-8 round trip).
+    this.#pty = pty.spawn(file, args, { name: 'xterm-256color', cols: 80, rows: 24, cwd: spec.cwd, env: { ...spec.env }, encoding: null });
+    opts.gauge.processStarted();
+    this.#pty.onData((d: string | Buffer) => sink.stdout(typeof d === 'string' ? Buffer.from(d) : d));
+    this.#exited = new Promise((resolve) => {
+      // node-pty emits exit only after the pty socket has closed, so all output has been delivered.
+      this.#pty.onExit(({ exitCode, signal }) => {
+        this.#state = 'exited';
+        opts.gauge.processExited();
+        resolve();
+        if (this.#closing === undefined) sink.finished(outcomeOf(signal ? 128 + signal : exitCode, spec.command));
+      });
+    });
+  }
+
+  writeStdin(data: Buffer): void {
+    if (this.#state === 'running' && this.#closing === undefined) this.#pty.write(data as unknown as string);
+  }
+
+  endStdin(): void {
+    // A terminal has no EOF of its own; ^D is what a line-discipline reader takes as end of input.
+    if (this.#state === 'running' && this.#closing === undefined) this.#pty.write('\x04');
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.#state === 'running' && this.#closing === undefined) this.#pty.resize(Math.max(cols, 1), Math.max(rows, 1));
+  }
+
+  pause(): void {
+    if (this.#state === 'running') this.#pty.pause();
+  }
+
+  resume(): void {
+    this.#pty.resume();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#pty.resume(); // a paused socket would never see EOF, and node-pty waits for it before 'exit'
+      await killSession(this.#pty.pid, this.#exited, () => this.#state === 'exited', this.opts.graceMs);
+    })();
+    return this.#closing;
+  }
+}
+
+class PipeTarget implements ExecTarget {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  #state: 'running' | 'exited' = 'running';
+  #closing: Promise<void> | undefined;
+  #paused = false;
+  #status: number | undefined;
+  #finished = false;
+  #drainTimer: NodeJS.Timeout | undefined;
+  readonly #sink: TargetSink;
+  readonly #command: readonly string[];
+
+  constructor(file: string, args: string[], spec: TargetSpec, sink: TargetSink, readonly opts: ProcessTargetOptions) {
+    this.#child = spawnChild(file, args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true, // own session, so the group can be signalled as a whole
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      argv0: spec.command[0],
+    });
+    opts.gauge.processStarted();
+    const { stdin, stdout, stderr } = this.#child;
+    stdin?.on('error', () => {}); // EPIPE when the process exits before reading everything
+    stdout?.on('data', (d: Buffer) => sink.stdout(d));
+    stderr?.on('data', (d: Buffer) => sink.stderr(d));
+    this.#child.once('close', () => this.#finish());
+    this.#exited = new Promise((resolve) => {
+      this.#child.once('exit', (code, signal) => {
+        this.#state = 'exited';
+        opts.gauge.processExited();
+        resolve();
+        this.#status = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+        this.#armDrain();
+      });
+    });
+    this.#sink = sink;
+    this.#command = spec.command;
+    this.#child.on('error', () => {}); // spawn errors are caught by resolveExecutable; 'exit' still follows kill errors
+  }
+
+  writeStdin(data: Buffer): void {
+    const stdin = this.#child.stdin;
+    if (stdin && !stdin.writableEnded && this.#closing === undefined) stdin.write(data);
+  }
+
+  endStdin(): void {
+    const stdin = this.#child.stdin;
+    if (stdin && !stdin.writableEnded) stdin.end();
+  }
+
+  resize(): void {
+    // Pipes have no window size.
+  }
+
+  pause(): void {
+    this.#paused = true;
+    clearTimeout(this.#drainTimer);
+    this.#child.stdout?.pause();
+    this.#child.stderr?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#child.stdout?.resume();
+    this.#child.stderr?.resume();
+    this.#armDrain();
+  }
+
+  /**
+   * After the leader exits its pipes normally reach EOF ('close'); a background child may hold them
+   * open, so give up after PIPE_DRAIN_MS of unpaused reading (never while paused: that would drop
+   * output still in the pipe).
+   */
+  #armDrain(): void {
+    if (this.#state !== 'exited' || this.#paused || this.#finished) return;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = setTimeout(() => this.#finish(), PIPE_DRAIN_MS);
+  }
+
+  #finish(): void {
+    if (this.#finished || this.#status === undefined) return;
+    this.#finished = true;
+    clearTimeout(this.#drainTimer);
+    if (this.#closing === undefined) this.#sink.finished(outcomeOf(this.#status, this.#command));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#finished = true;
+      clearTimeout(this.#drainTimer);
+      this.#child.stdin?.destroy();
+      const pid = this.#child.pid;
+      if (pid !== undefined) await killSession(pid, this.#exited, () => this.#state === 'exited', this.opts.graceMs);
+      this.#child.stdout?.destroy();
+      this.#child.stderr?.destroy();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,35 @@
+/** What an exec stream drives: a real process (process-target.ts) or an in-process load target. */
+import type { ExecOutcome } from './status.js';
+
+export interface TargetSink {
+  stdout(data: Buffer): void;
+  stderr(data: Buffer): void;
+  /** Called once, after the last stdout/stderr data, when the command has finished on its own. */
+  finished(outcome: ExecOutcome): void;
+}
+
+export interface TargetSpec {
+  readonly command: readonly string[];
+  readonly tty: boolean;
+  readonly stdin: boolean;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface ExecTarget {
+  writeStdin(data: Buffer): void;
+  /** stdin EOF (v5 close signal for stream 0). */
+  endStdin(): void;
+  /** Only called with tty=true. */
+  resize(cols: number, rows: number): void;
+  /** Stop producing output until resume(): the WebSocket is behind. */
+  pause(): void;
+  resume(): void;
+  /** Ends the command if it still runs and resolves once it has really gone. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Raised before anything starts, e.g. the executable does not exist; becomes an InternalError status. */
+export class TargetStartError extends Error {
+  override readonly name = 'TargetStartError';
+}
