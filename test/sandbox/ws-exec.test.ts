@@ -1,0 +1,239 @@
+/** Exec over a raw `ws` client against a real sandbox: every subprotocol and the K8S-EXEC.md edge cases. */
+import assert from 'node:assert/strict';
+import { after, afterEach, test } from 'node:test';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { assertDrained, channels, channelText, execPath, openExec, refusedUpgrade, wsUpgradeHeaders } from './helpers.js';
+
+const sb = await startSandbox({ killGraceMs: 500 });
+after(() => sb.close());
+afterEach(() => assertDrained(sb));
+
+const SUCCESS = '{"metadata":{},"status":"Success"}';
+const exit7 = (cmd: string): string =>
+  `{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sh -c ${cmd}], exit code 7","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"7"}]}}`;
+
+const SCRIPT = 'echo out; echo err >&2; exit 7';
+const cases = [
+  { offer: ['v5.channel.k8s.io'], protocol: 'v5.channel.k8s.io', base64: false, status: exit7(SCRIPT), binary: true },
+  { offer: ['v4.channel.k8s.io'], protocol: 'v4.channel.k8s.io', base64: false, status: exit7(SCRIPT), binary: true },
+  { offer: ['v4.base64.channel.k8s.io'], protocol: 'v4.base64.channel.k8s.io', base64: true, status: exit7(SCRIPT), binary: false },
+  { offer: ['channel.k8s.io'], protocol: 'channel.k8s.io', base64: false, status: JSON.parse(exit7(SCRIPT)).message, binary: true },
+  { offer: ['base64.channel.k8s.io'], protocol: 'base64.channel.k8s.io', base64: true, status: JSON.parse(exit7(SCRIPT)).message, binary: false },
+  { offer: null, protocol: '', base64: false, status: JSON.parse(exit7(SCRIPT)).message, binary: true },
+];
+
+for (const c of cases) {
+  test(`protocol ${c.protocol || '(none: binary v1)'}: open frame, stdout, stderr, status, close 1000`, async (t) => {
+    const x = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', SCRIPT], stdout: true, stderr: true }, c.offer);
+    await x.opened;
+    assert.equal(x.ws.protocol, c.protocol);
+    const { code } = await x.closed;
+    assert.equal(code, 1000);
+    assert.ok(x.messages.every((m) => m.binary === c.binary));
+    const frames = channels(x.messages, c.base64);
+    assert.deepEqual(frames[0], { channel: 1, payload: Buffer.alloc(0) }, 'one empty frame on stdout at open');
+    assert.equal(channelText(x.messages, 1, c.base64), 'out\n');
+    assert.equal(channelText(x.messages, 2, c.base64), 'err\n');
+    const statuses = frames.filter((f) => f.channel === 3);
+    assert.equal(statuses.length, 1, 'status is one frame');
+    assert.equal(statuses[0]?.payload.toString(), c.status);
+    assert.equal(frames.at(-1)?.channel, 3, 'status is the last frame');
+  });
+}
+
+test('success: v5/v4 send the exact Success status; v1 and base64 stay silent', async (t) => {
+  for (const [offer, expected] of [
+    [['v5.channel.k8s.io'], [SUCCESS]],
+    [['v4.base64.channel.k8s.io'], [SUCCESS]],
+    [['channel.k8s.io'], []],
+    [['base64.channel.k8s.io'], []],
+  ] as const) {
+    const b64 = offer[0].includes('base64');
+    const x = openExec(t, sb, { pod: 'shell', command: ['true'], stdout: true }, [...offer]);
+    assert.equal((await x.closed).code, 1000);
+    const statuses = channels(x.messages, b64).filter((f) => f.channel === 3).map((f) => f.payload.toString());
+    assert.deepEqual(statuses, expected, offer[0]);
+  }
+});
+
+test('protocol choice follows the client order; v2/v3 only is a bare 403', async (t) => {
+  const a = openExec(t, sb, { pod: 'shell', command: ['true'], stdout: true }, ['v4.channel.k8s.io', 'v5.channel.k8s.io']);
+  await a.opened;
+  assert.equal(a.ws.protocol, 'v4.channel.k8s.io');
+  const b = openExec(t, sb, { pod: 'shell', command: ['true'], stdout: true }, ['v3.channel.k8s.io', 'base64.channel.k8s.io', 'v5.channel.k8s.io']);
+  await b.opened;
+  assert.equal(b.ws.protocol, 'base64.channel.k8s.io');
+  await Promise.all([a.closed, b.closed]);
+  const r = await refusedUpgrade(sb, execPath({ pod: 'shell', command: ['true'], stdout: true }), wsUpgradeHeaders(sb.tokens.admin, 'v2.channel.k8s.io, v3.channel.k8s.io'));
+  assert.deepEqual(r, { status: 403, body: '', upgraded: false });
+});
+
+test('open frame goes to the lowest requested channel; nothing on channels not requested', async (t) => {
+  const onlyErr = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'echo out; echo err >&2'], stderr: true });
+  await onlyErr.closed;
+  assert.deepEqual(channels(onlyErr.messages)[0], { channel: 2, payload: Buffer.alloc(0) });
+  assert.equal(channels(onlyErr.messages).filter((f) => f.channel === 1).length, 0);
+  assert.equal(channelText(onlyErr.messages, 2), 'err\n');
+
+  const onlyIn = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'read x; echo "$x"; echo e >&2'], stdin: true });
+  await onlyIn.opened;
+  onlyIn.ws.send(Buffer.from([0, ...Buffer.from('hi\n')]));
+  await onlyIn.closed;
+  assert.deepEqual(
+    channels(onlyIn.messages).map((f) => f.channel),
+    [3, 3],
+    'open frame on 3, then the status; no stdout or stderr',
+  );
+  assert.deepEqual(channels(onlyIn.messages)[0], { channel: 3, payload: Buffer.alloc(0) });
+});
+
+test('tty with stderr: stderr is dropped, all output on stdout', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'echo err >&2'], stdout: true, stderr: true, tty: true });
+  await x.closed;
+  assert.equal(channels(x.messages).filter((f) => f.channel === 2).length, 0);
+  assert.match(channelText(x.messages, 1), /err\r\n/);
+});
+
+test('v5 close of stdin: EOF reaches the process, output and status still arrive', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'cat; echo done'], stdin: true, stdout: true });
+  await x.opened;
+  x.ws.send(Buffer.from([0, ...Buffer.from('abc')]));
+  x.ws.send(Buffer.from([255, 0]));
+  assert.equal((await x.closed).code, 1000);
+  assert.equal(channelText(x.messages, 1), 'abcdone\n');
+  assert.equal(channelText(x.messages, 3), SUCCESS);
+});
+
+test('malformed v5 close signals tear the connection down without a status', async (t) => {
+  for (const bad of [[255], [255, 0, 0], [255, 9]]) {
+    const x = openExec(t, sb, { pod: 'shell', command: ['sleep', '30'], stdin: true, stdout: true });
+    await x.opened;
+    x.ws.send(Buffer.from(bad));
+    const { code } = await x.closed;
+    assert.notEqual(code, 1000, JSON.stringify(bad));
+    assert.equal(channels(x.messages).filter((f) => f.channel === 3).length, 0);
+    await assertDrained(sb);
+  }
+});
+
+test('stdin not requested: channel-0 data is dropped; channels >= 5 ignored', async (t) => {
+  const x = openExec(t, sb, { pod: 'echo', ns: 'load', command: ['echo'], stdout: true, stdin: false });
+  await x.opened;
+  await x.closed;
+  assert.equal(channelText(x.messages, 1), '');
+  const y = openExec(t, sb, { pod: 'echo', ns: 'load', command: ['echo'], stdout: true, stdin: true });
+  await y.opened;
+  y.ws.send(Buffer.from([7, 1, 2]));
+  y.ws.send(Buffer.from([1, 1, 2]));
+  y.ws.send(Buffer.alloc(0));
+  y.ws.send(Buffer.from([0, ...Buffer.from('ok')]));
+  y.ws.send(Buffer.from([255, 0]));
+  await y.closed;
+  assert.equal(channelText(y.messages, 1), 'ok');
+  assert.equal(channelText(y.messages, 3), SUCCESS);
+});
+
+test('resize: initial 80x24, kubectl and client-node spellings, split frames, stop after bad JSON', async (t) => {
+  const script = 'stty size; read a; stty size; read b; stty size; read c; stty size';
+  const x = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', script], stdin: true, stdout: true, tty: true });
+  await x.opened;
+  const sizes = (): string[] => channelText(x.messages, 1).split('\r\n').filter((l) => /^\d+ \d+$/.test(l));
+  const step = async (resize: string[], n: number): Promise<void> => {
+    for (const r of resize) x.ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(r)]));
+    x.ws.send(Buffer.from([0, 0x0d]));
+    await x.waitFor(() => sizes().length >= n);
+  };
+  await x.waitFor(() => sizes().length >= 1);
+  await step(['{"Width":100,"Height":30}\n'], 2);
+  await step(['{"height":40,', '"width":120}'], 3);
+  await step(['{"Width":oops}', '{"Width":50,"Height":10}'], 4);
+  await x.closed;
+  assert.deepEqual(sizes(), ['24 80', '30 100', '40 120', '40 120']);
+});
+
+test('boolean parsing and repeated commands with + and %20', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', raw: 'command=sh&command=-c&command=echo+a%20b%3B+echo+e+%3E%262&stdout=&stderr=FALSE' }, ['v4.channel.k8s.io']);
+  await x.closed;
+  assert.equal(channelText(x.messages, 1), 'a b\n');
+  assert.equal(channels(x.messages).filter((f) => f.channel === 2).length, 0);
+  const y = openExec(t, sb, { pod: 'shell', raw: 'command=sh&command=-c&command=echo+o%3B+echo+e+%3E%262&stdout=0&stderr=yes' }, ['v4.channel.k8s.io']);
+  await y.closed;
+  assert.equal(channels(y.messages).filter((f) => f.channel === 1).length, 0);
+  assert.equal(channelText(y.messages, 2), 'e\n');
+});
+
+test('container not running: 101, open frame, InternalError status, close', async (t) => {
+  const x = openExec(t, sb, { pod: 'stopped', command: ['true'], stdout: true });
+  await x.opened;
+  assert.equal((await x.closed).code, 1000);
+  assert.deepEqual(
+    channels(x.messages).map((f) => [f.channel, f.payload.toString()]),
+    [
+      [1, ''],
+      [3, '{"metadata":{},"status":"Failure","message":"Internal error occurred: unable to upgrade connection: container not found (\\"main\\")","reason":"InternalError","details":{"causes":[{"message":"unable to upgrade connection: container not found (\\"main\\")"}]},"code":500}'],
+    ],
+  );
+});
+
+test('a missing executable fails like the runtime, with an InternalError status', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', command: ['no-such-binary'], stdout: true });
+  await x.closed;
+  const s = JSON.parse(channelText(x.messages, 3));
+  assert.equal(s.reason, 'InternalError');
+  assert.match(s.message, /executable file not found in \$PATH/);
+});
+
+test('Status bodies before the upgrade: 401, 403, 404, 400 container errors, streams, Upgrade required', async () => {
+  const q = { pod: 'shell', command: ['true'], stdout: true };
+  const ws = wsUpgradeHeaders(sb.tokens.admin, 'v5.channel.k8s.io');
+  const st = (code: number, reason: string, message: string, details?: object): string =>
+    JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
+
+  assert.deepEqual(await refusedUpgrade(sb, execPath(q), wsUpgradeHeaders('wrong', 'v5.channel.k8s.io')), {
+    status: 401,
+    body: st(401, 'Unauthorized', 'Unauthorized'),
+    upgraded: false,
+  });
+  assert.deepEqual(await refusedUpgrade(sb, execPath(q), wsUpgradeHeaders(sb.tokens.restricted, 'v5.channel.k8s.io')), {
+    status: 403,
+    body: st(403, 'Forbidden', 'pods "shell" is forbidden: User "restricted" cannot get resource "pods/exec" in API group "" in the namespace "default"', { name: 'shell', kind: 'pods' }),
+    upgraded: false,
+  });
+  assert.deepEqual(await refusedUpgrade(sb, execPath({ ...q, pod: 'nope' }), ws), {
+    status: 404,
+    body: st(404, 'NotFound', 'pods "nope" not found', { name: 'nope', kind: 'pods' }),
+    upgraded: false,
+  });
+  assert.deepEqual(await refusedUpgrade(sb, execPath({ ...q, pod: 'multi' }), ws), {
+    status: 400,
+    body: st(400, 'BadRequest', 'a container name must be specified for pod multi, choose one of: [app sidecar]'),
+    upgraded: false,
+  });
+  assert.deepEqual(await refusedUpgrade(sb, execPath({ ...q, pod: 'multi', container: 'nope' }), ws), {
+    status: 400,
+    body: st(400, 'BadRequest', 'container nope is not valid for pod multi'),
+    upgraded: false,
+  });
+  assert.deepEqual(await refusedUpgrade(sb, execPath({ pod: 'shell', command: ['true'] }), ws), {
+    status: 400,
+    body: st(400, 'BadRequest', 'you must specify at least 1 of stdin, stdout, stderr'),
+    upgraded: false,
+  });
+  const plain = await refusedUpgrade(sb, execPath(q), { Authorization: `Bearer ${sb.tokens.admin}` });
+  assert.deepEqual(plain, { status: 400, body: st(400, 'BadRequest', 'Upgrade request required'), upgraded: false });
+  // kubectl's SPDY fallback: a POST asking for SPDY/3.1 gets a Status it can print.
+  const spdy = await refusedUpgrade(sb, execPath(q), { Authorization: `Bearer ${sb.tokens.admin}`, Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' }, 'POST');
+  assert.equal(spdy.status, 400);
+  assert.equal(JSON.parse(spdy.body).kind, 'Status');
+  assert.match(JSON.parse(spdy.body).message, /SPDY\/3\.1 is not supported/);
+});
+
+test('pings are answered with pongs', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', command: ['sleep', '30'], stdout: true });
+  await x.opened;
+  const pong = new Promise<Buffer>((resolve) => x.ws.once('pong', (d) => resolve(d)));
+  x.ws.ping(Buffer.from('k'));
+  assert.equal((await pong).toString(), 'k');
+  x.ws.close();
+  await x.closed;
+});
