@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../src/cli/args.js';
-import { ChildSet } from './lib/children.js';
+import { ChildSet, LOG_DIR } from './lib/children.js';
 import { REPO_ROOT, startSandbox } from './lib/cluster.js';
 import { machine, writeReport, writeResult, type ScenarioResult } from './lib/results.js';
 import { capacity } from './scenarios/capacity.js';
@@ -97,14 +97,14 @@ export async function runScenario(name: string, argv: readonly string[], clinic?
     });
     const body = await Promise.race([
       (async () => {
-        log(`${name}: starting the sandbox`);
+        log(`${name}: starting the sandbox (child stderr logs in ${LOG_DIR})`);
         const sandbox = await startSandbox(children, pods ? { pods } : {});
         const ctx: Ctx = { children, opts, sandbox, log };
         return spec.run(ctx);
       })(),
       deadline,
     ]);
-    const cmdArgs = argv.filter((a) => !a.startsWith('--out'));
+    const cmdArgs = argv.filter((a, i) => !a.startsWith('--out') && argv[i - 1] !== '--out');
     const result: ScenarioResult = {
       scenario: name,
       title: spec.title,

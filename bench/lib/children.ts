@@ -5,6 +5,12 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Where every child's stderr is kept, one file per process. */
+export const LOG_DIR = join(tmpdir(), 'podterm-bench-logs');
 
 type State = 'open' | 'closing' | 'closed';
 
@@ -31,9 +37,14 @@ export class ChildSet {
     }
     if (proc.pid === undefined) throw new Error(`bench: ${name} did not start`);
     let tail = '';
+    // Keep the whole stderr of each child in a log file: the gateway's own account of a failure.
+    mkdirSync(LOG_DIR, { recursive: true });
+    const log = createWriteStream(join(LOG_DIR, `${name.replace(/[^\w.-]+/g, '_')}-${proc.pid ?? 0}.log`));
     proc.stderr?.on('data', (b: Buffer) => {
       tail = (tail + b.toString('utf8')).slice(-65536);
+      log.write(b);
     });
+    proc.once('exit', () => log.end());
     const exited = new Promise<number | string>((resolve) => {
       proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
     });

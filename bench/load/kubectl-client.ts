@@ -56,7 +56,8 @@ export function openKubectl(kubeconfig: string, target: Target): BenchSession {
   });
   p.onExit(({ exitCode }) => {
     closed = true;
-    ended.resolve(exitCode === 0 ? { exitCode } : { exitCode, error: `kubectl exited ${exitCode}: ${tail.slice(0, 200)}` });
+    // node-pty can report the exit before the last output is read from the PTY: let it drain.
+    setTimeout(() => ended.resolve(exitCode === 0 ? { exitCode } : { exitCode, error: `kubectl exited ${exitCode}: ${tail.slice(0, 200)}` }), 300);
   });
   return session;
 }

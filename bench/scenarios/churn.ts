@@ -52,7 +52,7 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
         wallMs: Math.max(...res.map((x) => x.wallMs)), g, s, settleMs, heap0, heap1, rss0, rss1,
         total: metric(m1, 'podterm_sessions_total') - metric(m0, 'podterm_sessions_total'),
       };
-    }, { nodeArgs: ['--inspect=127.0.0.1:0'], extraArgs: ['--max-sessions', String(n + 1000)] });
+    }, { nodeArgs: ['--inspect=127.0.0.1:0'] });
     const heapGrowth = r.heap1 - r.heap0;
     rows.push([label, r.opened, r.started, r.early, r.abrupt, r.failed, round(r.opened / (r.wallMs / 1000), 0), r.g.sessions, r.g.actors, r.s.exec, r.s.processes, round(r.heap0 / MiB, 2), round(r.heap1 / MiB, 2), round((r.rss1 - r.rss0) / MiB, 1)]);
     notes.push(`${label}: residue read ${round(r.settleMs / 1000, 1)} s after the last drop; podterm_sessions_total grew by ${r.total}; ${r.notEnded} client sockets did not see their end within 15 s.`);

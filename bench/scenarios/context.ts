@@ -73,7 +73,8 @@ export async function withGateway<T>(
   const gw = await startGateway(ctx.children, {
     kubeconfig: ctx.sandbox.kubeconfig,
     workers,
-    extraArgs: [...ctx.opts.gatewayArgs, ...(extra.extraArgs ?? [])],
+    // The bench opens many sessions with one token and closes them itself: lift the limits, no drain wait.
+    extraArgs: ['--max-sessions', '100000', '--max-sessions-per-token', '100000', '--drain-grace-ms', '0', ...(extra.extraArgs ?? []), ...ctx.opts.gatewayArgs],
     ...(extra.nodeArgs ? { nodeArgs: extra.nodeArgs } : {}),
     ...(ctx.opts.clinic ? { clinic: ctx.opts.clinic } : {}),
   });
