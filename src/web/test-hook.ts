@@ -3,15 +3,7 @@
  * console): terminal text and counters. It can read what the page shows but cannot send input.
  */
 import type { App } from './app.js';
-
-export interface PodtermHook {
-  activeText(): string;
-  activeState(): string | null;
-  activeStatus(): string | null;
-  activeCounters(): { bytes: number; newlines: number; pauses: number; backlog: number } | null;
-  activeSize(): { cols: number; rows: number } | null;
-  tabCount(): number;
-}
+import type { PodtermHook } from './test-hook-api.js';
 
 export function installTestHook(win: Window, app: App): void {
   const hook: PodtermHook = {

@@ -1,0 +1,25 @@
+/**
+ * The shape of `window.__podterm`, the page's read-only test hook. Kept free of DOM types so the
+ * end-to-end tests (compiled without the DOM library) can import it too.
+ */
+export interface SessionCounters {
+  /** Output bytes handed to the terminal, newlines among them, pause frames sent, bytes not yet parsed. */
+  bytes: number;
+  newlines: number;
+  pauses: number;
+  backlog: number;
+}
+
+export interface PodtermHook {
+  activeText(): string;
+  activeState(): string | null;
+  activeStatus(): string | null;
+  activeCounters(): SessionCounters | null;
+  activeSize(): { cols: number; rows: number } | null;
+  tabCount(): number;
+}
+
+/** How code running in the page reaches the hook. */
+export interface HookWindow {
+  __podterm: PodtermHook;
+}

@@ -1,0 +1,135 @@
+/**
+ * End-to-end fixture: the real sandbox cluster, the real gateway serving the built page, and one
+ * headless Chromium (the system's /usr/bin/chromium; never downloaded). Each is closed by a
+ * teardown registered on the line that starts it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startGateway } from '../../src/server/gateway.js';
+import type { Gateway } from '../../src/server/gateway.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import type { HookWindow, SessionCounters } from '../../src/web/test-hook-api.js';
+
+export const TOKEN = 'e2e-token-0123456789abcdef';
+
+/** The built page: the outDir mirrors the source tree, and build-web.js writes <outDir>/web. */
+const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+/** The repository root is the nearest folder above the outDir with a package.json. */
+function repoRoot(): string {
+  for (let dir = new URL('../../../', import.meta.url); ; dir = new URL('../', dir)) {
+    if (existsSync(new URL('package.json', dir))) return fileURLToPath(dir);
+    assert.notEqual(dir.pathname, '/', 'no package.json above the test output folder');
+  }
+}
+export const SCREENSHOT_DIR = join(repoRoot(), 'docs', 'screenshots') + sep;
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+export interface E2e {
+  sandbox: Sandbox;
+  gateway: Gateway;
+  browser: Browser;
+}
+
+export async function startE2e(t: TestContext): Promise<E2e> {
+  assert.ok(existsSync(WEB_ROOT + 'app.js'),
+    `the page is not built in ${WEB_ROOT}: run node scripts/build-web.js --outdir <the tsc outDir>`);
+  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
+  t.after(() => sandbox.close());
+  const gateway = await startGateway({
+    host: '127.0.0.1', port: 0, workers: 1, webRoot: WEB_ROOT,
+    kube: { kind: 'kubeconfig', yaml: sandbox.kubeconfigYaml() },
+    tokens: [{ token: TOKEN }],
+    log: () => {},
+  });
+  t.after(() => gateway.close());
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  t.after(() => browser.close());
+  return { sandbox, gateway, browser };
+}
+
+export interface OpenPage {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught exceptions seen so far; tests assert it stays empty. */
+  errors: string[];
+}
+
+/** A fresh browser context (own cookie jar), signed in with the token; closed by t.after. */
+export async function openPage(t: TestContext, e: E2e, size = { width: 960, height: 600 }): Promise<OpenPage> {
+  const context = await e.browser.newContext({ viewport: size, colorScheme: 'light' });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(`${e.gateway.url}/?token=${TOKEN}`);
+  await page.waitForURL(`${e.gateway.url}/`);
+  return { context, page, errors };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Sessions, actors, exec sockets and sandbox processes all back to zero. */
+export async function assertNoResidue(e: E2e): Promise<void> {
+  await waitFor('gateway and sandbox counts back to zero', async () => {
+    const g = await e.gateway.stats();
+    const s = e.sandbox.stats();
+    return { sessions: g.sessionsActive, actors: g.actorsActive, execSockets: g.execSocketsOpen, execActive: s.execActive, processes: s.processesActive };
+  }, (c) => Object.values(c).every((n) => n === 0), 8000);
+}
+
+/**
+ * The page's read-only test hook (src/web/test-hook.ts). The page functions below are serialised
+ * by Playwright and run in the page (they cannot use anything from this module's scope); this
+ * tsconfig has no DOM types, hence globalThis as HookWindow. Strings would need 'unsafe-eval'.
+ */
+export const hook = {
+  state: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeState()),
+  status: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeStatus()),
+  text: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeText()),
+  counters: async (p: Page): Promise<SessionCounters> => {
+    const c = await p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeCounters());
+    assert.ok(c, 'no active terminal');
+    return c;
+  },
+  size: async (p: Page): Promise<{ cols: number; rows: number }> => {
+    const s = await p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeSize());
+    assert.ok(s, 'no active terminal');
+    return s;
+  },
+  tabs: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.tabCount()),
+  title: (p: Page) => p.title(),
+};
+
+export async function waitForState(p: Page, state: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(`state ${state}`, async () => ({ state: await hook.state(p), status: await hook.status(p) }), (v) => v.state === state, timeoutMs);
+}
+
+export async function waitForText(p: Page, needle: string, timeoutMs = 10_000): Promise<void> {
+  await p.waitForFunction((n) => (globalThis as unknown as HookWindow).__podterm.activeText().includes(n), needle, { timeout: timeoutMs });
+}
+
+/** Types a line into the active terminal (which has the keyboard focus after connecting). */
+export async function typeLine(p: Page, line: string): Promise<void> {
+  await p.click('.terminal-panel:not([hidden]) .terminal-host');
+  await p.keyboard.type(line);
+  await p.keyboard.press('Enter');
+}

@@ -1,0 +1,140 @@
+/**
+ * The terminal page in a real Chromium against the real gateway and sandbox: picker, typing,
+ * resize, exit, deep links, tabs. Screenshots of the picker, a running terminal and an error state
+ * go to docs/screenshots/ so readers see the product.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { SCREENSHOT_DIR, assertNoResidue, hook, openPage, startE2e, typeLine, waitFor, waitForState, waitForText } from './fixture.js';
+
+const SHOT = { type: 'png' as const, scale: 'css' as const };
+
+test('terminal page end to end', async (t) => {
+  const e = await startE2e(t);
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+
+  await t.test('picker explains unusable pods, opens a shell that runs a command, and a reload reconnects', async (t) => {
+    const { page, context, errors } = await openPage(t, e);
+    await page.locator('[data-pod="shell"]').waitFor();
+    // A pod that is done and a container in CrashLoopBackOff say why instead of failing silently.
+    assert.match(await page.locator('[data-pod="done"]').innerText(), /pod done has phase Succeeded/);
+    await page.click('[data-pod="stopped"]');
+    assert.match(await page.locator('[data-container="main"]').innerText(), /main is waiting: CrashLoopBackOff/);
+    // It stays focusable (aria-disabled, not disabled) so keyboard users reach the reason.
+    await page.focus('[data-container="main"]');
+    await page.keyboard.press('Enter');
+    assert.match(await page.locator('#picker-message').innerText(), /Cannot open a terminal: main is waiting: CrashLoopBackOff/);
+    assert.equal(await hook.tabs(page), 0, 'no terminal is opened for a container that is not running');
+    await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'picker.png' });
+    // The filter box narrows the pod list.
+    await page.fill('#pod-filter', 'sh');
+    assert.deepEqual(await page.locator('#pod-list [data-pod]').evaluateAll((els) => els.map((b) => b.getAttribute('data-pod'))), ['shell']);
+
+    await page.click('[data-pod="shell"]');
+    await page.click('[data-container="main"]');
+    await waitForState(page, 'connected');
+    assert.match(String(await hook.status(page)), /^Connected to default\/shell\/main · shell$/);
+    assert.equal(await hook.title(page), 'shell/main (connected) · podterm');
+    assert.equal(new URL(page.url()).hash, '#/default/shell/main');
+    await typeLine(page, 'echo "hello from $(hostname 2>/dev/null || echo pod)"; echo ANSWER-$((6*7))');
+    await waitForText(page, 'ANSWER-42');
+    await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'terminal.png' });
+
+    // The deep link in the address bar survives a reload: a new session in the same place.
+    await page.reload();
+    await waitForState(page, 'connected');
+    assert.equal(await hook.title(page), 'shell/main (connected) · podterm');
+    await typeLine(page, 'echo AGAIN-$((7*6))');
+    await waitForText(page, 'AGAIN-42');
+    await waitFor('one session after the reload', () => e.gateway.stats(), (s) => s.sessionsActive === 1);
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+
+  await t.test('resizing the window changes stty size in the pod', async (t) => {
+    const { page, context, errors } = await openPage(t, e, { width: 900, height: 560 });
+    await page.goto(`${e.gateway.url}/#/default/shell/main`);
+    await waitForState(page, 'connected');
+    const before = await hook.size(page);
+    await typeLine(page, 'echo SIZE-$(stty size)-END');
+    await waitForText(page, `SIZE-${before.rows} ${before.cols}-END`);
+
+    await page.setViewportSize({ width: 620, height: 380 });
+    const after = await waitFor('the terminal to refit', () => hook.size(page), (s) => s.cols < before.cols && s.rows < before.rows);
+    // The resize frame is debounced; ask again until the pod reports the new size.
+    await waitFor('stty size to follow', async () => {
+      await typeLine(page, 'clear; echo SIZE-$(stty size)-END');
+      await new Promise((r) => setTimeout(r, 150));
+      return hook.text(page);
+    }, (text) => text.includes(`SIZE-${after.rows} ${after.cols}-END`));
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+
+  await t.test('exit 5 says "exited with code 5" and Reconnect starts a new session', async (t) => {
+    const { page, context, errors } = await openPage(t, e);
+    await page.goto(`${e.gateway.url}/#/default/shell/main`);
+    await waitForState(page, 'connected');
+    await typeLine(page, 'exit 5');
+    await waitForState(page, 'exited');
+    assert.equal(await hook.status(page), 'exited with code 5');
+    assert.equal(await hook.title(page), 'shell/main (exited) · podterm');
+    await waitFor('the exited session to be gone', () => e.gateway.stats(), (s) => s.sessionsActive === 0);
+    await page.click('.terminal-panel:not([hidden]) button.reconnect');
+    await waitForState(page, 'connected');
+    await typeLine(page, 'echo BACK-$((40+2))');
+    await waitForText(page, 'BACK-42');
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+
+  await t.test('a deep link to a stopped container shows why it is not running', async (t) => {
+    const { page, context, errors } = await openPage(t, e);
+    await page.goto(`${e.gateway.url}/#/default/stopped/main`);
+    await waitForState(page, 'failed');
+    assert.equal(await hook.status(page), 'main is waiting: CrashLoopBackOff');
+    assert.equal(await hook.title(page), 'stopped/main (failed) · podterm');
+    assert.ok(await page.locator('.terminal-panel:not([hidden]) button.reconnect').isVisible());
+    await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'error.png' });
+    await page.goto(`${e.gateway.url}/#/default/no-such-pod/main`);
+    await waitForState(page, 'failed');
+    assert.equal(await hook.status(page), 'pod no-such-pod does not exist in namespace default');
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+
+  await t.test('two terminals in two tabs at once', async (t) => {
+    const { page, context, errors } = await openPage(t, e);
+    await page.click('[data-pod="shell"]');
+    await page.click('[data-container="main"]');
+    await waitForState(page, 'connected');
+    await typeLine(page, 'echo ONE-$((1+1))');
+    await page.click('#new-terminal');
+    await page.click('[data-pod="multi"]');
+    await page.click('[data-container="sidecar"]');
+    await waitForState(page, 'connected');
+    assert.equal(await hook.title(page), 'multi/sidecar (connected) · podterm');
+    await typeLine(page, 'echo TWO-$((2+2))');
+    await waitForText(page, 'TWO-4');
+    assert.equal(await hook.tabs(page), 2);
+    await waitFor('two live sessions', () => e.gateway.stats(), (s) => s.sessionsActive === 2);
+    assert.deepEqual(await page.locator('.tab-label').allInnerTexts(), ['shell/main', 'multi/sidecar']);
+    assert.deepEqual(await page.locator('.tab').evaluateAll((els) => els.map((b) => b.getAttribute('data-state'))), ['connected', 'connected']);
+
+    await page.click('.tab >> text=shell/main');
+    assert.equal(new URL(page.url()).hash, '#/default/shell/main');
+    assert.ok((await hook.text(page)).includes('ONE-2'));
+    assert.ok(!(await hook.text(page)).includes('TWO-4'), 'each tab has its own terminal');
+    await page.click('.tab-close[aria-label="Close shell/main"]');
+    assert.equal(await hook.tabs(page), 1);
+    await waitFor('one session after closing a tab', () => e.gateway.stats(), (s) => s.sessionsActive === 1);
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+});
