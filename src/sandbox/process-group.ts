@@ -15,13 +15,16 @@ function trySignal(pid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** PIDs whose session id is `sid` (field 6 of /proc/PID/stat, after the parenthesised comm). */
-export function sessionMembers(sid: number): number[] {
+/**
+ * Live (non-zombie) PIDs whose session id is `sid` (field 6 of /proc/PID/stat, after the
+ * parenthesised comm); null when /proc cannot be read (not Linux).
+ */
+export function sessionMembers(sid: number): number[] | null {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return [];
+    return null;
   }
   const out: number[] = [];
   for (const name of entries) {
@@ -43,10 +46,14 @@ export function sessionMembers(sid: number): number[] {
 /** Sends SIGNAL to the leader's process group and to every other member of its session. */
 export function signalSession(sid: number, signal: NodeJS.Signals): void {
   trySignal(-sid, signal);
-  for (const pid of sessionMembers(sid)) trySignal(pid, signal);
+  for (const pid of sessionMembers(sid) ?? []) trySignal(pid, signal);
 }
 
-/** True while any process of the session (or at least the leader's group) is alive. */
+/**
+ * True while any process of the session is alive. Zombies do not count: an orphan's zombie waits
+ * for init to reap it, which we cannot speed up. Without /proc, the leader's group is checked.
+ */
 export function sessionAlive(sid: number): boolean {
-  return trySignal(-sid, 0) || sessionMembers(sid).length > 0;
+  const members = sessionMembers(sid);
+  return members === null ? trySignal(-sid, 0) : members.length > 0;
 }
