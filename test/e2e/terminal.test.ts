@@ -37,7 +37,7 @@ test('terminal page end to end', async (t) => {
     assert.match(String(await hook.status(page)), /^Connected to default\/shell\/main · shell$/);
     assert.equal(await hook.title(page), 'shell/main (connected) · podterm');
     assert.equal(new URL(page.url()).hash, '#/default/shell/main');
-    await typeLine(page, 'echo "hello from $(hostname 2>/dev/null || echo pod)"; echo ANSWER-$((6*7))');
+    await typeLine(page, 'echo "hello from $(hostname)"; ls --color=always /usr; echo ANSWER-$((6*7))');
     await waitForText(page, 'ANSWER-42');
     await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'terminal.png' });
 
@@ -133,6 +133,77 @@ test('terminal page end to end', async (t) => {
     await page.click('.tab-close[aria-label="Close shell/main"]');
     assert.equal(await hook.tabs(page), 1);
     await waitFor('one session after closing a tab', () => e.gateway.stats(), (s) => s.sessionsActive === 1);
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+
+  await t.test('keyboard only; find, font keys, confirmed links and a swallowed OSC 52', async (t) => {
+    const { page, context, errors } = await openPage(t, e);
+    await page.locator('[data-pod="shell"]').waitFor();
+    const tabTo = async (selector: string): Promise<void> => {
+      for (let i = 0; i < 25; i++) {
+        await page.keyboard.press('Tab');
+        if (await page.locator(selector).evaluate((el) => el === el.ownerDocument.activeElement)) return;
+      }
+      assert.fail(`Tab never reached ${selector}`);
+    };
+    await tabTo('[data-pod="shell"]');
+    await page.keyboard.press('Enter');
+    await tabTo('[data-container="main"]');
+    await page.keyboard.press('Enter');
+    await waitForState(page, 'connected');
+    const focusedInTerminal = (): Promise<boolean> => page.locator('.terminal-panel:not([hidden]) .xterm-helper-textarea')
+      .evaluate((el) => el === el.ownerDocument.activeElement);
+    assert.ok(await focusedInTerminal(), 'the new terminal has the keyboard');
+
+    // An OSC 52 clipboard read is never answered: nothing comes back on stdin.
+    await page.keyboard.type(`printf '\\033]52;c;?\\007'; read -t 1 -r R; echo "OSC-[$R]"`);
+    await page.keyboard.press('Enter');
+    await waitForText(page, 'OSC-[]');
+
+    await page.keyboard.press('Control+Shift+F');
+    const search = page.locator('.terminal-panel:not([hidden]) .search-box');
+    assert.ok(await search.isVisible());
+    await page.keyboard.type('OSC-');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Escape');
+    assert.ok(await search.isHidden());
+    assert.ok(await focusedInTerminal(), 'Escape gives the keyboard back to the terminal');
+
+    const font = page.locator('#font-size');
+    const size0 = Number.parseInt(await font.innerText(), 10);
+    await page.keyboard.press('Control+Equal');
+    assert.equal(await font.innerText(), `${size0 + 1}px`);
+    await page.keyboard.press('Control+Minus');
+    assert.equal(await font.innerText(), `${size0}px`);
+
+    // A link the pod prints opens only after confirm(), in a new page without an opener.
+    const url = `${e.gateway.url}/healthz`;
+    await page.keyboard.type(`echo LINK; echo ${url}`);
+    await page.keyboard.press('Enter');
+    await waitForText(page, `LINK\n${url}`);
+    const row = page.locator('.terminal-panel:not([hidden]) .xterm-rows > div', { hasText: url }).last();
+    const box = await row.boundingBox();
+    assert.ok(box);
+    const { cols } = await hook.size(page);
+    const screen = await page.locator('.terminal-panel:not([hidden]) .xterm-screen').boundingBox();
+    assert.ok(screen);
+    const at = { x: box.x + (screen.width / cols) * 5.5, y: box.y + box.height / 2 };
+    const dialogs: string[] = [];
+    page.once('dialog', (d) => void (dialogs.push(d.message()), d.dismiss()));
+    await page.mouse.move(at.x, at.y - box.height);
+    await page.mouse.move(at.x, at.y);
+    await page.mouse.click(at.x, at.y);
+    await waitFor('the confirm dialog', () => dialogs.length, (n) => n === 1);
+    assert.match(dialogs[0]!, new RegExp(url.replace(/[.]/g, '\\.')));
+    assert.equal(context.pages().length, 1, 'dismissing the confirm opens nothing');
+    page.once('dialog', (d) => void d.accept());
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.mouse.click(at.x, at.y)]);
+    await popup.waitForLoadState();
+    assert.equal(popup.url(), url);
+    assert.equal(await popup.evaluate(() => (globalThis as unknown as { opener: unknown }).opener), null);
+    await popup.close();
     assert.deepEqual(errors, []);
     await context.close();
     await assertNoResidue(e);
