@@ -116,6 +116,7 @@ export function createApi(deps: ApiDeps): {
       if (!who && (req.headers.authorization !== undefined || !PUBLIC.has(path))) return sendStatus(res, httpErrors.unauthorized());
       if (path === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
       if (path === '/healthz' || path === '/livez' || path === '/readyz') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
+      if (path === '/version') return send(res, 200, JSON.stringify(discovery(path, deps.hostPort())));
       const execTarget = matchExecPath(path);
       if (execTarget) return exec.handlePlain(req, res, execTarget, url);
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, httpErrors.methodNotAllowed());
