@@ -3,7 +3,7 @@
  * per document; main.ts builds it. The active view is either the picker or one terminal tab.
  */
 import type { ExecTarget } from './exec-socket.js';
-import { parseHash, setHash } from './deep-link.js';
+import { formatHash, parseHash } from './deep-link.js';
 import { Disposer } from './lifecycle.js';
 import { Picker } from './picker.js';
 import { TabBar } from './tabs.js';
@@ -43,7 +43,7 @@ export class App {
       },
       changed: (s) => this.onSessionChanged(s),
     };
-    this.picker = new Picker(doc, { open: (t) => this.openTerminal(t) });
+    this.picker = new Picker(doc, { open: (t) => this.openTerminal(t, false) });
     this.disposer.add(() => this.picker.close());
     this.tabs = new TabBar(doc, doc.getElementById('tab-list')!, {
       select: (id) => this.activate(id),
@@ -65,13 +65,22 @@ export class App {
   }
 
   private loadFontSize(): number {
-    const saved = Number(this.win.localStorage.getItem(FONT_KEY));
+    let saved = NaN;
+    try {
+      saved = Number(this.win.localStorage.getItem(FONT_KEY));
+    } catch {
+      // Storage can be disabled by the browser; the default size is fine then.
+    }
     return Number.isInteger(saved) && saved >= FONT_MIN && saved <= FONT_MAX ? saved : FONT_DEFAULT;
   }
 
   setFontSize(px: number): void {
     this.fontSize = Math.min(FONT_MAX, Math.max(FONT_MIN, px));
-    this.win.localStorage.setItem(FONT_KEY, String(this.fontSize));
+    try {
+      this.win.localStorage.setItem(FONT_KEY, String(this.fontSize));
+    } catch {
+      // Not remembered across reloads when storage is disabled; nothing else depends on it.
+    }
     this.sessions.forEach((s) => s.setFontSize(this.fontSize));
     this.showFontSize();
   }
@@ -96,7 +105,7 @@ export class App {
     const link = parseHash(this.win.location.hash);
     if (!link) return false;
     if (link.pod && link.container) {
-      this.openTerminal({ namespace: link.namespace, pod: link.pod, container: link.container });
+      this.openTerminal({ namespace: link.namespace, pod: link.pod, container: link.container }, true);
       return false;
     }
     this.activate(null);
@@ -108,9 +117,12 @@ export class App {
     return this.active === null ? null : this.sessions.get(this.active) ?? null;
   }
 
-  /** Opens a terminal for the target, or switches to its tab when one is already open. */
-  openTerminal(target: ExecTarget): TerminalSession {
-    for (const [id, s] of this.sessions) {
+  /**
+   * Opens a terminal for the target. A deep link (reuse) switches to a live tab of the same target
+   * instead; the picker always opens a new one, since two shells in one container are normal.
+   */
+  openTerminal(target: ExecTarget, reuse: boolean): TerminalSession {
+    for (const [id, s] of reuse ? this.sessions : []) {
       if (targetLabel(s.target) === targetLabel(target) && s.state !== 'exited' && s.state !== 'failed') {
         this.activate(id);
         return s;
@@ -134,7 +146,9 @@ export class App {
     for (const [sid, s] of this.sessions) s.show(sid === this.active);
     this.tabs.activate(this.active);
     const s = this.activeSession();
-    setHash(this.win, s ? { ...s.target } : null);
+    // replaceState: no history entry per tab click, and no hashchange event to loop on.
+    const hash = formatHash(s ? { ...s.target } : null);
+    if (this.win.location.hash !== hash) this.win.history.replaceState(null, '', hash);
     this.updateTitle();
     if (!s) this.picker.focus();
   }

@@ -1,7 +1,7 @@
 /**
  * Deep links: `/#/NAMESPACE/POD/CONTAINER` opens a terminal, `/#/NAMESPACE[/POD]` opens the picker
- * there. The hash follows the active tab (history.replaceState, so no history entry per click and
- * no hashchange loop), which is what makes a reload come back to the same terminal.
+ * there. The App keeps the hash on the active tab, which is what makes a reload come back to the
+ * same terminal. Pure functions, no DOM: the unit tests run them in Node.
  */
 export interface DeepLink {
   namespace: string;
@@ -24,9 +24,4 @@ export function parseHash(hash: string): DeepLink | null {
 export function formatHash(link: DeepLink | null): string {
   if (!link) return '#/';
   return '#/' + [link.namespace, link.pod, link.container].filter((p): p is string => p !== null).map(encodeURIComponent).join('/');
-}
-
-export function setHash(win: Window, link: DeepLink | null): void {
-  const hash = formatHash(link);
-  if (win.location.hash !== hash) win.history.replaceState(null, '', hash);
 }

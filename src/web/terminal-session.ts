@@ -153,7 +153,7 @@ export class TerminalSession {
   private onStarted(info: StartedInfo): void {
     this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${commandLabel(info.command)}`);
     this.sendResize(); // the window may have changed while connecting
-    this.view.focus();
+    if (!this.panel.hidden) this.view.focus(); // a background tab must not take the keyboard
   }
 
   private sendResize(): void {
