@@ -123,8 +123,10 @@ export async function waitForState(p: Page, state: string, timeoutMs = 10_000): 
   await waitFor(`state ${state}`, async () => ({ state: await hook.state(p), status: await hook.status(p) }), (v) => v.state === state, timeoutMs);
 }
 
+/** Polls every 100 ms, not every frame: reading the whole buffer is not free while output streams. */
 export async function waitForText(p: Page, needle: string, timeoutMs = 10_000): Promise<void> {
-  await p.waitForFunction((n) => (globalThis as unknown as HookWindow).__podterm.activeText().includes(n), needle, { timeout: timeoutMs });
+  await p.waitForFunction((n) => (globalThis as unknown as HookWindow).__podterm.activeText().includes(n), needle,
+    { timeout: timeoutMs, polling: 100 });
 }
 
 /** Types a line into the active terminal (which has the keyboard focus after connecting). */
