@@ -63,9 +63,10 @@ export interface OpenPage {
 }
 
 /** A fresh browser context (own cookie jar), signed in with the token; closed by t.after. */
-export async function openPage(t: TestContext, e: E2e, size = { width: 960, height: 600 }): Promise<OpenPage> {
+export async function openPage(t: TestContext, e: E2e, size = { width: 960, height: 600 }, permissions: string[] = []): Promise<OpenPage> {
   const context = await e.browser.newContext({ viewport: size, colorScheme: 'light' });
   t.after(() => context.close());
+  if (permissions.length) await context.grantPermissions(permissions, { origin: e.gateway.url });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

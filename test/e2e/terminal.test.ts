@@ -138,8 +138,8 @@ test('terminal page end to end', async (t) => {
     await assertNoResidue(e);
   });
 
-  await t.test('keyboard only; find, font keys, confirmed links and a swallowed OSC 52', async (t) => {
-    const { page, context, errors } = await openPage(t, e);
+  await t.test('keyboard only; find, font keys, clipboard, confirmed links and a swallowed OSC 52', async (t) => {
+    const { page, context, errors } = await openPage(t, e, undefined, ['clipboard-read', 'clipboard-write']);
     await page.locator('[data-pod="shell"]').waitFor();
     const tabTo = async (selector: string): Promise<void> => {
       for (let i = 0; i < 25; i++) {
@@ -161,6 +161,24 @@ test('terminal page end to end', async (t) => {
     await page.keyboard.type(`printf '\\033]52;c;?\\007'; read -t 1 -r R; echo "OSC-[$R]"`);
     await page.keyboard.press('Enter');
     await waitForText(page, 'OSC-[]');
+
+    // Copy on selection, Ctrl+Shift+C, and Ctrl+Shift+V (the browser's own paste into xterm).
+    const clipboard = {
+      read: () => page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText()),
+      write: (text: string) => page.evaluate((v) => (globalThis as unknown as { navigator: { clipboard: { writeText(v: string): Promise<void> } } }).navigator.clipboard.writeText(v), text),
+    };
+    const word = page.locator('.terminal-panel:not([hidden]) .xterm-rows > div', { hasText: /^OSC-\[\]/ }).last();
+    const wordBox = await word.boundingBox();
+    assert.ok(wordBox);
+    await page.mouse.dblclick(wordBox.x + 8, wordBox.y + wordBox.height / 2);
+    await waitFor('copy on selection', clipboard.read, (text) => text === 'OSC-');
+    await clipboard.write('');
+    await page.keyboard.press('Control+Shift+C');
+    await waitFor('Ctrl+Shift+C to copy', clipboard.read, (text) => text === 'OSC-');
+    await clipboard.write('echo PASTED-$((3*3))');
+    await page.keyboard.press('Control+Shift+V');
+    await page.keyboard.press('Enter');
+    await waitForText(page, 'PASTED-9');
 
     await page.keyboard.press('Control+Shift+F');
     const search = page.locator('.terminal-panel:not([hidden]) .search-box');
