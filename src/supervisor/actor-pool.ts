@@ -47,11 +47,8 @@ export class PiscinaActorPool implements ActorPool {
       concurrentTasksPerWorker: 10_000,
       // Workers must keep running their event loops between tasks, never block in Atomics.wait.
       atomics: 'disabled',
-      idleTimeout: Number.MAX_SAFE_INTEGER,
       maxQueue: Number.MAX_SAFE_INTEGER,
       workerData,
-      // Let tests force a GC inside workers too.
-      execArgv: process.execArgv.includes('--expose-gc') ? ['--expose-gc'] : [],
     });
   }
 

@@ -57,8 +57,11 @@ export class Session {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     port1.on('message', (m: FromActor) => this.#fromActor(m));
+    // The task result and the port's messages travel on different channels with no order between
+    // them; the actor closes its port last, and 'close' comes after every message it posted.
+    const portClosed = new Promise<void>((resolve) => port1.once('close', resolve));
     this.finished = deps.pool.run(port2, init).then(
-      () => this.#actorEnded(undefined),
+      () => portClosed.then(() => this.#actorEnded(undefined)),
       (err: unknown) => this.#actorEnded(err),
     );
   }

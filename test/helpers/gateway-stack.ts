@@ -1,0 +1,73 @@
+/**
+ * Shared fixture: the real sandbox cluster plus a real gateway on port 0, both torn down where they
+ * are created (t.after), and assertNoResidue() that polls every count back to zero.
+ */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/server/gateway.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const RESTRICTED_TOKEN = 'test-restricted-token-0123456789';
+
+export interface Stack {
+  sandbox: Sandbox;
+  gateway: Gateway;
+  url: string;
+}
+
+export async function startSandboxFor(t: TestContext): Promise<Sandbox> {
+  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, killGraceMs: 500 });
+  t.after(() => sandbox.close());
+  return sandbox;
+}
+
+export async function startGatewayFor(t: TestContext, sandbox: Sandbox, o: Partial<GatewayOptions> & { workers: number }): Promise<Gateway> {
+  const gateway = await startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    kube: { kind: 'kubeconfig', yaml: sandbox.kubeconfigYaml() },
+    tokens: [
+      { token: ADMIN_TOKEN, context: 'admin' },
+      { token: RESTRICTED_TOKEN, context: 'restricted', namespaces: ['load'] },
+    ],
+    ...o,
+  });
+  t.after(() => gateway.close());
+  return gateway;
+}
+
+export async function startStack(t: TestContext, o: Partial<GatewayOptions> & { workers: number }): Promise<Stack> {
+  const sandbox = await startSandboxFor(t);
+  const gateway = await startGatewayFor(t, sandbox, o);
+  return { sandbox, gateway, url: gateway.url };
+}
+
+export interface Residue {
+  sessionsActive: number;
+  actorsActive: number;
+  execSocketsOpen: number;
+  sandboxExecActive: number;
+  sandboxProcessesActive: number;
+}
+
+/** Polls until sessions, actors, exec sockets and sandbox processes are all back to zero. */
+export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Residue | undefined;
+  for (;;) {
+    const g = await stack.gateway.stats();
+    const s = stack.sandbox.stats();
+    last = {
+      sessionsActive: g.sessionsActive,
+      actorsActive: g.actorsActive,
+      execSocketsOpen: g.execSocketsOpen,
+      sandboxExecActive: s.execActive,
+      sandboxProcessesActive: s.processesActive,
+    };
+    if (Object.values(last).every((v) => v === 0)) return;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, sandboxExecActive: 0, sandboxProcessesActive: 0 }, 'residue after sessions ended');
+}
