@@ -104,7 +104,21 @@ export class TerminalSession {
     this.state = state;
     this.statusText = text;
     this.status.show({ kind: state, text });
+    if (state === 'exited' || state === 'failed') this.notice(text);
     this.host.changed(this);
+  }
+
+  /**
+   * A dim "[why it ended]" line in the terminal itself, after everything the pod sent has been
+   * parsed. Control characters are stripped: the text may come from the server's error frame.
+   */
+  private notice(text: string): void {
+    const term = this.view.term;
+    const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+    term.write('', () => {
+      const newline = term.buffer.active.cursorX === 0 ? '' : '\r\n';
+      term.write(`${newline}\x1b[2m[podterm: ${clean}]\x1b[0m\r\n`);
+    });
   }
 
   /** Starts a session: checks the target through the API first, then opens the socket. */

@@ -81,6 +81,7 @@ test('terminal page end to end', async (t) => {
     await typeLine(page, 'exit 5');
     await waitForState(page, 'exited');
     assert.equal(await hook.status(page), 'exited with code 5');
+    await waitForText(page, '[podterm: exited with code 5]');
     assert.equal(await hook.title(page), 'shell/main (exited) · podterm');
     await waitFor('the exited session to be gone', () => e.gateway.stats(), (s) => s.sessionsActive === 0);
     await page.click('.terminal-panel:not([hidden]) button.reconnect');
@@ -97,6 +98,7 @@ test('terminal page end to end', async (t) => {
     await page.goto(`${e.gateway.url}/#/default/stopped/main`);
     await waitForState(page, 'failed');
     assert.equal(await hook.status(page), 'main is waiting: CrashLoopBackOff');
+    await waitForText(page, '[podterm: main is waiting: CrashLoopBackOff]');
     assert.equal(await hook.title(page), 'stopped/main (failed) · podterm');
     assert.ok(await page.locator('.terminal-panel:not([hidden]) button.reconnect').isVisible());
     await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'error.png' });
