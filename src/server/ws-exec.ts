@@ -34,7 +34,10 @@ export interface WsExecOptions {
 
 export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
   app.ws<SocketData>('/ws/exec', {
-    maxPayloadLength: o.maxMessageBytes,
+    // uWS drops the TCP connection (1006) above maxPayloadLength; PROTOCOL.md wants a 1009 close,
+    // so uWS gets headroom and the configured limit is enforced in message() below. Only messages
+    // beyond the headroom too are cut without a close frame.
+    maxPayloadLength: Math.max(2 * o.maxMessageBytes, o.maxMessageBytes + 64 * 1024),
     idleTimeout: o.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: o.maxBackpressure,
@@ -83,6 +86,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       data.session = result;
     },
     message: (ws, message) => {
+      if (message.byteLength > o.maxMessageBytes) return refuse(ws, new PodtermError('MessageTooBig'));
       ws.getUserData().session?.fromClient(message);
     },
     drain: (ws) => {
