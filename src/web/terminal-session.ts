@@ -12,6 +12,7 @@ import { Disposer, debounce } from './lifecycle.js';
 import { SearchBox } from './search-box.js';
 import { StatusLine } from './status-line.js';
 import type { StatusKind } from './status-line.js';
+import type { SessionCounters } from './test-hook-api.js';
 import { TerminalView } from './terminal-view.js';
 import type { ViewCommands } from './terminal-view.js';
 
@@ -47,6 +48,7 @@ export class TerminalSession {
   private socket: ExecSocket | null = null;
   private flow: FlowControl | null = null;
   private lastSize = { cols: 0, rows: 0 };
+  private resizesSent = 0;
   /** Bumped per attempt so a late preflight answer for an old attempt is ignored. */
   private attempt = 0;
   state: SessionState = 'checking';
@@ -94,9 +96,12 @@ export class TerminalSession {
     return `${this.target.pod}/${this.target.container}`;
   }
 
-  get counters(): { bytes: number; newlines: number; pauses: number; backlog: number } {
+  get counters(): SessionCounters {
     const f = this.flow;
-    return { bytes: f?.bytesWritten ?? 0, newlines: f?.newlines ?? 0, pauses: f?.pauses ?? 0, backlog: f?.backlog ?? 0 };
+    return {
+      bytes: f?.bytesWritten ?? 0, newlines: f?.newlines ?? 0, pauses: f?.pauses ?? 0, backlog: f?.backlog ?? 0,
+      resizes: this.resizesSent,
+    };
   }
 
   private setState(state: StatusKind, text: string): void {
@@ -175,6 +180,7 @@ export class TerminalSession {
     if (!this.socket || this.state !== 'connected') return;
     if (cols === this.lastSize.cols && rows === this.lastSize.rows) return;
     this.lastSize = { cols, rows };
+    this.resizesSent++;
     this.socket.resize(cols, rows);
   }
 

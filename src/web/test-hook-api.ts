@@ -8,6 +8,8 @@ export interface SessionCounters {
   newlines: number;
   pauses: number;
   backlog: number;
+  /** Resize frames sent in this session (after the size given when connecting). */
+  resizes: number;
 }
 
 export interface PodtermHook {
@@ -16,6 +18,8 @@ export interface PodtermHook {
   activeStatus(): string | null;
   activeCounters(): SessionCounters | null;
   activeSize(): { cols: number; rows: number } | null;
+  /** The active terminal's theme background, to see it follow prefers-color-scheme. */
+  activeBackground(): string | null;
   tabCount(): number;
 }
 

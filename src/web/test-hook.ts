@@ -15,6 +15,7 @@ export function installTestHook(win: Window, app: App): void {
       const t = app.activeSession()?.view.term;
       return t ? { cols: t.cols, rows: t.rows } : null;
     },
+    activeBackground: () => app.activeSession()?.view.term.options.theme?.background ?? null,
     tabCount: () => app.sessions.size,
   };
   Object.defineProperty(win, '__podterm', { value: Object.freeze(hook) });

@@ -116,6 +116,7 @@ export const hook = {
     assert.ok(s, 'no active terminal');
     return s;
   },
+  background: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeBackground()),
   tabs: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.tabCount()),
   title: (p: Page) => p.title(),
 };

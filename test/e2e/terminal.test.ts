@@ -61,8 +61,20 @@ test('terminal page end to end', async (t) => {
     await typeLine(page, 'echo SIZE-$(stty size)-END');
     await waitForText(page, `SIZE-${before.rows} ${before.cols}-END`);
 
-    await page.setViewportSize({ width: 620, height: 380 });
-    const after = await waitFor('the terminal to refit', () => hook.size(page), (s) => s.cols < before.cols && s.rows < before.rows);
+    // A drag through several sizes within the debounce window sends one resize frame, not five.
+    const resizes0 = (await hook.counters(page)).resizes;
+    const dragStart = Date.now();
+    for (const [width, height] of [[860, 540], [800, 500], [740, 460], [680, 420], [620, 380]] as const) {
+      await page.setViewportSize({ width, height });
+    }
+    const dragMs = Date.now() - dragStart;
+    // Let the last fit and the debounced frame happen, then read the settled size.
+    await new Promise((r) => setTimeout(r, 400));
+    const after = await hook.size(page);
+    assert.ok(after.cols < before.cols && after.rows < before.rows, `refit from ${JSON.stringify(before)} to ${JSON.stringify(after)}`);
+    const sent = (await hook.counters(page)).resizes - resizes0;
+    t.diagnostic(`5 viewport sizes in ${dragMs} ms -> ${sent} resize frame(s)`);
+    assert.ok(sent >= 1 && sent <= 2, `resize frames sent for one drag: ${sent}`);
     // The resize frame is debounced; ask again until the pod reports the new size.
     await waitFor('stty size to follow', async () => {
       await typeLine(page, 'clear; echo SIZE-$(stty size)-END');
@@ -132,6 +144,11 @@ test('terminal page end to end', async (t) => {
     assert.equal(new URL(page.url()).hash, '#/default/shell/main');
     assert.ok((await hook.text(page)).includes('ONE-2'));
     assert.ok(!(await hook.text(page)).includes('TWO-4'), 'each tab has its own terminal');
+    // The terminal theme follows prefers-color-scheme, live.
+    assert.equal(await hook.background(page), '#fbfbfa');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await waitFor('the dark theme', () => hook.background(page), (bg) => bg === '#1b1d23');
+    await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'tabs-dark.png' });
     await page.click('.tab-close[aria-label="Close shell/main"]');
     assert.equal(await hook.tabs(page), 1);
     await waitFor('one session after closing a tab', () => e.gateway.stats(), (s) => s.sessionsActive === 1);
