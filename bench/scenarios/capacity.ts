@@ -11,6 +11,12 @@ import type { Cell, TargetCheck } from '../lib/results.js';
 import { KiB, round, summarize } from '../lib/stats.js';
 import { type Ctx, ECHO, type ScenarioBody, gatewayVariants, podtermConn, sleep, withAgents, withGateway } from './context.js';
 
+/**
+ * The gateway's monitorEventLoopDelay runs at a 20 ms resolution and its samples include that
+ * interval (an idle gateway reads ~20 ms), so the table shows max − 20 ms.
+ */
+const LAG_RESOLUTION_MS = 20;
+
 interface OpenReply { opened: number; failed: number; errors: string[]; setupMs: number[]; wallMs: number }
 
 async function openSpread(agents: Agent[], conn: unknown, n: number, concurrency: number): Promise<{ opened: number; failed: number; errors: string[]; wallMs: number; setup: ReturnType<typeof summarize> }> {
@@ -95,7 +101,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
       });
       podtermPerSession.set(n, Math.max(podtermPerSession.get(n) ?? 0, workers === opts.workers ? r.perSession : 0));
       if (workers === opts.workers) rates.set(n, r.opened / (r.wallMs / 1000));
-      rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.lag.setupMax, 1), round(r.setupProbe.p99, 1), round(r.idle.p99, 1)]);
+      rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.lag.setupMax - LAG_RESOLUTION_MS, 1), round(r.setupProbe.p99, 1), round(r.idle.p99, 1)]);
       notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop delay (gateway metric) during setup mean ${round(r.lag.setupMean, 2)} / max ${round(r.lag.setupMax, 1)} ms, idle mean ${round(r.lag.idleMean, 2)} / max ${round(r.lag.idleMax, 1)} ms; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms.`);
       if (r.errors.length) notes.push(`${label} at ${n}: ${r.failed} failed, e.g. ${r.errors.join('; ')}`);
     }
@@ -129,7 +135,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
   notes.push('RSS per session = (gateway VmRSS with all sessions open and idle − VmRSS before) / sessions opened; /healthz columns are answer times of a probe run during setup and during idle.');
   return {
     params: { sessions: opts.sessions, concurrency: opts.concurrency, kubectlMax: opts.kubectlMax },
-    tables: [{ title: 'idle sessions', columns: ['variant', 'sessions', 'opened', 'failed', 'setup /s', 'setup p50 ms', 'setup p99 ms', 'RSS / session KiB', 'gateway RSS MiB', 'event-loop delay max in setup ms', '/healthz p99 in setup ms', '/healthz p99 idle ms'], rows }],
+    tables: [{ title: 'idle sessions', columns: ['variant', 'sessions', 'opened', 'failed', 'setup /s', 'setup p50 ms', 'setup p99 ms', 'RSS / session KiB', 'gateway RSS MiB', 'event-loop delay max in setup ms (metric − 20)', '/healthz p99 in setup ms', '/healthz p99 idle ms'], rows }],
     targets,
     notes,
   };

@@ -54,16 +54,16 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
       };
     }, { nodeArgs: ['--inspect=127.0.0.1:0'] });
     const heapGrowth = r.heap1 - r.heap0;
-    rows.push([label, r.opened, r.started, r.early, r.abrupt, r.failed, round(r.opened / (r.wallMs / 1000), 0), r.g.sessions, r.g.actors, r.s.exec, r.s.processes, round(r.heap0 / MiB, 2), round(r.heap1 / MiB, 2), round((r.rss1 - r.rss0) / MiB, 1)]);
+    rows.push([label, r.opened, r.started, r.early, r.abrupt, r.failed, round(r.opened / (r.wallMs / 1000), 0), r.g.sessions, r.g.actors, r.g.execStreams, r.s.exec, r.s.processes, round(r.heap0 / MiB, 2), round(r.heap1 / MiB, 2), round((r.rss1 - r.rss0) / MiB, 1)]);
     notes.push(`${label}: residue read ${round(r.settleMs / 1000, 1)} s after the last drop; podterm_sessions_total grew by ${r.total}; ${r.notEnded} client sockets did not see their end within 15 s.`);
     if (r.errors.length) notes.push(`${label}: failures, e.g. ${r.errors.join('; ')}`);
-    const zero = r.g.sessions === 0 && r.g.actors === 0 && r.s.exec === 0 && r.s.processes === 0;
-    targets.push({ name: `${label}: residue after ${n} sessions`, target: '0 sessions, actors, exec streams, processes', measured: `${r.g.sessions}/${r.g.actors}/${r.s.exec}/${r.s.processes}`, met: zero });
+    const zero = r.g.sessions === 0 && r.g.actors === 0 && r.g.execStreams === 0 && r.s.exec === 0 && r.s.processes === 0;
+    targets.push({ name: `${label}: residue after ${n} sessions`, target: '0 sessions/actors/gateway exec sockets/sandbox exec streams/sandbox processes', measured: `${r.g.sessions}/${r.g.actors}/${r.g.execStreams}/${r.s.exec}/${r.s.processes}`, met: zero });
     targets.push({ name: `${label}: main-thread heap after GC`, target: 'within 5 MB of the start', measured: `${round(heapGrowth / 1e6, 2)} MB`, met: Math.abs(heapGrowth) <= 5e6 });
   }
   return {
     params: { sessions: n, concurrency: opts.concurrency, maxHoldMs: opts.holdMs },
-    tables: [{ title: `churn (${n} sessions to load/echo, ≤ ${opts.concurrency} alive, hold 0–${opts.holdMs} ms)`, columns: ['variant', 'opened', 'started', 'dropped in setup', 'dropped abruptly', 'failed', 'sessions/s', 'sessions left', 'actors left', 'exec streams left', 'processes left', 'heap start MiB', 'heap end MiB', 'RSS growth MiB'], rows }],
+    tables: [{ title: `churn (${n} sessions to load/echo, ≤ ${opts.concurrency} alive, hold 0–${opts.holdMs} ms)`, columns: ['variant', 'opened', 'started', 'dropped in setup', 'dropped abruptly', 'failed', 'sessions/s', 'sessions left', 'actors left', 'gateway exec sockets left', 'sandbox exec streams left', 'sandbox processes left', 'heap start MiB', 'heap end MiB', 'RSS growth MiB'], rows }],
     targets,
     notes: [...notes, 'About 15 % of sessions are dropped during setup (0–5 ms after connecting), a third of all drops have no close handshake; heap = V8 used heap of the main thread after two forced GCs (inspector HeapProfiler.collectGarbage).'],
   };

@@ -80,6 +80,11 @@ export async function withGateway<T>(
   });
   const agents = startAgents(ctx.children, agentCount);
   try {
+    // Warm up: a few sessions through every worker, so lazily started threads and first-use
+    // allocations are in the baseline, not in the figure being measured.
+    const warm = agents[0] as Agent;
+    await warm.call('churn', { conn: podtermConn(gw), target: ECHO, count: Math.max(4, 2 * workers), concurrency: Math.max(2, workers), maxHoldMs: 20, timeoutMs: 30000 }, 45000);
+    await gatewaySettled(gw, 10000);
     return await fn(gw, agents);
   } finally {
     for (const a of agents) await ctx.children.stop(a.child, 3000);
@@ -131,15 +136,15 @@ export async function sandboxSettled(ctx: Ctx, timeoutMs: number): Promise<{ exe
 }
 
 /** Waits until the gateway reports no session and no actor; returns the last reading. */
-export async function gatewaySettled(gw: GatewayHandle, timeoutMs: number): Promise<{ sessions: number; actors: number }> {
-  let last = { sessions: NaN, actors: NaN };
+export async function gatewaySettled(gw: GatewayHandle, timeoutMs: number): Promise<{ sessions: number; actors: number; execStreams: number }> {
+  let last = { sessions: NaN, actors: NaN, execStreams: NaN };
   try {
     return await poll(
       'the gateway to drain',
       async () => {
         const m = await gw.metrics();
-        last = { sessions: metric(m, 'podterm_sessions_active'), actors: metric(m, 'podterm_actors_active') };
-        return last.sessions === 0 && last.actors === 0 ? last : undefined;
+        last = { sessions: metric(m, 'podterm_sessions_active'), actors: metric(m, 'podterm_actors_active'), execStreams: metric(m, 'podterm_exec_streams_active') };
+        return last.sessions === 0 && last.actors === 0 && !(last.execStreams > 0) ? last : undefined;
       },
       timeoutMs,
       200,

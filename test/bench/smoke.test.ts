@@ -28,7 +28,7 @@ test('bench smoke: churn of 40 sessions leaves no residue; 2 typists get every e
   assert.equal(cell(churn.result, 0, 'opened'), 40);
   assert.ok((cell(churn.result, 0, 'started') as number) > 20, 'most sessions started');
   assert.equal(cell(churn.result, 0, 'failed'), 0);
-  for (const k of ['sessions left', 'actors left', 'exec streams left', 'processes left']) assert.equal(cell(churn.result, 0, k), 0, k);
+  for (const k of ['sessions left', 'actors left', 'gateway exec sockets left', 'sandbox exec streams left', 'sandbox processes left']) assert.equal(cell(churn.result, 0, k), 0, k);
   const residue = churn.result.targets.find((x) => x.name.includes('residue'));
   assert.equal(residue?.met, true, residue?.measured);
 
