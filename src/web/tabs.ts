@@ -15,7 +15,7 @@ const STATE_MARK: Record<string, string> = {
 
 export class TabBar {
   private readonly disposer = new Disposer();
-  private readonly tabs = new Map<string, { li: HTMLElement; tab: HTMLButtonElement; label: HTMLElement; mark: HTMLElement }>();
+  private readonly tabs = new Map<string, { li: HTMLElement; tab: HTMLButtonElement; label: HTMLElement; mark: HTMLElement; state: HTMLElement }>();
 
   constructor(private readonly doc: Document, private readonly list: HTMLElement, private readonly events: TabEvents) {
     // One delegated listener for every tab and close button; it dies with the bar.
@@ -41,7 +41,10 @@ export class TabBar {
     mark.setAttribute('aria-hidden', 'true');
     const label = this.doc.createElement('span');
     label.className = 'tab-label';
-    tab.append(mark, label);
+    // The state in words: visible unless connected (the green mark says that), always read aloud.
+    const state = this.doc.createElement('span');
+    state.className = 'tab-state';
+    tab.append(mark, label, state);
     const close = this.doc.createElement('button');
     close.type = 'button';
     close.className = 'tab-close';
@@ -51,7 +54,7 @@ export class TabBar {
     close.setAttribute('aria-label', `Close ${title}`);
     li.append(tab, close);
     this.list.append(li);
-    this.tabs.set(id, { li, tab, label, mark });
+    this.tabs.set(id, { li, tab, label, mark, state });
     this.update(id, title, 'checking');
   }
 
@@ -60,6 +63,7 @@ export class TabBar {
     if (!t) return;
     t.label.textContent = title;
     t.mark.textContent = STATE_MARK[state] ?? '';
+    t.state.textContent = state === 'checking' ? 'connecting' : state;
     t.tab.dataset.state = state;
     t.tab.title = `${title} — ${state}`;
   }

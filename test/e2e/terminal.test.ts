@@ -95,6 +95,7 @@ test('terminal page end to end', async (t) => {
     assert.equal(await hook.status(page), 'exited with code 5');
     await waitForText(page, '[podterm: exited with code 5]');
     assert.equal(await hook.title(page), 'shell/main (exited) · podterm');
+    assert.equal(await page.locator('.tab[aria-selected="true"] .tab-state').innerText(), 'exited', 'the tab says the state in words');
     await waitFor('the exited session to be gone', () => e.gateway.stats(), (s) => s.sessionsActive === 0);
     await page.click('.terminal-panel:not([hidden]) button.reconnect');
     await waitForState(page, 'connected');
@@ -241,6 +242,29 @@ test('terminal page end to end', async (t) => {
     assert.equal(popup.url(), url);
     assert.equal(await popup.evaluate(() => (globalThis as unknown as { opener: unknown }).opener), null);
     await popup.close();
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(e);
+  });
+
+  await t.test('readable at 200 % zoom: the layout reflows instead of overflowing', async (t) => {
+    const { page, context, errors } = await openPage(t, e, { width: 480, height: 300 });
+    await page.locator('[data-pod="shell"]').waitFor();
+    const overflow = (): Promise<number> => page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    assert.equal(await overflow(), 0, 'no horizontal scrolling on the picker');
+    for (const box of await page.locator('#picker button').evaluateAll((els) => els.map((b) => b.getBoundingClientRect().right))) {
+      assert.ok(box <= 480, `a picker button ends at x=${box}`);
+    }
+    await page.click('[data-pod="shell"]');
+    await page.locator('[data-container="main"]').scrollIntoViewIfNeeded();
+    await page.click('[data-container="main"]');
+    await waitForState(page, 'connected');
+    assert.equal(await overflow(), 0, 'no horizontal scrolling with a terminal');
+    assert.ok((await hook.size(page)).cols >= 40, 'the terminal keeps a usable width');
+    assert.ok(await page.locator('.terminal-panel:not([hidden]) .status-line').isVisible());
     assert.deepEqual(errors, []);
     await context.close();
     await assertNoResidue(e);
