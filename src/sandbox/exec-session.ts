@@ -64,10 +64,10 @@ export class ExecSession {
     }
     const sink: TargetSink = {
       stdout: (d) => {
-        if (this.req.stdout) this.#send(STREAM.stdout, d);
+        if (this.req.stdout) this.#sendOutput(STREAM.stdout, d);
       },
       stderr: (d) => {
-        if (this.req.stderr) this.#send(STREAM.stderr, d);
+        if (this.req.stderr) this.#sendOutput(STREAM.stderr, d);
       },
       finished: (outcome) => this.#finish(outcome),
     };
@@ -91,18 +91,25 @@ export class ExecSession {
     if (this.ws.readyState !== this.ws.OPEN) return;
     const { data, binary } = encodeMessage(this.protocol, channel, payload);
     this.ws.send(data, { binary }, () => this.#onSent());
-    if (!this.#paused && this.ws.bufferedAmount > HIGH_WATER) {
-      this.#paused = true;
-      this.#target?.pause();
-    }
+  }
+
+  #sendOutput(channel: number, payload: Uint8Array): void {
+    this.#send(channel, payload);
+    this.deps.metrics.outputBytesTotal += payload.byteLength;
+    if (!this.#paused && this.ws.bufferedAmount > HIGH_WATER) this.#setPaused(true);
+  }
+
+  #setPaused(paused: boolean): void {
+    if (this.#paused === paused) return;
+    this.#paused = paused;
+    this.deps.metrics.execPaused += paused ? 1 : -1;
+    if (paused) this.#target?.pause();
+    else this.#target?.resume();
   }
 
   /** Send callback: the socket has taken a message; resume the target once the queue has drained. */
   #onSent(): void {
-    if (this.#paused && this.#state === 'open' && this.ws.bufferedAmount <= LOW_WATER) {
-      this.#paused = false;
-      this.#target?.resume();
-    }
+    if (this.#paused && this.#state === 'open' && this.ws.bufferedAmount <= LOW_WATER) this.#setPaused(false);
   }
 
   #onMessage(data: RawData, _isBinary: boolean): void {
@@ -163,6 +170,7 @@ export class ExecSession {
     } finally {
       clearTimeout(deadline);
       this.ws.removeAllListeners('message');
+      if (this.#paused) this.deps.metrics.execPaused--; // the target is gone; nothing to resume
       this.#state = 'closed';
       this.deps.metrics.execActive--;
       this.#resolveClosed();

@@ -5,6 +5,10 @@ export class SandboxMetrics {
   execTotal = 0;
   processesTotal = 0;
   httpRequestsTotal = 0;
+  /** Exec streams whose target is paused because the WebSocket is behind. */
+  execPaused = 0;
+  /** Bytes of stdout/stderr payload handed to exec sockets. */
+  outputBytesTotal = 0;
 
   processStarted(): void {
     this.processesActive++;
@@ -24,6 +28,8 @@ export class SandboxMetrics {
     metric('sandbox_processes_active', 'gauge', 'Exec processes started and not yet reaped.', this.processesActive);
     metric('sandbox_exec_total', 'counter', 'Exec streams opened since start.', this.execTotal);
     metric('sandbox_processes_total', 'counter', 'Exec processes started since start.', this.processesTotal);
+    metric('sandbox_exec_paused', 'gauge', 'Exec streams paused by WebSocket backpressure.', this.execPaused);
+    metric('sandbox_exec_output_bytes_total', 'counter', 'stdout/stderr payload bytes sent to exec clients.', this.outputBytesTotal);
     metric('sandbox_http_requests_total', 'counter', 'HTTP requests served, upgrades included.', this.httpRequestsTotal);
     return lines.join('\n') + '\n';
   }

@@ -50,6 +50,15 @@ export function resolveExecutable(name: string, env: Readonly<Record<string, str
   return found;
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function outcomeOf(code: number, command: readonly string[]): ExecOutcome {
   return code === 0 ? { kind: 'success' } : { kind: 'exit', code: code & 0xff, command };
 }
@@ -72,8 +81,16 @@ export function startProcessTarget(spec: TargetSpec, sink: TargetSink, opts: Pro
   return spec.tty ? new PtyTarget(file, args, spec, sink, opts) : new PipeTarget(file, args, spec, sink, opts);
 }
 
+/** Reads that arrive before the next event-loop turn go out as one frame (no added latency); capped here. */
+const PTY_BATCH_BYTES = 64 * 1024;
+
 class PtyTarget implements ExecTarget {
   readonly #pty: pty.IPty;
+  #sink!: TargetSink;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #flushScheduled: NodeJS.Immediate | undefined;
+  #reapWatch: NodeJS.Timeout | undefined;
   readonly #exited: Promise<void>;
   #state: 'running' | 'exited' = 'running';
   #closing: Promise<void> | undefined;
@@ -82,16 +99,35 @@ class PtyTarget implements ExecTarget {
     // encoding null: node-pty hands us Buffers, so bytes reach the client unchanged (no UTF-8 round trip).
     this.#pty = pty.spawn(file, args, { name: 'xterm-256color', cols: 80, rows: 24, cwd: spec.cwd, env: { ...spec.env }, encoding: null });
     opts.gauge.processStarted();
-    this.#pty.onData((d: string | Buffer) => sink.stdout(typeof d === 'string' ? Buffer.from(d) : d));
+    this.#pty.onData((d: string | Buffer) => this.#coalesce(typeof d === 'string' ? Buffer.from(d) : d));
+    this.#sink = sink;
     this.#exited = new Promise((resolve) => {
       // node-pty emits exit only after the pty socket has closed, so all output has been delivered.
       this.#pty.onExit(({ exitCode, signal }) => {
         this.#state = 'exited';
         opts.gauge.processExited();
         resolve();
+        this.#flush(); // output before the status
         if (this.#closing === undefined) sink.finished(outcomeOf(signal ? 128 + signal : exitCode, spec.command));
       });
     });
+  }
+
+  #coalesce(data: Buffer): void {
+    this.#batch.push(data);
+    this.#batchBytes += data.length;
+    if (this.#batchBytes >= PTY_BATCH_BYTES) this.#flush();
+    else this.#flushScheduled ??= setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+    this.#flushScheduled = undefined;
+    if (this.#batchBytes === 0) return;
+    const out = this.#batch.length === 1 ? (this.#batch[0] as Buffer) : Buffer.concat(this.#batch, this.#batchBytes);
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#sink.stdout(out);
   }
 
   writeStdin(data: Buffer): void {
@@ -108,16 +144,30 @@ class PtyTarget implements ExecTarget {
   }
 
   pause(): void {
-    if (this.#state === 'running') this.#pty.pause();
+    // Once the child is reaped the 200 ms EOF window below is running: never pause again.
+    if (this.#state !== 'running' || !isAlive(this.#pty.pid)) return;
+    this.#pty.pause();
+    // node-pty reaps the child, then gives the pty socket only 200 ms to reach EOF before it
+    // destroys it, dropping whatever is unread. While paused, watch for the reaping and read the
+    // (kernel-bounded) rest of the output then.
+    this.#reapWatch ??= setInterval(() => {
+      if (!isAlive(this.#pty.pid)) this.resume();
+    }, 50);
   }
 
   resume(): void {
+    clearInterval(this.#reapWatch);
+    this.#reapWatch = undefined;
     this.#pty.resume();
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#pty.resume(); // a paused socket would never see EOF, and node-pty waits for it before 'exit'
+      if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = undefined;
+      this.#batch = []; // nobody reads any more
+      this.#batchBytes = 0;
+      this.resume(); // a paused socket would never see EOF, and node-pty waits for it before 'exit'
       await killSession(this.#pty.pid, this.#exited, () => this.#state === 'exited', this.opts.graceMs);
     })();
     return this.#closing;
