@@ -50,7 +50,10 @@ export class App {
       close: (id) => this.closeTab(id),
     });
     this.disposer.add(() => this.tabs.close());
-    this.disposer.listen(doc.getElementById('new-terminal')!, 'click', () => this.activate(null));
+    this.disposer.listen(doc.getElementById('new-terminal')!, 'click', () => {
+      this.activate(null);
+      void this.picker.refresh();
+    });
     this.disposer.listen(doc.getElementById('font-smaller')!, 'click', () => this.host.commands.fontSmaller());
     this.disposer.listen(doc.getElementById('font-bigger')!, 'click', () => this.host.commands.fontBigger());
     this.disposer.listen(win, 'hashchange', () => this.followHash());

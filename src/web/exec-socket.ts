@@ -120,8 +120,12 @@ export class ExecSocket {
   /** Idempotent; the page's own reasons (tab closed, reconnect) are reported as 'local'. */
   close(reason: string): void {
     if (!this.transition('closing')) return;
-    this.ws.close(1000);
+    const ws = this.ws;
+    const connecting = ws.readyState === WebSocket.CONNECTING;
     this.finish({ kind: 'local', reason });
+    // Closing a socket that is still connecting makes Chrome log an error; close it once open.
+    if (connecting) ws.onopen = () => ws.close(1000);
+    else ws.close(1000);
   }
 
   private finish(end: SocketEnd): void {

@@ -39,7 +39,7 @@ export class Picker {
     this.message = doc.getElementById('picker-message')!;
     this.filter = doc.getElementById('pod-filter') as HTMLInputElement;
     this.disposer.listen(this.filter, 'input', () => this.renderPods());
-    this.disposer.listen(doc.getElementById('picker-refresh')!, 'click', () => void this.load(this.namespace, this.podName));
+    this.disposer.listen(doc.getElementById('picker-refresh')!, 'click', () => void this.refresh());
     this.disposer.add(() => this.loading?.abort());
   }
 
@@ -141,6 +141,26 @@ export class Picker {
   private markSelected(list: HTMLElement, kind: string, value: string): void {
     for (const b of list.querySelectorAll<HTMLButtonElement>('button.pick-item')) {
       b.setAttribute('aria-pressed', String(b.dataset[kind] === value));
+    }
+  }
+
+  /**
+   * Refetches the pods of the namespace on screen and re-renders them in place, keeping the
+   * selection, so states are fresh when the picker reopens. Nothing is cleared while it loads, so a
+   * click during the refresh is not lost.
+   */
+  async refresh(): Promise<void> {
+    const namespace = this.namespace;
+    if (namespace === null) return void this.load();
+    const signal = this.nextLoad();
+    try {
+      const pods = await listPods(namespace, signal);
+      if (signal.aborted || namespace !== this.namespace) return;
+      this.pods = pods;
+      this.renderPods();
+      if (this.podName) this.selectPod(this.podName);
+    } catch (err) {
+      if (!signal.aborted) this.say(err instanceof ApiError ? err.message : 'The podterm server cannot be reached.');
     }
   }
 

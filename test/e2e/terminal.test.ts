@@ -153,6 +153,13 @@ test('terminal page end to end', async (t) => {
     await page.click('.tab-close[aria-label="Close shell/main"]');
     assert.equal(await hook.tabs(page), 1);
     await waitFor('one session after closing a tab', () => e.gateway.stats(), (s) => s.sessionsActive === 1);
+    // A tab closed at once, while its socket may still be connecting, leaves nothing behind.
+    await page.click('#new-terminal');
+    await page.click('[data-pod="shell"]');
+    await page.click('[data-container="main"]');
+    await page.click('.tab-close[aria-label="Close shell/main"]');
+    assert.equal(await hook.tabs(page), 1);
+    await waitFor('still one session', () => e.gateway.stats(), (s) => s.sessionsActive === 1);
     assert.deepEqual(errors, []);
     await context.close();
     await assertNoResidue(e);
