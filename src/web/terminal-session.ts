@@ -18,6 +18,15 @@ import type { ViewCommands } from './terminal-view.js';
 
 export type SessionState = StatusKind | 'closed';
 
+/** The session's lifecycle; any state may go to 'closed' (tab closed), handled by close(). */
+const NEXT: Record<StatusKind, readonly StatusKind[]> = {
+  checking: ['checking', 'connecting', 'failed'], // 'checking' again: the first connect() after construction
+  connecting: ['connected', 'exited', 'failed'],
+  connected: ['exited', 'failed'],
+  exited: ['checking'],
+  failed: ['checking'],
+};
+
 /** Resize frames wait this long so a window drag sends one frame, not one per pixel. */
 const RESIZE_DEBOUNCE_MS = 75;
 
@@ -60,7 +69,7 @@ export class TerminalSession {
     this.panel.setAttribute('role', 'tabpanel');
     const termHost = doc.createElement('div');
     termHost.className = 'terminal-host';
-    this.status = new StatusLine(doc, () => this.connect());
+    this.status = new StatusLine(doc, () => void this.connect());
     this.panel.append(termHost, this.status.el);
     doc.getElementById('terminals')!.append(this.panel);
     this.disposer.add(() => this.panel.remove());
@@ -106,6 +115,7 @@ export class TerminalSession {
 
   private setState(state: StatusKind, text: string): void {
     if (this.state === 'closed') return;
+    if (!NEXT[this.state].includes(state)) throw new Error(`terminal session: illegal transition ${this.state} -> ${state}`);
     this.state = state;
     this.statusText = text;
     this.status.show({ kind: state, text });
