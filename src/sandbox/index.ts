@@ -4,7 +4,7 @@
  * real channel protocols backed by real processes (or in-process load targets). This file is its
  * composition root; it owns the server, the exec handler and the scratch directory.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -127,7 +127,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     caPem: tls.caPem,
     tokens: { admin: tokens.admin, restricted: tokens.restricted },
     kubeconfigYaml: () => kubeconfig,
-    writeKubeconfig: (file) => writeFile(file, kubeconfig, { mode: 0o600 }),
+    async writeKubeconfig(file) {
+      // Write then rename, so a reader polling for the file never sees it half-written.
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, kubeconfig, { mode: 0o600 });
+      await rename(tmp, file);
+    },
     stats: () => ({ execActive: metrics.execActive, processesActive: metrics.processesActive }),
     close() {
       closing ??= (async () => {
