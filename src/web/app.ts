@@ -10,6 +10,7 @@ import { TabBar } from './tabs.js';
 import { TerminalSession, targetLabel } from './terminal-session.js';
 import type { SessionHost } from './terminal-session.js';
 import { watchTheme } from './theme.js';
+import type { ThemeWatcher } from './theme.js';
 
 const FONT_MIN = 8;
 const FONT_MAX = 32;
@@ -24,7 +25,7 @@ export class App {
   private readonly disposer = new Disposer();
   private readonly picker: Picker;
   private readonly tabs: TabBar;
-  private readonly theme;
+  private readonly theme: ThemeWatcher;
   private readonly host: SessionHost;
 
   constructor(private readonly doc: Document, private readonly win: Window) {
@@ -134,6 +135,7 @@ export class App {
     const id = `t${this.nextId++}`;
     const session = new TerminalSession(this.doc, target, this.host);
     session.panel.id = `panel-${id}`;
+    session.panel.setAttribute('aria-labelledby', `tab-${id}`);
     this.sessions.set(id, session);
     this.tabs.add(id, session.title);
     this.activate(id);

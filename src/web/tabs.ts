@@ -31,11 +31,14 @@ export class TabBar {
   add(id: string, title: string): void {
     const li = this.doc.createElement('li');
     li.className = 'tab-item';
+    li.setAttribute('role', 'presentation');
     const tab = this.doc.createElement('button');
     tab.type = 'button';
     tab.className = 'tab';
     tab.setAttribute('role', 'tab');
     tab.dataset.tabId = id;
+    tab.id = `tab-${id}`;
+    tab.setAttribute('aria-controls', `panel-${id}`);
     const mark = this.doc.createElement('span');
     mark.className = 'tab-mark';
     mark.setAttribute('aria-hidden', 'true');
