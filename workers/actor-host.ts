@@ -24,14 +24,15 @@ export class ActorHost {
     bc.unref();
     bc.onmessage = (ev) => {
       const m = (ev as unknown as { data: ProbeMessage }).data;
-      if (m.t === 'probe') bc.postMessage({ t: 'report', id: m.id, report: this.report(m.gc) } satisfies ProbeMessage);
+      if (m.t !== 'probe') return;
+      void this.report(m.gc).then((report) => bc.postMessage({ t: 'report', id: m.id, report } satisfies ProbeMessage));
     };
     this.#probe = bc;
   }
 
-  report(gc: boolean): HostReport {
-    if (gc) (globalThis as { gc?: () => void }).gc?.();
-    return { threadId, actors: this.counters.actors, execs: this.counters.execs, heapUsed: process.memoryUsage().heapUsed };
+  async report(gc: boolean): Promise<HostReport> {
+    if (gc) await collectGarbage();
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, heapUsed: threadMemory() };
   }
 
   run(port: MessagePort, init: ActorInit): Promise<void> {
@@ -42,4 +43,21 @@ export class ActorHost {
     this.#probe?.close();
     this.#probe = undefined;
   }
+}
+
+function threadMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/**
+ * Two GCs a turn apart: ArrayBuffer backing stores freed by the first are released only after
+ * the current task, so one gc() right after a burst still shows them.
+ */
+export async function collectGarbage(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  gc();
 }

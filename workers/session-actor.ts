@@ -10,7 +10,7 @@ import type { KubeContexts } from '../src/kube/config.js';
 import { KubeApi } from '../src/kube/api.js';
 import { ExecStream } from '../src/kube/exec.js';
 import { statusToError, type KubeStatus } from '../src/kube/errors.js';
-import type { ActorInit, CloseRequest, FromActor, ToActor } from '../src/supervisor/actor-messages.js';
+import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../src/supervisor/actor-messages.js';
 
 /** PROTOCOL.md: without `command`, one exec that picks bash when present. */
 export const SHELL_COMMAND = ['/bin/sh', '-c', 'export LANG=C.UTF-8; command -v bash >/dev/null && exec bash || exec sh'];
@@ -56,7 +56,8 @@ export class SessionActor {
   #container = '';
   #command: string[] = [];
   #clientPaused = false;
-  #socketPaused = false;
+  /** Output bytes posted to the main thread and not yet acknowledged (taken by the browser socket). */
+  #unacked = 0;
   #earlyInput: Uint8Array[] = [];
   #earlyBytes = 0;
   #wantSize: [number, number] | undefined;
@@ -117,7 +118,7 @@ export class SessionActor {
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#state = 'open';
-    this.#sendFrame([ServerOp.Started, { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command }]);
+    this.#unacked += this.#sendFrame([ServerOp.Started, { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command }]);
     const ping = setInterval(() => exec.ping(), EXEC_PING_MS);
     this.#disposers.push(() => clearInterval(ping));
     this.#armIdle(init.idleTimeoutMs);
@@ -155,8 +156,8 @@ export class SessionActor {
       case 'in':
         this.#onClientMessage(new Uint8Array(m.data));
         return;
-      case 'flow':
-        this.#socketPaused = m.paused;
+      case 'ack':
+        this.#unacked -= m.bytes;
         this.#applyFlow();
         return;
       case 'close':
@@ -234,18 +235,22 @@ export class SessionActor {
     this.#exec.resize(size[0], size[1]);
   }
 
-  /** Read the exec socket only while neither the browser socket nor the client asked to pause. */
+  /**
+   * Read the exec socket only while the client did not ask to pause and the browser socket keeps up
+   * (output credit left). Both conditions must clear before reading resumes.
+   */
   #applyFlow(): void {
     if (!this.#exec || this.#state !== 'open') return;
-    if (this.#clientPaused || this.#socketPaused) this.#exec.pause();
+    if (this.#clientPaused || this.#unacked > OUTPUT_WINDOW) this.#exec.pause();
     else this.#exec.resume();
   }
 
   #output(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, data: Buffer): void {
     if (this.#state === 'closed') return;
     for (let off = 0; off < data.length; off += MAX_OUTPUT_CHUNK) {
-      this.#sendFrame([op, data.subarray(off, Math.min(off + MAX_OUTPUT_CHUNK, data.length))]);
+      this.#unacked += this.#sendFrame([op, data.subarray(off, Math.min(off + MAX_OUTPUT_CHUNK, data.length))]);
     }
+    if (this.#unacked > OUTPUT_WINDOW) this.#applyFlow();
   }
 
   #onStatus(s: KubeStatus): void {
@@ -262,11 +267,14 @@ export class SessionActor {
     void this.close({ kind: 'error', error: statusToError(s.code, s) });
   }
 
-  #sendFrame(frame: ServerFrame): void {
+  /** Posts one encoded frame; returns its size. */
+  #sendFrame(frame: ServerFrame): number {
     const bytes = encode(frame);
     // A fresh ArrayBuffer per frame so it can be transferred, not copied, to the main thread.
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const size = ab.byteLength; // read before the transfer detaches it
     this.#post({ t: 'out', data: ab }, [ab]);
+    return size;
   }
 
   #post(m: FromActor, transfer?: ArrayBuffer[]): void {

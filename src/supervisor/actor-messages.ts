@@ -6,7 +6,7 @@
  * | t       | direction        | fields            | meaning                                        |
  * |---------|------------------|-------------------|------------------------------------------------|
  * | in      | main -> actor    | data              | one raw client WebSocket message               |
- * | flow    | main -> actor    | paused            | browser socket above / below its watermarks    |
+ * | ack     | main -> actor    | bytes             | output bytes the browser socket has taken      |
  * | close   | main -> actor    | reason            | the client is gone or the server is draining   |
  * | hello   | actor -> main    | threadId          | the actor runs (where, for recycling)          |
  * | out     | actor -> main    | data              | one encoded server frame (< MAX_SEND_BYTES)    |
@@ -28,11 +28,19 @@ export interface ActorInit {
   maxSessionAgeMs: number;
 }
 
+/**
+ * Output credit: an actor stops reading the exec socket while more than this many bytes it posted
+ * are not acknowledged. The main thread acknowledges only what the browser socket took without
+ * passing its high-water mark, so a stalled browser stalls the pod, and the bytes held by the
+ * gateway per session stay below OUTPUT_WINDOW + the high-water mark.
+ */
+export const OUTPUT_WINDOW = 256 * 1024;
+
 export type CloseRequest = 'client-gone' | 'shutdown';
 
 export type ToActor =
   | { t: 'in'; data: ArrayBuffer }
-  | { t: 'flow'; paused: boolean }
+  | { t: 'ack'; bytes: number }
   | { t: 'close'; reason: CloseRequest };
 
 export type FromActor =
@@ -45,6 +53,7 @@ export interface HostReport {
   threadId: number;
   actors: number;
   execs: number;
+  /** V8 heap plus external memory (ArrayBuffers in port queues included) of that thread. */
   heapUsed: number;
 }
 

@@ -25,7 +25,7 @@ export interface ActorPool {
 }
 
 const ACTOR_TASK = new URL('../../workers/actor-task.js', import.meta.url).href;
-const PROBE_TIMEOUT_MS = 1000;
+const PROBE_TIMEOUT_MS = 2000;
 
 export class PiscinaActorPool implements ActorPool {
   readonly workers: number;
@@ -107,7 +107,7 @@ export class InlineActorPool implements ActorPool {
   }
 
   async probe(gc: boolean): Promise<HostReport[]> {
-    return [this.#host.report(gc)];
+    return [await this.#host.report(gc)];
   }
 
   async recycle(): Promise<void> {

@@ -42,7 +42,11 @@ export class Session {
   #link: ClientLink | undefined;
   readonly #port: MessagePort;
   readonly #deps: SessionDeps;
-  #socketPaused = false;
+  /** Output bytes sent to the browser socket and not yet acknowledged to the actor. */
+  #pendingAck = 0;
+  #ackScheduled = false;
+  /** The browser socket is above its high-water mark; acks wait for drain. */
+  #backpressured = false;
   #threadId: number | undefined;
   #outcome: SessionOutcome | undefined;
   #deadline: NodeJS.Timeout | undefined;
@@ -78,14 +82,21 @@ export class Session {
     this.#post({ t: 'in', data }, [data]);
   }
 
-  /** uWS `drain`: resume the actor once the socket is below the low-water mark. */
+  /** uWS `drain`: give the actor its credit back once the socket is below the low-water mark. */
   drained(): void {
     const link = this.#link;
-    if (!link || !this.#socketPaused) return;
+    if (!link || !this.#backpressured) return;
     if (link.bufferedAmount() <= this.#deps.flow.lowWaterBytes) {
-      this.#socketPaused = false;
-      this.#post({ t: 'flow', paused: false });
+      this.#backpressured = false;
+      this.#flushAck();
     }
+  }
+
+  #flushAck(): void {
+    this.#ackScheduled = false;
+    if (this.#backpressured || this.#pendingAck === 0) return;
+    this.#post({ t: 'ack', bytes: this.#pendingAck });
+    this.#pendingAck = 0;
   }
 
   /** The browser socket closed (any reason). Never touch the link again. */
@@ -126,11 +137,16 @@ export class Session {
         const link = this.#link;
         if (!link) return;
         this.#deps.metrics.bytesOut += m.data.byteLength;
+        this.#pendingAck += m.data.byteLength;
         link.send(m.data);
-        if (!this.#socketPaused && link.bufferedAmount() > this.#deps.flow.highWaterBytes) {
-          this.#socketPaused = true;
+        if (!this.#backpressured && link.bufferedAmount() > this.#deps.flow.highWaterBytes) {
+          this.#backpressured = true;
           this.#deps.metrics.backpressurePauses++;
-          this.#post({ t: 'flow', paused: true });
+        }
+        // One ack per batch of messages, not one per frame.
+        if (!this.#backpressured && !this.#ackScheduled) {
+          this.#ackScheduled = true;
+          queueMicrotask(() => this.#flushAck());
         }
         return;
       }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { PodtermError } from '../errors/codes.js';
 import type { ActorPool } from './actor-pool.js';
+import { collectGarbage } from '../../workers/actor-host.js';
 import type { Metrics } from './metrics.js';
 import { Session, type ClientLink, type FlowLimits, type SessionDeps } from './session.js';
 
@@ -104,13 +105,13 @@ export class Supervisor {
 
   async stats(gc = false): Promise<SupervisorStats> {
     const reports = await this.#pool.probe(gc);
-    if (gc) (globalThis as { gc?: () => void }).gc?.();
+    if (gc) await collectGarbage();
     return {
       sessionsActive: this.#sessions.size,
       actorsActive: reports.reduce((n, r) => n + r.actors, 0),
       execSocketsOpen: reports.reduce((n, r) => n + r.execs, 0),
       workers: this.#pool.workers,
-      heapUsed: [process.memoryUsage().heapUsed, ...(this.#pool.workers > 0 ? reports.map((r) => r.heapUsed) : [])],
+      heapUsed: [mainMemory(), ...(this.#pool.workers > 0 ? reports.map((r) => r.heapUsed) : [])],
     };
   }
 
@@ -152,4 +153,9 @@ export class Supervisor {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+function mainMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
 }

@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, assertNoResidue, startStack } from '../helpers/gateway-sta
 import { TermClient } from '../helpers/term-client.js';
 
 const LINE = 'podterm sandbox flood: ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789\r\n';
-const TOTAL = 24 * 1024 * 1024;
+const TOTAL = 32 * 1024 * 1024;
 /** What the gateway may hold for one stalled session: watermarks, socket buffers, frames in flight. */
 const MEMORY_BOUND = 12 * 1024 * 1024;
 
