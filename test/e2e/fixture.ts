@@ -11,7 +11,7 @@ import type { TestContext } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startGateway } from '../../src/server/gateway.js';
-import type { Gateway } from '../../src/server/gateway.js';
+import type { Gateway, GatewayOptions } from '../../src/server/gateway.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import type { HookWindow, SessionCounters } from '../../src/web/test-hook-api.js';
@@ -43,16 +43,23 @@ export async function startE2e(t: TestContext): Promise<E2e> {
     `the page is not built in ${WEB_ROOT}: run node scripts/build-web.js --outdir <the tsc outDir>`);
   const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
   t.after(() => sandbox.close());
+  const gateway = await startPageGateway(t, sandbox);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  t.after(() => browser.close());
+  return { sandbox, gateway, browser };
+}
+
+/** A gateway serving the built page over the sandbox; `limits` for tests of timeouts and limits. */
+export async function startPageGateway(t: TestContext, sandbox: Sandbox, limits: Partial<GatewayOptions> = {}): Promise<Gateway> {
   const gateway = await startGateway({
     host: '127.0.0.1', port: 0, workers: 1, webRoot: WEB_ROOT,
     kube: { kind: 'kubeconfig', yaml: sandbox.kubeconfigYaml() },
     tokens: [{ token: TOKEN }],
     log: () => {},
+    ...limits,
   });
   t.after(() => gateway.close());
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
-  return { sandbox, gateway, browser };
+  return gateway;
 }
 
 export interface OpenPage {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { SCREENSHOT_DIR, assertNoResidue, hook, openPage, startE2e, typeLine, waitFor, waitForState, waitForText } from './fixture.js';
+import { SCREENSHOT_DIR, assertNoResidue, hook, openPage, startE2e, startPageGateway, typeLine, waitFor, waitForState, waitForText } from './fixture.js';
 
 const SHOT = { type: 'png' as const, scale: 'css' as const };
 
@@ -275,5 +275,24 @@ test('terminal page end to end', async (t) => {
     assert.deepEqual(errors, []);
     await context.close();
     await assertNoResidue(e);
+  });
+
+  await t.test('an error frame is shown in plain words, and Reconnect recovers', async (t) => {
+    // A second gateway over the same sandbox, with a short idle limit, so the server ends the session.
+    const gateway = await startPageGateway(t, e.sandbox, { idleTimeoutMs: 1500 });
+    const idle = { ...e, gateway };
+    const { page, context, errors } = await openPage(t, idle);
+    await page.goto(`${gateway.url}/#/default/shell/main`);
+    await waitForState(page, 'connected');
+    await waitForState(page, 'failed', 8000);
+    assert.equal(await hook.status(page), 'The session was closed after a period without input.');
+    await waitForText(page, '[podterm: The session was closed after a period without input.]');
+    await page.click('.terminal-panel:not([hidden]) button.reconnect');
+    await waitForState(page, 'connected');
+    await typeLine(page, 'echo ALIVE-$((5*5))');
+    await waitForText(page, 'ALIVE-25');
+    assert.deepEqual(errors, []);
+    await context.close();
+    await assertNoResidue(idle);
   });
 });
