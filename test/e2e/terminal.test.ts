@@ -129,6 +129,7 @@ test('terminal page end to end', async (t) => {
     await page.click('[data-container="main"]');
     await waitForState(page, 'connected');
     await typeLine(page, 'echo ONE-$((1+1))');
+    await waitForText(page, 'ONE-2');
     await page.click('#new-terminal');
     await page.click('[data-pod="multi"]');
     await page.click('[data-container="sidecar"]');
