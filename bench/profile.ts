@@ -21,9 +21,15 @@ async function profileMain(argv: readonly string[]): Promise<number> {
   const dest = join(REPO_ROOT, '.clinic');
   mkdirSync(dest, { recursive: true });
   const before = new Set(readdirSync(dest));
-  const { result } = await runScenario(scenario, [...rest, '--variants', 'podterm'], { tool: TOOLS[tool], dest });
+  // clinic doctor preloads its sampler with -r, which worker threads inherit: every thread then
+  // truncates and writes the same processstat file and the analysis dies on the corrupt data
+  // ("Groups are not supported"). So doctor profiles the gateway with actors on the main thread
+  // unless --workers is given.
+  const extra = tool === 'doctor' && !rest.includes('--workers') ? ['--workers', '0'] : [];
+  const { result } = await runScenario(scenario, [...rest, ...extra, '--variants', 'podterm'], { tool: TOOLS[tool], dest });
   writeResult(join(dest, 'results'), result);
-  const reports = readdirSync(dest).filter((f) => !before.has(f) && f.endsWith('.html'));
+  // An analysis that failed still leaves a stub page of a few hundred bytes: that is no report.
+  const reports = readdirSync(dest).filter((f) => !before.has(f) && f.endsWith('.html') && statSync(join(dest, f)).size > 10240);
   if (reports.length === 0) {
     console.error(`profile: clinic ${TOOLS[tool]} wrote no report in ${dest}`);
     return 1;

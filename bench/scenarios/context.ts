@@ -42,11 +42,13 @@ export interface Ctx {
 export type ScenarioBody = Pick<ScenarioResult, 'tables' | 'targets' | 'notes' | 'params'>;
 export type Scenario = (ctx: Ctx) => Promise<ScenarioBody>;
 
-export const ECHO: Target = { namespace: 'load', pod: 'echo' };
-export const flood = (bytes: number): Target => ({ namespace: 'load', pod: 'flood', command: ['flood', String(bytes)] });
+// The container is named, as the page's picker does: without it the gateway reads the pod first.
+export const ECHO: Target = { namespace: 'load', pod: 'echo', container: 'main' };
+export const flood = (bytes: number): Target => ({ namespace: 'load', pod: 'flood', container: 'main', command: ['flood', String(bytes)] });
 export const shellOutput = (bytes: number): Target => ({
   namespace: 'default',
   pod: 'shell',
+  container: 'main',
   command: ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' a`],
 });
 
