@@ -68,6 +68,8 @@ export class SessionActor {
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
   #closing: Promise<void> | undefined;
   #starting: Promise<void> = Promise.resolve();
+  /** Aborts an exec open in progress when the session closes first. */
+  readonly #opening = new AbortController();
 
   constructor(port: MessagePort, init: ActorInit, deps: ActorDeps) {
     this.#port = port;
@@ -111,6 +113,7 @@ export class SessionActor {
         status: (s) => this.#onStatus(s),
         closed: () => void this.close({ kind: 'error', error: new PodtermError('UpstreamUnavailable', 'The API server closed the exec stream.') }),
       },
+      this.#opening.signal,
     );
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
@@ -295,6 +298,7 @@ export class SessionActor {
 
   async #teardown(reason: CloseReason): Promise<void> {
     if (this.#resizeTimer) clearTimeout(this.#resizeTimer);
+    this.#opening.abort();
     if (reason.kind === 'exit') {
       this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);
       this.#post({ t: 'end', code: 1000, reason: 'exited' });

@@ -10,6 +10,7 @@ import { Exec, type KubeConfig } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { PassThrough, Writable } from 'node:stream';
 import WebSocket from 'ws';
+import { PodtermError } from '../errors/codes.js';
 import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
 
 export interface ExecRequest {
@@ -48,6 +49,7 @@ class TerminalOut extends Writable {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 15_000;
 /** How long close() waits for the API server's close frame before dropping the TCP connection. */
 const CLOSE_HANDSHAKE_MS = 1000;
 
@@ -99,13 +101,23 @@ export class ExecStream {
     }
   }
 
-  /** Opens the exec; rejects with a PodtermError (NotFound, Forbidden, ContainerNotRunning...). */
-  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks): Promise<ExecStream> {
+  /**
+   * Opens the exec; rejects with a PodtermError (NotFound, Forbidden, ContainerNotRunning...).
+   * `signal` aborts an open in progress (the client left): the socket being opened is dropped.
+   */
+  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, signal: AbortSignal): Promise<ExecStream> {
+    signal.throwIfAborted();
     // Capture the Status body of a refused upgrade: client-node only sees "Unexpected server response".
     const refused: { code?: number; status?: KubeStatus } = {};
     let socket: WebSocket | undefined;
     const factory = (uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket => {
-      socket = new WebSocket(uri, protocols, opts);
+      // client-node sets no handshake timeout; an API server that accepts TCP and never answers
+      // would hold the session open forever.
+      socket = new WebSocket(uri, protocols, { ...opts, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+      const s = socket;
+      const onAbort = (): void => s.terminate();
+      signal.addEventListener('abort', onAbort, { once: true });
+      s.once('close', () => signal.removeEventListener('abort', onAbort));
       socket.once('unexpected-response', (_req, res) => {
         refused.code = res.statusCode;
         let body = '';
@@ -146,6 +158,7 @@ export class ExecStream {
       stdout.destroy();
       stderr.destroy();
       socket?.terminate();
+      if (signal.aborted) throw new PodtermError('UpstreamUnavailable', 'The exec was cancelled while opening.');
       if (refused.code !== undefined) throw statusToError(refused.code, refused.status);
       throw kubeErrorToPodterm(err);
     }
