@@ -61,3 +61,22 @@ test('podterm serve --sandbox prints one ready line, serves, and exits 0 on SIGT
   assert.equal(await exited, 0);
   assert.ok(!stderr.includes('cli-token-123'), 'the token is never logged');
 });
+
+test('an actor that misses its close deadline is counted and its worker recycled', async (t) => {
+  // A 1 ms deadline is shorter than any real close (the exec close handshake alone takes longer),
+  // so this drives the stuck-actor path with the real code: count the miss, recycle the worker.
+  const stack = await startStack(t, { workers: 1, closeDeadlineMs: 1 });
+  const c = await TermClient.connect(stack.url, { namespace: 'load', pod: 'echo', container: 'main' }, { token: ADMIN_TOKEN });
+  t.after(() => c.terminate());
+  await c.started;
+  c.terminate();
+  await assertNoResidue(stack);
+  const stats = await stack.gateway.stats();
+  assert.ok(stats.closeDeadlineMisses >= 1, `misses: ${stats.closeDeadlineMisses}`);
+  assert.match(await stack.gateway.metricsText(), /^podterm_close_deadline_misses_total [1-9]/m);
+  // The pool replaced the recycled worker: a new session works.
+  const next = await TermClient.connect(stack.url, { namespace: 'load', pod: 'echo', container: 'main', command: ['true'] }, { token: ADMIN_TOKEN });
+  t.after(() => next.terminate());
+  await next.started;
+  assert.equal(stats.workers, 1);
+});
