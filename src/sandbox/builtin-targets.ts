@@ -8,6 +8,9 @@
 import type { ExecTarget, TargetSink, TargetSpec } from './target.js';
 import { TargetStartError } from './target.js';
 
+/** Echo input held while the output is paused, before the client is asked to stop sending. */
+const ECHO_HOLD_BYTES = 64 * 1024;
+
 /** One flood write; well under the gateway's 16 KiB frame limit once it is re-framed. */
 const FLOOD_CHUNK = 16 * 1024;
 
@@ -19,6 +22,7 @@ class EchoTarget implements ExecTarget {
   #state: 'running' | 'finished' | 'closed' = 'running';
   #paused = false;
   #held: Buffer[] = [];
+  #heldBytes = 0;
   #eof = false;
 
   constructor(spec: TargetSpec, readonly sink: TargetSink) {
@@ -29,10 +33,16 @@ class EchoTarget implements ExecTarget {
     }
   }
 
-  writeStdin(data: Buffer): void {
-    if (this.#state !== 'running' || this.#eof) return;
-    if (this.#paused) this.#held.push(Buffer.from(data));
-    else this.sink.stdout(data);
+  writeStdin(data: Buffer): boolean {
+    if (this.#state !== 'running' || this.#eof) return true;
+    if (!this.#paused) {
+      this.sink.stdout(data);
+      return true;
+    }
+    this.#held.push(Buffer.from(data));
+    this.#heldBytes += data.length;
+    // Past this, the client must stop sending until the output side drains (see resume()).
+    return this.#heldBytes < ECHO_HOLD_BYTES;
   }
 
   endStdin(): void {
@@ -53,7 +63,13 @@ class EchoTarget implements ExecTarget {
 
   #flush(): void {
     if (this.#state !== 'running') return;
-    while (!this.#paused && this.#held.length > 0) this.sink.stdout(this.#held.shift() as Buffer);
+    const wasFull = this.#heldBytes >= ECHO_HOLD_BYTES;
+    while (!this.#paused && this.#held.length > 0) {
+      const chunk = this.#held.shift() as Buffer;
+      this.#heldBytes -= chunk.length;
+      this.sink.stdout(chunk);
+    }
+    if (wasFull && this.#heldBytes < ECHO_HOLD_BYTES) this.sink.stdinDrained();
     if (this.#eof && this.#held.length === 0) {
       this.#state = 'finished';
       this.sink.finished({ kind: 'success' });
@@ -63,6 +79,7 @@ class EchoTarget implements ExecTarget {
   close(): Promise<void> {
     this.#state = 'closed';
     this.#held = [];
+    this.#heldBytes = 0;
     return Promise.resolve();
   }
 }
@@ -130,7 +147,9 @@ class FloodTarget implements ExecTarget {
     this.#schedule();
   }
 
-  writeStdin(): void {}
+  writeStdin(): boolean {
+    return true;
+  }
 
   endStdin(): void {}
 

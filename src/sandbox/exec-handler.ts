@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from './auth.js';
 import { negotiateProtocol, type ExecProtocol } from './channel-codec.js';
 import { isHttpStatus, resolveExecRequest, type ExecRequest } from './exec-request.js';
@@ -71,7 +71,7 @@ export class ExecHandler {
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, protocol, checked));
   }
 
-  #open(ws: import('ws').WebSocket, protocol: ExecProtocol, req: ExecRequest): void {
+  #open(ws: WebSocket, protocol: ExecProtocol, req: ExecRequest): void {
     if (this.#state !== 'open') {
       ws.terminate();
       return;

@@ -15,6 +15,7 @@ import { TargetStartError, type ExecTarget, type TargetSink } from './target.js'
 /** Stop reading the target above this many bytes queued on the socket; resume below LOW_WATER. */
 const HIGH_WATER = 256 * 1024;
 const LOW_WATER = 64 * 1024;
+const INPUT_PAUSED_PING_MS = 1000;
 
 export type SessionState = 'open' | 'finishing' | 'closing' | 'closed';
 
@@ -31,6 +32,8 @@ export class ExecSession {
   #state: SessionState = 'open';
   #target: ExecTarget | undefined;
   #paused = false;
+  /** Set while reading the client is paused for input backpressure. */
+  #inputProbe: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   readonly #resize = new ResizeDecoder();
   readonly #wsClosed: Promise<void>;
@@ -69,13 +72,15 @@ export class ExecSession {
       stderr: (d) => {
         if (this.req.stderr) this.#sendOutput(STREAM.stderr, d);
       },
+      stdinDrained: () => this.#setInputPaused(false),
       finished: (outcome) => this.#finish(outcome),
     };
     try {
       this.#target = deps.startTarget(req, sink);
     } catch (err) {
-      if (!(err instanceof TargetStartError)) throw err;
-      this.#finish({ kind: 'internal', message: err.message });
+      // A start failure is the command's failure, reported on channel 3, never the server's crash.
+      const message = err instanceof TargetStartError ? err.message : `error executing command in container: ${(err as Error).message}`;
+      this.#finish({ kind: 'internal', message });
     }
   }
 
@@ -97,6 +102,23 @@ export class ExecSession {
     this.#send(channel, payload);
     this.deps.metrics.outputBytesTotal += payload.byteLength;
     if (!this.#paused && this.ws.bufferedAmount > HIGH_WATER) this.#setPaused(true);
+  }
+
+  /**
+   * Input backpressure: stop reading the socket (TCP then slows the client) until the target
+   * drains. A socket that is not read never sees the peer's FIN, so ping while paused: writing to
+   * a connection the client has dropped fails, which closes the session.
+   */
+  #setInputPaused(paused: boolean): void {
+    if (paused === (this.#inputProbe !== undefined) || this.#state !== 'open') return;
+    if (paused) {
+      this.ws.pause();
+      this.#inputProbe = setInterval(() => this.ws.ping(), INPUT_PAUSED_PING_MS);
+    } else {
+      clearInterval(this.#inputProbe);
+      this.#inputProbe = undefined;
+      this.ws.resume();
+    }
   }
 
   #setPaused(paused: boolean): void {
@@ -129,8 +151,10 @@ export class ExecSession {
         if (msg.channel === STREAM.stdin && this.req.stdin) this.#target?.endStdin();
         return;
       case 'data':
-        if (msg.channel === STREAM.stdin && this.req.stdin) this.#target?.writeStdin(msg.payload);
-        else if (msg.channel === STREAM.resize) {
+        if (msg.channel === STREAM.stdin && this.req.stdin) {
+          // Input backpressure: stop reading the socket (TCP then slows the client) until the target drains.
+          if (this.#target?.writeStdin(msg.payload) === false) this.#setInputPaused(true);
+        } else if (msg.channel === STREAM.resize) {
           for (const size of this.#resize.push(msg.payload)) {
             // Resizes apply to terminals only; a zero dimension is ignored as the runtimes do.
             if (this.req.tty && size.width > 0 && size.height > 0) this.#target?.resize(size.width, size.height);
@@ -163,6 +187,8 @@ export class ExecSession {
   async #teardown(reason: string, code: number): Promise<void> {
     this.#state = 'closing'; // before anything calls back, so re-entrant calls see it
     this.deps.log(`exec ${this.#name()}: closing (${reason})`);
+    clearInterval(this.#inputProbe);
+    this.#inputProbe = undefined;
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(code);
     const deadline = setTimeout(() => this.ws.terminate(), this.deps.closeWaitMs);
     try {

@@ -130,8 +130,10 @@ class PtyTarget implements ExecTarget {
     this.#sink.stdout(out);
   }
 
-  writeStdin(data: Buffer): void {
+  writeStdin(data: Buffer): boolean {
+    // node-pty queues writes itself and reports no fullness; the terminal's own buffer is small.
     if (this.#state === 'running' && this.#closing === undefined) this.#pty.write(data as unknown as string);
+    return true;
   }
 
   endStdin(): void {
@@ -197,6 +199,7 @@ class PipeTarget implements ExecTarget {
     opts.gauge.processStarted();
     const { stdin, stdout, stderr } = this.#child;
     stdin?.on('error', () => {}); // EPIPE when the process exits before reading everything
+    stdin?.on('drain', () => sink.stdinDrained());
     stdout?.on('data', (d: Buffer) => sink.stdout(d));
     stderr?.on('data', (d: Buffer) => sink.stderr(d));
     this.#child.once('close', () => this.#finish());
@@ -214,9 +217,10 @@ class PipeTarget implements ExecTarget {
     this.#child.on('error', () => {}); // spawn errors are caught by resolveExecutable; 'exit' still follows kill errors
   }
 
-  writeStdin(data: Buffer): void {
+  writeStdin(data: Buffer): boolean {
     const stdin = this.#child.stdin;
-    if (stdin && !stdin.writableEnded && this.#closing === undefined) stdin.write(data);
+    if (stdin && !stdin.writableEnded && this.#closing === undefined) return stdin.write(data);
+    return true;
   }
 
   endStdin(): void {

@@ -4,6 +4,8 @@ import type { ExecOutcome } from './status.js';
 export interface TargetSink {
   stdout(data: Buffer): void;
   stderr(data: Buffer): void;
+  /** stdin can take data again after writeStdin returned false. */
+  stdinDrained(): void;
   /** Called once, after the last stdout/stderr data, when the command has finished on its own. */
   finished(outcome: ExecOutcome): void;
 }
@@ -17,7 +19,8 @@ export interface TargetSpec {
 }
 
 export interface ExecTarget {
-  writeStdin(data: Buffer): void;
+  /** false: the target is full; the caller stops reading its client until sink.stdinDrained(). */
+  writeStdin(data: Buffer): boolean;
   /** stdin EOF (v5 close signal for stream 0). */
   endStdin(): void;
   /** Only called with tty=true. */

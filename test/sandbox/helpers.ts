@@ -96,7 +96,8 @@ export function openExec(
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out; got ${JSON.stringify(messages.map((m) => m.data.toString('latin1')))}`));
+        const seen = JSON.stringify(messages.slice(0, 20).map((m) => m.data.toString('latin1').slice(0, 200)));
+        reject(new Error(`timed out after ${messages.length} messages; first: ${seen}`));
       }, ms);
       waiters.add(check);
       check();

@@ -99,3 +99,14 @@ test('sandbox.close() with open streams ends them, kills their processes and is 
   assert.deepEqual(own.stats(), { execActive: 0, processesActive: 0 });
   for (const x of xs) assert.notEqual((await x.closed).code, 1000);
 });
+
+test('a client that drops while its input is paused is still noticed (pings probe the dead socket)', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'echo up; sleep 60'], stdin: true, stdout: true });
+  await hasOutput(x);
+  const frame = Buffer.alloc(64 * 1024 + 1, 0x61);
+  frame[0] = 0;
+  for (let i = 0; i < 64; i++) x.ws.send(frame);
+  await delay(300); // the sandbox has stopped reading this socket by now
+  drop(x);
+  await assertDrained(sb, 5000);
+});

@@ -290,3 +290,20 @@ test('backpressure: a client that stops reading pauses the target; output resume
     t.diagnostic(`done at ${Date.now() - t0} ms`);
   }
 });
+
+test('input backpressure: stdin a process does not read stops the sandbox reading the client', async (t) => {
+  const x = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'echo up; sleep 30'], stdin: true, stdout: true });
+  await x.waitFor((m) => channelText(m, 1) === 'up\n');
+  const TOTAL = 32 * 1024 * 1024;
+  const frame = Buffer.alloc(64 * 1024 + 1, 0x61);
+  frame[0] = 0;
+  for (let sent = 0; sent < TOTAL; sent += frame.length - 1) x.ws.send(frame);
+  // The sandbox takes what the pipe and the kernel buffers hold, then stops reading; the rest
+  // stays queued in this client instead of piling up in the sandbox's memory. (Unpaused, a
+  // loopback socket takes all 32 MiB well within the second.)
+  await delay(1000);
+  const last = x.ws.bufferedAmount;
+  t.diagnostic(`sandbox accepted ${TOTAL - last} of ${TOTAL} bytes`);
+  assert.ok(last > TOTAL / 2, `sandbox took ${TOTAL - last} of ${TOTAL} bytes nobody reads`);
+  x.ws.terminate();
+});
