@@ -3,7 +3,7 @@
  * (`npm run profile:heap|doctor -- NAME`). One scenario per call (or `all`), each bounded by
  * --timeout; every child process is ended on the way out, also on Ctrl-C or a crash.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../src/cli/args.js';
 import { ChildSet, LOG_DIR } from './lib/children.js';
@@ -66,6 +66,7 @@ function options(name: string, argv: readonly string[]): { opts: BenchOptions; t
     holdMs: Number(get('hold-ms', '200')),
     gatewayArgs: parsed.all.get('gateway-arg') ?? [],
     clinic: undefined,
+    gatewayNodeArgs: [],
   };
   for (const v of opts.variants) if (!['podterm', 'podterm-w0', 'kubectl', 'floor'].includes(v)) throw new UsageError(`unknown variant ${v}`);
   return { opts, timeoutS: Number(get('timeout', '900')), out: parsed.options.get('out') ?? join(REPO_ROOT, 'bench', 'results'), pods: parsed.options.get('pods') };
@@ -76,11 +77,12 @@ function log(msg: string): void {
 }
 
 /** Runs one scenario end to end (its own sandbox, gateways and agents) and returns its result. */
-export async function runScenario(name: string, argv: readonly string[], clinic?: BenchOptions['clinic']): Promise<{ result: ScenarioResult; out: string }> {
+export async function runScenario(name: string, argv: readonly string[], clinic?: BenchOptions['clinic'], gatewayNodeArgs: string[] = []): Promise<{ result: ScenarioResult; out: string }> {
   const spec = SCENARIOS[name];
   if (!spec) throw new UsageError(`unknown scenario ${JSON.stringify(name)}`);
   const { opts, timeoutS, out, pods } = options(name, argv);
   opts.clinic = clinic;
+  opts.gatewayNodeArgs = gatewayNodeArgs;
   const children = new ChildSet();
   const onExit = (): void => children.killNow();
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -90,6 +92,7 @@ export async function runScenario(name: string, argv: readonly string[], clinic?
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const t0 = Date.now();
+  const load0 = loadavg()[0] as number;
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {
@@ -111,6 +114,7 @@ export async function runScenario(name: string, argv: readonly string[], clinic?
       command: `npm run bench -- ${[name, ...cmdArgs].join(' ')}`,
       date: new Date().toISOString(),
       durationS: (Date.now() - t0) / 1000,
+      loadAverage: [load0, loadavg()[0] as number],
       machine: machine(),
       ...body,
     };

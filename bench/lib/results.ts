@@ -37,6 +37,8 @@ export interface ScenarioResult {
   command: string;
   date: string;
   durationS: number;
+  /** 1-minute load average at the start and at the end: other work on the machine skews figures. */
+  loadAverage?: [number, number];
   machine: Machine;
   params: Record<string, unknown>;
   tables: Table[];
@@ -93,7 +95,8 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
   if (results.length === 0) md += '_No results yet: run `npm run bench -- all`._\n';
   for (const r of results) {
     md += `## ${r.title}\n\n`;
-    md += `\`${r.command}\` — ${r.date}, ${Math.round(r.durationS)} s\n\n`;
+    const load = r.loadAverage ? `, load average ${r.loadAverage[0].toFixed(1)} → ${r.loadAverage[1].toFixed(1)}` : '';
+    md += `\`${r.command}\` — ${r.date}, ${Math.round(r.durationS)} s${load}\n\n`;
     for (const t of r.tables) md += `**${t.title}**\n\n${renderTable(t)}\n`;
     if (r.targets.length) {
       md += renderTable({

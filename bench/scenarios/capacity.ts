@@ -6,7 +6,7 @@
 import { type Agent, split } from '../lib/agents.js';
 import { metric } from '../lib/metrics.js';
 import { HealthProbe } from '../lib/probe.js';
-import { rssBytes, sumRss } from '../lib/procfs.js';
+import { cpuSeconds, rssBytes, sumRss, systemBusySeconds } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
 import { KiB, round, summarize } from '../lib/stats.js';
 import { type Ctx, ECHO, type ScenarioBody, gatewayVariants, podtermConn, sleep, withAgents, withGateway } from './context.js';
@@ -68,7 +68,13 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
         // Each scrape resets the gateway's event-loop delay histogram: the next one covers one window.
         await gw.metrics();
         const probe = new HealthProbe(gw.httpUrl).start();
+        // CPU spent by each party while the sessions are set up: where the setup time goes.
+        const parties = { gateway: [gw.pid], sandbox: [ctx.sandbox.child.pid], 'load generator': agents.map((a) => a.pid) };
+        const cpu0 = Object.values(parties).map((ps) => ps.reduce((t, p) => t + cpuSeconds(p), 0));
+        const sys0 = systemBusySeconds();
         const o = await openSpread(agents, podtermConn(gw), n, opts.concurrency);
+        const cpuMs = Object.values(parties).map((ps, i) => ((ps.reduce((t, p) => t + cpuSeconds(p), 0) - (cpu0[i] as number)) * 1000) / Math.max(1, o.opened));
+        const sysMs = ((systemBusySeconds() - sys0) * 1000) / Math.max(1, o.opened);
         const setupProbe = probe.stop();
         const mSetup = await gw.metrics();
         await sleep(2000);
@@ -95,6 +101,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
           actors: metric(m, 'podterm_actors_active'),
           sandboxExec: metric(sb, 'sandbox_exec_active'),
           lag,
+          cpuText: Object.keys(parties).map((k, i) => `${k} ${round(cpuMs[i] as number, 2)}`).join(', ') + `, whole machine ${round(sysMs, 2)}`,
           setupProbe,
           idle,
         };
@@ -102,7 +109,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
       podtermPerSession.set(n, Math.max(podtermPerSession.get(n) ?? 0, workers === opts.workers ? r.perSession : 0));
       if (workers === opts.workers) rates.set(n, r.opened / (r.wallMs / 1000));
       rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.lag.setupMax - LAG_RESOLUTION_MS, 1), round(r.setupProbe.p99, 1), round(r.idle.p99, 1)]);
-      notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop delay (gateway metric) during setup mean ${round(r.lag.setupMean, 2)} / max ${round(r.lag.setupMax, 1)} ms, idle mean ${round(r.lag.idleMean, 2)} / max ${round(r.lag.idleMax, 1)} ms; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms.`);
+      notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop delay (gateway metric) during setup mean ${round(r.lag.setupMean, 2)} / max ${round(r.lag.setupMax, 1)} ms, idle mean ${round(r.lag.idleMean, 2)} / max ${round(r.lag.idleMax, 1)} ms; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms; CPU ms per session set up: ${r.cpuText}.`);
       if (r.errors.length) notes.push(`${label} at ${n}: ${r.failed} failed, e.g. ${r.errors.join('; ')}`);
     }
   }

@@ -30,6 +30,8 @@ export interface BenchOptions {
   holdMs: number;
   gatewayArgs: string[];
   clinic: { tool: 'heapprofiler' | 'doctor'; dest: string } | undefined;
+  /** Extra node flags for every gateway (profiling). */
+  gatewayNodeArgs: string[];
 }
 
 export interface Ctx {
@@ -77,7 +79,7 @@ export async function withGateway<T>(
     workers,
     // The bench opens many sessions with one token and closes them itself: lift the limits, no drain wait.
     extraArgs: ['--max-sessions', '100000', '--max-sessions-per-token', '100000', '--drain-grace-ms', '0', ...(extra.extraArgs ?? []), ...ctx.opts.gatewayArgs],
-    ...(extra.nodeArgs ? { nodeArgs: extra.nodeArgs } : {}),
+    nodeArgs: [...ctx.opts.gatewayNodeArgs, ...(extra.nodeArgs ?? [])],
     ...(ctx.opts.clinic ? { clinic: ctx.opts.clinic } : {}),
   });
   const agents = startAgents(ctx.children, agentCount);
