@@ -72,7 +72,8 @@ export class ExecSocket {
     try {
       frame = decodeServerFrame(new Uint8Array(ev.data));
     } catch {
-      this.close('The server sent a frame this page cannot read.');
+      this.endFrame = { kind: 'error', info: { code: 'BadFrame', message: 'The server sent a frame this page cannot read.' } };
+      this.shut(this.endFrame);
       return;
     }
     switch (frame[0]) {
@@ -119,10 +120,14 @@ export class ExecSocket {
 
   /** Idempotent; the page's own reasons (tab closed, reconnect) are reported as 'local'. */
   close(reason: string): void {
+    this.shut({ kind: 'local', reason });
+  }
+
+  private shut(end: SocketEnd): void {
     if (!this.transition('closing')) return;
     const ws = this.ws;
     const connecting = ws.readyState === WebSocket.CONNECTING;
-    this.finish({ kind: 'local', reason });
+    this.finish(end);
     // Closing a socket that is still connecting makes Chrome log an error; close it once open.
     if (connecting) ws.onopen = () => ws.close(1000);
     else ws.close(1000);
