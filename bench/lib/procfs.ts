@@ -81,3 +81,13 @@ export function sumRss(pids: readonly number[]): number {
   for (const p of pids) total += rssBytes(p);
   return total;
 }
+
+/** This process's open-files limit as 'soft/hard' (children inherit it). */
+export function nofile(): string {
+  try {
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? `${m[1]}/${m[2]}` : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -6,7 +6,7 @@
 import { type Agent, split } from '../lib/agents.js';
 import { metric } from '../lib/metrics.js';
 import { HealthProbe } from '../lib/probe.js';
-import { cpuSeconds, rssBytes, sumRss, systemBusySeconds } from '../lib/procfs.js';
+import { cpuSeconds, fdCount, nofile, rssBytes, sumRss, systemBusySeconds } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
 import { KiB, round, summarize } from '../lib/stats.js';
 import { type Ctx, ECHO, type ScenarioBody, gatewayVariants, podtermConn, sleep, withAgents, withGateway } from './context.js';
@@ -83,6 +83,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
         await sleep(3000);
         const idle = idleProbe.stop();
         const after = rssBytes(gw.pid);
+        const fds = { gateway: fdCount(gw.pid), sandbox: fdCount(ctx.sandbox.child.pid) };
         const m = await gw.metrics();
         const sb = await ctx.sandbox.metrics();
         const lag = {
@@ -101,6 +102,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
           actors: metric(m, 'podterm_actors_active'),
           sandboxExec: metric(sb, 'sandbox_exec_active'),
           lag,
+          fds,
           cpuText: Object.keys(parties).map((k, i) => `${k} ${round(cpuMs[i] as number, 2)}`).join(', ') + `, whole machine ${round(sysMs, 2)}`,
           setupProbe,
           idle,
@@ -109,7 +111,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
       podtermPerSession.set(n, Math.max(podtermPerSession.get(n) ?? 0, workers === opts.workers ? r.perSession : 0));
       if (workers === opts.workers) rates.set(n, r.opened / (r.wallMs / 1000));
       rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.lag.setupMax - LAG_RESOLUTION_MS, 1), round(r.setupProbe.p99, 1), round(r.idle.p99, 1)]);
-      notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop delay (gateway metric) during setup mean ${round(r.lag.setupMean, 2)} / max ${round(r.lag.setupMax, 1)} ms, idle mean ${round(r.lag.idleMean, 2)} / max ${round(r.lag.idleMax, 1)} ms; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms; CPU ms per session set up: ${r.cpuText}.`);
+      notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop delay (gateway metric) during setup mean ${round(r.lag.setupMean, 2)} / max ${round(r.lag.setupMax, 1)} ms, idle mean ${round(r.lag.idleMean, 2)} / max ${round(r.lag.idleMax, 1)} ms; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms; CPU ms per session set up: ${r.cpuText}; open fds with all sessions open: gateway ${r.fds.gateway}, sandbox ${r.fds.sandbox} (RLIMIT_NOFILE ${nofile()}).`);
       if (r.errors.length) notes.push(`${label} at ${n}: ${r.failed} failed, e.g. ${r.errors.join('; ')}`);
     }
   }
