@@ -11,7 +11,6 @@ import { type Opener, closeAll, drainSession, openMany, runChurn, runTypists, ty
 import type { BenchSession, Conn, Target } from './session.js';
 
 export interface OpenArgs { conn: Conn; target: Target; count: number; concurrency: number; timeoutMs: number }
-export interface TypeArgs extends OpenArgs { rate: number; durationMs: number }
 export interface FloodArgs extends OpenArgs { plan: ReadPlan; hash: boolean }
 export interface ChurnArgs extends OpenArgs { maxHoldMs: number }
 
@@ -58,14 +57,9 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
   async pids() {
     return held.map((s) => s.pid).filter((p): p is number => p !== undefined);
   },
-  async type(a: TypeArgs) {
-    const r = await openMany(await opener(a.conn, a.target), a.count, a.concurrency, a.timeoutMs);
-    try {
-      const t = await runTypists(r.sessions, a.rate, a.durationMs);
-      return { ...t, opened: r.sessions.length, failed: r.failed, errors: r.errors };
-    } finally {
-      await closeAll(r.sessions, 15000);
-    }
+  /** Typists on the sessions opened before with `open` (so setup is outside the measured window). */
+  async typeHeld(a: { rate: number; durationMs: number }) {
+    return runTypists(held, a.rate, a.durationMs);
   },
   async flood(a: FloodArgs) {
     const open = await opener(a.conn, a.target);

@@ -5,32 +5,37 @@
  */
 import { type Agent, split } from '../lib/agents.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
+import { cpuSeconds, systemBusySeconds } from '../lib/procfs.js';
 import { round, summarize } from '../lib/stats.js';
 import type { TypistResult } from '../load/drivers.js';
 import type { Conn } from '../load/session.js';
 import { type Ctx, ECHO, type ScenarioBody, gatewayVariants, podtermConn, withAgents, withGateway } from './context.js';
 
-type Reply = TypistResult & { opened: number; failed: number; errors: string[] };
+interface OpenReply { opened: number; failed: number; errors: string[] }
 
-async function typeRun(ctx: Ctx, agents: Agent[], conn: Conn, typists: number): Promise<Cell[] & { p99?: number }> {
+async function typeRun(ctx: Ctx, agents: Agent[], conn: Conn, typists: number, gwPid: number | null): Promise<Cell[] & { p99?: number }> {
   const parts = split(typists, agents.length);
   const durationMs = ctx.opts.durationS * 1000;
-  const replies = await Promise.all(
-    agents.map((a, i) =>
-      parts[i]
-        ? a.call<Reply>('type', { conn, target: ECHO, count: parts[i], concurrency: ctx.opts.concurrency, timeoutMs: 120000, rate: ctx.opts.rate, durationMs }, durationMs + 240000)
-        : Promise.resolve(null),
-    ),
+  const used = agents.filter((_, i) => (parts[i] as number) > 0);
+  // Open first, type second: the CPU figures cover the typing only, not the session setup.
+  const opened = await Promise.all(
+    used.map((a, i) => a.call<OpenReply>('open', { conn, target: ECHO, count: parts[i], concurrency: ctx.opts.concurrency, timeoutMs: 120000 }, 150000)),
   );
-  const rs = replies.filter((r): r is Reply => r !== null);
+  const gw0 = gwPid ? cpuSeconds(gwPid) : 0;
+  const sys0 = systemBusySeconds();
+  const rs = await Promise.all(used.map((a) => a.call<TypistResult>('typeHeld', { rate: ctx.opts.rate, durationMs }, durationMs + 60000)));
+  const gwCpu = gwPid ? cpuSeconds(gwPid) - gw0 : NaN;
+  const sysCpu = systemBusySeconds() - sys0;
+  await Promise.all(used.map((a) => a.call('close', { timeoutMs: 30000 }, 60000)));
   const s = summarize(rs.flatMap((r) => r.latenciesMs));
   const sent = rs.reduce((n, r) => n + r.sent, 0);
   const unanswered = rs.reduce((n, r) => n + r.unanswered, 0);
-  const failed = rs.reduce((n, r) => n + r.failed + r.warmupFailed, 0);
-  const errors = rs.flatMap((r) => r.errors);
+  const failed = opened.reduce((n, r) => n + r.failed, 0) + rs.reduce((n, r) => n + r.warmupFailed, 0);
+  const errors = opened.flatMap((r) => r.errors);
   if (errors.length) ctx.log(`  errors: ${errors.slice(0, 3).join('; ')}`);
   ctx.log(`  ${typists} typists: p50 ${round(s.p50, 2)} p99 ${round(s.p99, 2)} ms, ${sent} keys, ${unanswered} unanswered`);
-  const row: Cell[] & { p99?: number } = [typists, sent, round(s.p50, 2), round(s.p99, 2), round(s.p999, 2), round(s.max, 1), unanswered, failed];
+  const perK = (cpu: number): number | null => (Number.isFinite(cpu) && sent > 0 ? round((cpu * 1e6) / sent, 1) : null);
+  const row: Cell[] & { p99?: number } = [typists, sent, round(s.p50, 2), round(s.p99, 2), round(s.p999, 2), round(s.max, 1), unanswered, failed, perK(gwCpu), perK(sysCpu)];
   row.p99 = s.p99;
   return row;
 }
@@ -46,7 +51,7 @@ export async function latency(ctx: Ctx): Promise<ScenarioBody> {
     ctx.log(`latency: ${label}`);
     await withGateway(ctx, workers, agentsFor(maxT), async (gw, agents) => {
       for (const t of opts.typists) {
-        const r = await typeRun(ctx, agents.slice(0, agentsFor(t)), podtermConn(gw), t);
+        const r = await typeRun(ctx, agents.slice(0, agentsFor(t)), podtermConn(gw), t, gw.pid);
         rows.push([label, ...r]);
         p99.set(`${workers}/${t}`, r.p99 ?? NaN);
       }
@@ -60,7 +65,7 @@ export async function latency(ctx: Ctx): Promise<ScenarioBody> {
     const ts = opts.typists.filter((t) => t <= cap);
     if (ts.length === 0) continue;
     await withAgents(ctx, agentsFor(Math.max(...ts)), async (agents) => {
-      for (const t of ts) rows.push([label, ...(await typeRun(ctx, agents.slice(0, agentsFor(t)), conn, t))]);
+      for (const t of ts) rows.push([label, ...(await typeRun(ctx, agents.slice(0, agentsFor(t)), conn, t, null))]);
     });
   }
 
@@ -69,10 +74,11 @@ export async function latency(ctx: Ctx): Promise<ScenarioBody> {
   if (top !== undefined) targets.push({ name: `keystroke echo p99, ${maxT} typists at ${opts.rate} keys/s`, target: '≤ 2 ms', measured: `${round(top, 2)} ms`, met: top <= 2 });
   return {
     params: { typists: opts.typists, rate: opts.rate, durationS: opts.durationS, kubectlMax: opts.kubectlMax },
-    tables: [{ title: `keystroke echo (load/echo, ${opts.rate} keys/s per typist, ${opts.durationS} s)`, columns: ['variant', 'typists', 'keys', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'unanswered', 'failed sessions'], rows }],
+    tables: [{ title: `keystroke echo (load/echo, ${opts.rate} keys/s per typist, ${opts.durationS} s)`, columns: ['variant', 'typists', 'keys', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'unanswered', 'failed sessions', 'gateway CPU µs/key', 'system CPU µs/key'], rows }],
     targets,
     notes: [
       'Latency = time from the client sending one key to the first arrival of that byte, measured in the load generator (its own scheduling delay on this 2-core machine is included, for every variant alike).',
+      'CPU µs/key: CPU seconds while typing (after every session is open; one warm-up key per typist included) / keys sent; gateway = its /proc utime+stime, system = every process on the machine.',
       `kubectl runs only up to ${opts.kubectlMax} typists: each is a real kubectl process.`,
     ],
   };
