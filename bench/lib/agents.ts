@@ -1,9 +1,9 @@
 /**
  * The coordinator's side of the load agents: fork, call with a deadline, split work between them.
  */
-import { fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildSet, Spawned } from './children.js';
+import { type ChildSet, type Spawned, withHardNofile } from './children.js';
 import type { AgentReply } from '../load/agent.js';
 import { REPO_ROOT } from './cluster.js';
 
@@ -50,9 +50,10 @@ export class Agent {
 
 export function startAgents(children: ChildSet, count: number): Agent[] {
   return Array.from({ length: count }, (_, i) => {
-    const proc = fork(AGENT, [], {
+    // spawn with an IPC channel (what fork does) through the open-files wrapper.
+    const [cmd, argv] = withHardNofile(process.execPath, ['--expose-gc', '--max-old-space-size=4096', AGENT]);
+    const proc = spawn(cmd, argv, {
       cwd: REPO_ROOT,
-      execArgv: ['--expose-gc', '--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

@@ -55,7 +55,8 @@ export class ChildSet {
   }
 
   spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Spawned {
-    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    const [cmd, argv] = withHardNofile(command, args);
+    const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
     if (proc.pid === undefined) {
       // spawn reports ENOENT asynchronously; surface it as a thrown error here.
       throw new Error(`bench: could not start ${name} (${command})`);
@@ -96,6 +97,15 @@ export class ChildSet {
   killNow(): void {
     for (const c of this.#children) c.proc.kill('SIGKILL');
   }
+}
+
+/**
+ * Runs a command with its open-files soft limit raised to the hard limit: 10,000 sessions need
+ * some 20,000 descriptors in the gateway alone, and node cannot raise its own limit. `exec` keeps
+ * the pid, so /proc readings and signals still reach the real process; an IPC channel survives it.
+ */
+export function withHardNofile(command: string, args: readonly string[]): [string, string[]] {
+  return ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', command, ...args]];
 }
 
 /** Resolves with the first stdout line matching re, or rejects on exit/timeout. */
