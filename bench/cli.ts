@@ -30,13 +30,13 @@ export const SCENARIOS: Record<string, Spec> = {
   'slow-reader': { run: slowReader, title: 'slow readers: bounded memory, nothing lost', defaults: { sessions: '100', variants: 'podterm', bytes: '2000000000', phase: '20', 'read-bps': '10240', 'bound-mb': '200', timeout: '900' } },
 };
 
-const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'timeout', 'out', 'pods', 'gateway-arg'];
+const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'rounds', 'timeout', 'out', 'pods', 'gateway-arg'];
 
 const USAGE = `usage: bench/run.js SCENARIO [options] | report | all
 scenarios: ${Object.keys(SCENARIOS).join(', ')}
 options: --sessions 1000,5000 --typists 1,100 --duration S --workers N --variants podterm,podterm-w0,kubectl,floor
          --agents K --bytes B --shell-bytes B --kubectl-max N --concurrency C --rate KEYS/S --phase S
-         --bound-mb MB --read-bps B --hold-ms MS --timeout S --out DIR --pods FILE --gateway-arg ARG (repeatable)`;
+         --bound-mb MB --read-bps B --hold-ms MS --rounds R --timeout S --out DIR --pods FILE --gateway-arg ARG (repeatable)`;
 
 function list(v: string): number[] {
   const out = v.split(',').map(Number);
@@ -64,6 +64,7 @@ function options(name: string, argv: readonly string[]): { opts: BenchOptions; t
     boundMb: Number(get('bound-mb', '200')),
     readBps: Number(get('read-bps', '10240')),
     holdMs: Number(get('hold-ms', '200')),
+    rounds: Math.max(1, Number(get('rounds', '2'))),
     gatewayArgs: parsed.all.get('gateway-arg') ?? [],
     clinic: undefined,
     gatewayNodeArgs: [],

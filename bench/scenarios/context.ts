@@ -28,6 +28,8 @@ export interface BenchOptions {
   boundMb: number;
   readBps: number;
   holdMs: number;
+  /** churn: rounds the sessions are split into (residue is read after each). */
+  rounds: number;
   gatewayArgs: string[];
   clinic: { tool: 'heapprofiler' | 'doctor'; dest: string } | undefined;
   /** Extra node flags for every gateway (profiling). */

@@ -22,6 +22,12 @@ interface Run {
   errors: string[];
 }
 
+/** Error text as one short line (kubectl's carries the tail of its terminal output). */
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 80 ? `${t.slice(0, 77)}...` : t;
+}
+
 async function floodRun(ctx: Ctx, agent: Agent, conn: Conn, target: Target, sessions: number, expected: number, gwPid: number | null): Promise<Run> {
   const sys0 = systemBusySeconds();
   const gw0 = gwPid ? cpuSeconds(gwPid) : 0;
@@ -41,7 +47,7 @@ async function floodRun(ctx: Ctx, agent: Agent, conn: Conn, target: Target, sess
     sysCpuPerGb: gb > 0 ? sys / gb : NaN,
     gwCpuPerGb: gwPid && gb > 0 ? gw / gb : null,
     failed: bad.length,
-    errors: bad.slice(0, 3).map((r) => `${r.end.error ?? `exit ${r.end.exitCode}`} after ${r.bytes} of ${expected / sessions} bytes`),
+    errors: bad.slice(0, 3).map((r) => `${oneLine(r.end.error ?? `exit ${r.end.exitCode}`)} after ${r.bytes} of ${expected / sessions} bytes`),
   };
 }
 

@@ -23,12 +23,15 @@ test('bench smoke: churn of 40 sessions leaves no residue; 2 typists get every e
   const out = mkdtempSync(join(tmpdir(), 'podterm-bench-test-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
 
-  const churn = await runScenario('churn', ['--sessions', '40', '--concurrency', '8', '--hold-ms', '50', '--workers', '1', '--timeout', '60']);
+  const churn = await runScenario('churn', ['--sessions', '40', '--rounds', '2', '--concurrency', '8', '--hold-ms', '50', '--workers', '1', '--timeout', '60']);
   assert.equal(childPids(process.pid).length, 0, 'every child process of the churn run is gone');
-  assert.equal(cell(churn.result, 0, 'opened'), 40);
-  assert.ok((cell(churn.result, 0, 'started') as number) > 20, 'most sessions started');
-  assert.equal(cell(churn.result, 0, 'failed'), 0);
-  for (const k of ['sessions left', 'actors left', 'gateway exec sockets left', 'sandbox exec streams left', 'sandbox processes left']) assert.equal(cell(churn.result, 0, k), 0, k);
+  assert.equal(churn.result.tables[0]?.rows.length, 2, 'one row per round');
+  assert.equal((cell(churn.result, 0, 'opened') as number) + (cell(churn.result, 1, 'opened') as number), 40);
+  assert.ok((cell(churn.result, 0, 'started') as number) + (cell(churn.result, 1, 'started') as number) > 20, 'most sessions started');
+  for (const row of [0, 1]) {
+    assert.equal(cell(churn.result, row, 'failed'), 0);
+    for (const k of ['sessions left', 'actors left', 'gateway exec sockets left', 'sandbox exec streams left', 'sandbox processes left']) assert.equal(cell(churn.result, row, k), 0, `${k} after round ${row + 1}`);
+  }
   const residue = churn.result.targets.find((x) => x.name.includes('residue'));
   assert.equal(residue?.met, true, residue?.measured);
 
