@@ -23,7 +23,7 @@ interface Spec {
 }
 
 export const SCENARIOS: Record<string, Spec> = {
-  capacity: { run: capacity, title: 'capacity: idle sessions', defaults: { sessions: '1000,5000,10000', variants: 'podterm,floor,kubectl', 'kubectl-max': '50', concurrency: '100', timeout: '1500' } },
+  capacity: { run: capacity, title: 'capacity: idle sessions', defaults: { sessions: '1000,5000,10000', variants: 'podterm,podterm-w0,floor,kubectl', 'kubectl-max': '50', concurrency: '100', timeout: '1500' } },
   throughput: { run: throughput, title: 'throughput: flood and pty shell output', defaults: { variants: 'podterm,podterm-w0,kubectl,floor', bytes: '500000000', 'shell-bytes': '200000000', timeout: '900' } },
   latency: { run: latency, title: 'latency: keystroke echo', defaults: { typists: '1,100,1000', duration: '10', rate: '10', variants: 'podterm,podterm-w0,kubectl,floor', 'kubectl-max': '100', concurrency: '50', timeout: '900' } },
   churn: { run: churn, title: 'churn: open and drop at random', defaults: { sessions: '10000', variants: 'podterm', concurrency: '100', 'hold-ms': '200', timeout: '1200' } },
