@@ -9,13 +9,12 @@ import { ClientOp, decodeClientFrame, encode, FrameError, MAX_OUTPUT_CHUNK, Serv
 import type { KubeContexts } from '../src/kube/config.js';
 import { KubeApi } from '../src/kube/api.js';
 import { ExecStream } from '../src/kube/exec.js';
+import { ResizeCoalescer } from './resize-coalescer.js';
 import { statusToError, type KubeStatus } from '../src/kube/errors.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../src/supervisor/actor-messages.js';
 
 /** PROTOCOL.md: without `command`, one exec that picks bash when present. */
 export const SHELL_COMMAND = ['/bin/sh', '-c', 'export LANG=C.UTF-8; command -v bash >/dev/null && exec bash || exec sh'];
-/** Latest size wins; at most one resize reaches Kubernetes per this many ms. */
-export const RESIZE_INTERVAL_MS = 50;
 /** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
 export const EXEC_PING_MS = 30_000;
 /**
@@ -60,9 +59,7 @@ export class SessionActor {
   #unacked = 0;
   #earlyInput: Uint8Array[] = [];
   #earlyBytes = 0;
-  #wantSize: [number, number] | undefined;
-  #lastResizeAt = 0;
-  #resizeTimer: NodeJS.Timeout | undefined;
+  readonly #resize = new ResizeCoalescer((cols, rows) => this.#exec?.resize(cols, rows));
   #lastInputAt = Date.now();
   #done!: () => void;
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
@@ -131,7 +128,7 @@ export class SessionActor {
     }
     for (const chunk of this.#earlyInput) exec.write(chunk);
     this.#earlyInput = [];
-    if (this.#wantSize) this.#scheduleResize();
+    this.#resize.start();
     this.#applyFlow();
   }
 
@@ -185,8 +182,7 @@ export class SessionActor {
         this.#stdin(frame[1]);
         return;
       case ClientOp.Resize:
-        this.#wantSize = [frame[1], frame[2]];
-        if (this.#state === 'open') this.#scheduleResize();
+        this.#resize.request(frame[1], frame[2]);
         return;
       case ClientOp.Pause:
         this.#clientPaused = true;
@@ -215,27 +211,6 @@ export class SessionActor {
       return;
     }
     exec.write(bytes);
-  }
-
-  #scheduleResize(): void {
-    if (this.#resizeTimer) return;
-    const wait = this.#lastResizeAt + RESIZE_INTERVAL_MS - Date.now();
-    if (wait <= 0) {
-      this.#applyResize();
-      return;
-    }
-    this.#resizeTimer = setTimeout(() => {
-      this.#resizeTimer = undefined;
-      this.#applyResize();
-    }, wait);
-  }
-
-  #applyResize(): void {
-    const size = this.#wantSize;
-    if (!size || !this.#exec || this.#state !== 'open') return;
-    this.#wantSize = undefined;
-    this.#lastResizeAt = Date.now();
-    this.#exec.resize(size[0], size[1]);
   }
 
   /**
@@ -297,7 +272,7 @@ export class SessionActor {
   }
 
   async #teardown(reason: CloseReason): Promise<void> {
-    if (this.#resizeTimer) clearTimeout(this.#resizeTimer);
+    this.#resize.close();
     this.#opening.abort();
     if (reason.kind === 'exit') {
       this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);

@@ -68,12 +68,13 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       const result = o.supervisor.open(
         { ownerKey: data.identity.key, context: data.identity.context, ...data.params },
         {
+          // These run from port events, outside any uWS callback: cork so uWS writes them now.
           send: (ab) => {
-            if (!data.closed) ws.send(ab, true);
+            if (!data.closed) ws.cork(() => ws.send(ab, true));
           },
           bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
           end: (code, reason) => {
-            if (!data.closed) ws.end(code, reason);
+            if (!data.closed) ws.cork(() => ws.end(code, reason));
           },
         },
       );

@@ -54,7 +54,7 @@ test('podterm serve --sandbox prints one ready line, serves, and exits 0 on SIGT
   assert.ok(m, first);
   const url = m[1] as string;
   assert.ok(!stderr.includes('cli-token-123'), 'the token is never logged');
-  const c = await TermClient.connect(url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', 'exit 7'] }, { token: 'cli-token-123' });
+  const c = await TermClient.connect(url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', 'sleep 0.3; exit 7'] }, { token: 'cli-token-123' });
   t.after(() => c.terminate());
   assert.equal((await c.exited).exitCode, 7);
   child.kill('SIGTERM');

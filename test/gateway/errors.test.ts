@@ -51,7 +51,7 @@ test('errors after the upgrade map to their close codes', async (t) => {
     await c.closed;
   });
   await t.test('default container is picked when none is given', async () => {
-    const c = await open({ namespace: 'default', pod: 'multi', command: ['sh', '-c', 'echo in-$PODTERM_CONTAINER'] });
+    const c = await open({ namespace: 'default', pod: 'multi', command: ['sh', '-c', 'sleep 0.3; echo in-$PODTERM_CONTAINER'] });
     assert.equal((await c.started).container, 'app');
     assert.equal((await c.exited).exitCode, 0);
     assert.match(c.text, /in-app/);
@@ -89,7 +89,7 @@ test('refusals before the upgrade: HTTP status + JSON, nothing reaches Kubernete
   await expectRefused(TermClient.connect(stack.url, params, { token: ADMIN_TOKEN, protocol: 'other.v1' }), 400, 'BadRequest');
   assert.deepEqual(await stack.gateway.stats(), { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, closeDeadlineMisses: 0, workers: 0 });
   // Same-origin browsers are allowed.
-  const c = await TermClient.connect(stack.url, { ...params, command: ['true'] }, { token: ADMIN_TOKEN, origin: stack.url });
+  const c = await TermClient.connect(stack.url, { ...params, command: ['sh', '-c', 'sleep 0.3'] }, { token: ADMIN_TOKEN, origin: stack.url });
   t.after(() => c.terminate());
   assert.equal((await c.exited).exitCode, 0);
   await assertNoResidue(stack);

@@ -83,7 +83,7 @@ test('health, auth, cookie, page, API', async (t) => {
   assert.equal((await get('/api/v1/namespaces/Bad_NS/pods', bearer)).status, 400);
 
   // The cookie also authenticates the WebSocket.
-  const c = await TermClient.connect(gw.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['true'] }, { cookie, origin: gw.url });
+  const c = await TermClient.connect(gw.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', 'sleep 0.3'] }, { cookie, origin: gw.url });
   t.after(() => c.terminate());
   assert.equal((await c.exited).exitCode, 0);
   assert.equal(WebSocket.CLOSED, (await c.closed, c.ws.readyState));

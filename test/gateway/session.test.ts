@@ -38,7 +38,7 @@ for (const workers of [1, 0]) {
 
     test('a command exits 0 with [3, {exitCode: 0}]', async (t) => {
       const stack = await startStack(t, { workers });
-      const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', command: ['sh', '-c', 'echo hi-$((1+1))'] }, { token: ADMIN_TOKEN });
+      const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', command: ['sh', '-c', 'sleep 0.3; echo hi-$((1+1))'] }, { token: ADMIN_TOKEN });
       t.after(() => c.terminate());
       const exit = await c.exited;
       assert.equal(exit.exitCode, 0);

@@ -7,6 +7,11 @@ import type { TestContext } from 'node:test';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/server/gateway.js';
 
+/*
+ * Commands in these tests that end on their own sleep briefly first: the sandbox (as of 21a26c8)
+ * can throw EBADF from node-pty when the exec's initial resize (which client-node sends at once,
+ * as kubectl does) lands after the process has already exited, which crashes the test process.
+ */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const RESTRICTED_TOKEN = 'test-restricted-token-0123456789';
 
