@@ -5,11 +5,13 @@
  */
 import { BroadcastChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { KubeContexts, type KubeSource } from '../src/kube/config.js';
+import { ExecAgents } from '../src/kube/exec.js';
 import type { ActorInit, HostReport, ProbeMessage } from '../src/supervisor/actor-messages.js';
 import { SessionActor, type ActorCounters } from './session-actor.js';
 
 export class ActorHost {
   readonly #kube: KubeContexts;
+  readonly #agents = new ExecAgents();
   readonly counters: ActorCounters = { actors: 0, execs: 0 };
   #probe: BroadcastChannel | undefined;
 
@@ -36,7 +38,7 @@ export class ActorHost {
   }
 
   run(port: MessagePort, init: ActorInit): Promise<void> {
-    return new SessionActor(port, init, { kube: this.#kube, counters: this.counters, threadId }).run();
+    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId }).run();
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { ERRORS, PodtermError, toPodtermError } from '../src/errors/codes.js';
 import { ClientOp, decodeClientFrame, encode, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../src/protocol/index.js';
 import type { KubeContexts } from '../src/kube/config.js';
 import { KubeApi } from '../src/kube/api.js';
-import { ExecStream } from '../src/kube/exec.js';
+import { ExecStream, type ExecAgents } from '../src/kube/exec.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
 import { statusToError, type KubeStatus } from '../src/kube/errors.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../src/supervisor/actor-messages.js';
@@ -41,6 +41,7 @@ export interface ActorCounters {
 
 export interface ActorDeps {
   kube: KubeContexts;
+  agents: ExecAgents;
   counters: ActorCounters;
   threadId: number;
 }
@@ -57,6 +58,9 @@ export class SessionActor {
   #clientPaused = false;
   /** Output bytes posted to the main thread and not yet acknowledged (taken by the browser socket). */
   #unacked = 0;
+  #pendingOut: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushTimer: NodeJS.Immediate | undefined;
   #earlyInput: Uint8Array[] = [];
   #earlyBytes = 0;
   readonly #resize = new ResizeCoalescer((cols, rows) => this.#exec?.resize(cols, rows));
@@ -111,6 +115,7 @@ export class SessionActor {
         closed: () => void this.close({ kind: 'error', error: new PodtermError('UpstreamUnavailable', 'The API server closed the exec stream.') }),
       },
       this.#opening.signal,
+      this.#deps.agents,
     );
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
@@ -223,8 +228,41 @@ export class SessionActor {
     else this.#exec.resume();
   }
 
+  /**
+   * Output is cut into full MAX_OUTPUT_CHUNK frames as it arrives; a tail shorter than that waits
+   * one event-loop turn for more (each TLS record arrives in its own callback, so a microtask is
+   * too soon). Fewer, fuller messages; a keystroke echo waits at most one turn.
+   */
   #output(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, data: Buffer): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || data.length === 0) return;
+    if (op === ServerOp.Stderr) {
+      this.#flushOutput(); // keep the order of stdout and stderr
+      this.#sendChunks(op, data);
+      return;
+    }
+    this.#pendingOut.push(data);
+    this.#pendingBytes += data.length;
+    if (this.#pendingBytes >= MAX_OUTPUT_CHUNK) {
+      const all = Buffer.concat(this.#pendingOut, this.#pendingBytes);
+      const full = all.length - (all.length % MAX_OUTPUT_CHUNK);
+      this.#pendingOut = full < all.length ? [all.subarray(full)] : [];
+      this.#pendingBytes = all.length - full;
+      this.#sendChunks(ServerOp.Stdout, all.subarray(0, full));
+    }
+    if (this.#pendingBytes > 0 && !this.#flushTimer) this.#flushTimer = setImmediate(() => this.#flushOutput());
+  }
+
+  #flushOutput(): void {
+    if (this.#flushTimer) clearImmediate(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#pendingBytes === 0 || this.#state === 'closed') return;
+    const data = this.#pendingOut.length === 1 ? (this.#pendingOut[0] as Buffer) : Buffer.concat(this.#pendingOut, this.#pendingBytes);
+    this.#pendingOut = [];
+    this.#pendingBytes = 0;
+    this.#sendChunks(ServerOp.Stdout, data);
+  }
+
+  #sendChunks(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, data: Buffer): void {
     for (let off = 0; off < data.length; off += MAX_OUTPUT_CHUNK) {
       this.#unacked += this.#sendFrame([op, data.subarray(off, Math.min(off + MAX_OUTPUT_CHUNK, data.length))]);
     }
@@ -274,6 +312,7 @@ export class SessionActor {
   async #teardown(reason: CloseReason): Promise<void> {
     this.#resize.close();
     this.#opening.abort();
+    this.#flushOutput(); // output that arrived in the same read as the exit status goes first
     if (reason.kind === 'exit') {
       this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);
       this.#post({ t: 'end', code: 1000, reason: 'exited' });

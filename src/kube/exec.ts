@@ -8,7 +8,9 @@
  */
 import { Exec, type KubeConfig } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { Agent, type AgentOptions } from 'node:https';
 import { PassThrough, Writable } from 'node:stream';
+import { createSecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import { PodtermError } from '../errors/codes.js';
 import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
@@ -30,6 +32,31 @@ export interface ExecSinks {
   status(status: KubeStatus): void;
   /** The exec socket is gone, whoever closed it. Called once. */
   closed(): void;
+}
+
+/**
+ * One TLS agent per kubeconfig context, reused by every exec. client-node builds a fresh
+ * https.Agent (and so a fresh SecureContext, parsing the CA again) for every exec, which also makes
+ * TLS session resumption impossible; with one agent and one SecureContext per context, repeated
+ * execs resume the TLS session instead of doing a full handshake.
+ */
+export class ExecAgents {
+  readonly #byConfig = new WeakMap<KubeConfig, Agent>();
+
+  /** Replaces the per-call agent client-node put in `opts` with the context's shared one. */
+  adopt(kc: KubeConfig, opts: WebSocket.ClientOptions): void {
+    const fresh = (opts as { agent?: unknown }).agent;
+    if (!(fresh instanceof Agent)) return;
+    let shared = this.#byConfig.get(kc);
+    if (!shared) {
+      const o = (fresh as unknown as { options: AgentOptions }).options;
+      const secureContext = createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
+      shared = new Agent({ ...o, secureContext, keepAlive: false, maxCachedSessions: 1024 });
+      this.#byConfig.set(kc, shared);
+    }
+    fresh.destroy();
+    (opts as { agent?: Agent }).agent = shared;
+  }
 }
 
 /** stdout with `rows`/`columns`, so client-node starts its resize queue (terminal-size-queue.js). */
@@ -105,12 +132,13 @@ export class ExecStream {
    * Opens the exec; rejects with a PodtermError (NotFound, Forbidden, ContainerNotRunning...).
    * `signal` aborts an open in progress (the client left): the socket being opened is dropped.
    */
-  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, signal: AbortSignal): Promise<ExecStream> {
+  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, signal: AbortSignal, agents?: ExecAgents): Promise<ExecStream> {
     signal.throwIfAborted();
     // Capture the Status body of a refused upgrade: client-node only sees "Unexpected server response".
     const refused: { code?: number; status?: KubeStatus } = {};
     let socket: WebSocket | undefined;
     const factory = (uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket => {
+      agents?.adopt(kc, opts);
       // client-node sets no handshake timeout; an API server that accepts TCP and never answers
       // would hold the session open forever.
       socket = new WebSocket(uri, protocols, { ...opts, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
