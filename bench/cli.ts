@@ -142,15 +142,23 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const names = name === 'all' ? Object.keys(SCENARIOS) : [name];
-    let out = join(REPO_ROOT, 'bench', 'results');
+    const out = parseArgs(rest, VALUED, []).options.get('out') ?? join(REPO_ROOT, 'bench', 'results');
+    const failed: string[] = [];
     for (const n of names) {
-      const r = await runScenario(n, rest);
-      out = r.out;
-      console.log(`bench: wrote ${writeResult(r.out, r.result)}`);
-      for (const t of r.result.targets) console.log(`  ${t.met === null ? '?' : t.met ? 'ok  ' : 'MISS'} ${t.name}: ${t.measured} (wanted ${t.target})`);
+      try {
+        const r = await runScenario(n, rest);
+        console.log(`bench: wrote ${writeResult(r.out, r.result)}`);
+        for (const t of r.result.targets) console.log(`  ${t.met === null ? '?' : t.met ? 'ok  ' : 'MISS'} ${t.name}: ${t.measured} (wanted ${t.target})`);
+      } catch (err) {
+        // With `all`, one failed scenario must not cost the others their run.
+        if (names.length === 1 || err instanceof UsageError) throw err;
+        failed.push(n);
+        console.error(`bench: ${n} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      }
     }
     console.log(`bench: wrote ${writeReport(out)}`);
-    return 0;
+    if (failed.length) console.error(`bench: failed: ${failed.join(', ')}`);
+    return failed.length ? 1 : 0;
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`bench: ${err.message}\n${USAGE}`);

@@ -4,6 +4,7 @@
  * readiness wait before anything is measured.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,11 @@ export interface GatewayHandle {
   readonly workers: number;
   /** ws://... of the V8 inspector when started with --inspect. */
   readonly inspectorUrl: string | undefined;
+  /**
+   * One keep-alive connection for /metrics and /healthz, opened while the gateway is idle: with
+   * 10,000 sessions the gateway sits at its open-files limit and accepts no new connection.
+   */
+  readonly httpAgent: HttpAgent;
   metrics(): Promise<MetricSet>;
 }
 
@@ -119,6 +125,8 @@ export async function startGateway(children: ChildSet, opts: GatewayOptions): Pr
     ? await poll('the gateway pid under clinic', () => descendantPids(child.pid).find((p) => cmdline(p).includes(`${ENTRY} serve`)), 10000)
     : child.pid;
   const inspect = /Debugger listening on (ws:\/\/\S+)/.exec(child.stderrTail());
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  void child.exited.then(() => httpAgent.destroy());
   return {
     child,
     pid,
@@ -127,6 +135,7 @@ export async function startGateway(children: ChildSet, opts: GatewayOptions): Pr
     token,
     workers: opts.workers,
     inspectorUrl: inspect?.[1],
-    metrics: () => scrape(httpUrl),
+    httpAgent,
+    metrics: () => scrape(httpUrl, {}, httpAgent),
   };
 }

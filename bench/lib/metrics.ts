@@ -3,7 +3,7 @@
  * through the V8 inspector (the gateway is started with --inspect=127.0.0.1:0 for that), so the
  * churn residue is read without asking the gateway to cooperate.
  */
-import { request as httpRequest } from 'node:http';
+import { type Agent, request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import WebSocket from 'ws';
 
@@ -30,12 +30,12 @@ export function parseMetrics(text: string): MetricSet {
 }
 
 /** GET a URL (http or https) and return the body; rejects on non-2xx or after timeoutMs. */
-export function fetchText(url: string, tls: RequestOptions = {}, timeoutMs = 5000): Promise<string> {
+export function fetchText(url: string, tls: RequestOptions = {}, timeoutMs = 5000, agent: Agent | false = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
-      { ...(u.protocol === 'https:' ? tls : {}), method: 'GET', timeout: timeoutMs, agent: false },
+      { ...(u.protocol === 'https:' ? tls : {}), method: 'GET', timeout: timeoutMs, agent },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -53,8 +53,21 @@ export function fetchText(url: string, tls: RequestOptions = {}, timeoutMs = 500
   });
 }
 
-export async function scrape(baseUrl: string, tls: RequestOptions = {}): Promise<MetricSet> {
-  return parseMetrics(await fetchText(new URL('/metrics', baseUrl).href, tls));
+/**
+ * Scrapes /metrics, retrying a few times: a gateway at its open-files limit cannot accept a new
+ * connection, which is why callers pass a keep-alive agent whose socket was opened beforehand.
+ */
+export async function scrape(baseUrl: string, tls: RequestOptions = {}, agent: Agent | false = false): Promise<MetricSet> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      return parseMetrics(await fetchText(new URL('/metrics', baseUrl).href, tls, 10000, agent));
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  }
+  throw new Error(`GET ${baseUrl}/metrics failed 4 times: ${(last as Error).message}`);
 }
 
 /** Reads a metric by exact key, else by bare name; NaN when absent. */

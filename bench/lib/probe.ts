@@ -3,7 +3,7 @@
  * record how long each answer takes. A blocked event loop shows up here whatever the gateway's own
  * metrics say.
  */
-import { request } from 'node:http';
+import { type Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { summarize, type Summary } from './stats.js';
 
@@ -13,7 +13,8 @@ export class HealthProbe {
   #inFlight = false;
   #failures = 0;
 
-  constructor(private readonly baseUrl: string, private readonly everyMs = 100) {}
+  /** `agent`: a keep-alive agent, so the probe keeps working when the gateway is out of descriptors. */
+  constructor(private readonly baseUrl: string, private readonly agent: Agent | false = false, private readonly everyMs = 100) {}
 
   start(): this {
     this.#timer = setInterval(() => this.#tick(), this.everyMs);
@@ -24,7 +25,7 @@ export class HealthProbe {
     if (this.#inFlight) return;
     this.#inFlight = true;
     const t0 = performance.now();
-    const req = request(new URL('/healthz', this.baseUrl), { agent: false, timeout: 10000 }, (res) => {
+    const req = request(new URL('/healthz', this.baseUrl), { agent: this.agent, timeout: 10000 }, (res) => {
       res.resume();
       res.on('end', () => {
         this.#samples.push(performance.now() - t0);

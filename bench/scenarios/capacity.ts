@@ -67,7 +67,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
         const before = rssBytes(gw.pid);
         // Each scrape resets the gateway's event-loop delay histogram: the next one covers one window.
         await gw.metrics();
-        const probe = new HealthProbe(gw.httpUrl).start();
+        const probe = new HealthProbe(gw.httpUrl, gw.httpAgent).start();
         // CPU spent by each party while the sessions are set up: where the setup time goes.
         const parties = { gateway: [gw.pid], sandbox: [ctx.sandbox.child.pid], 'load generator': agents.map((a) => a.pid) };
         const cpu0 = Object.values(parties).map((ps) => ps.reduce((t, p) => t + cpuSeconds(p), 0));
@@ -79,7 +79,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
         const mSetup = await gw.metrics();
         await sleep(2000);
         await gw.metrics();
-        const idleProbe = new HealthProbe(gw.httpUrl).start();
+        const idleProbe = new HealthProbe(gw.httpUrl, gw.httpAgent).start();
         await sleep(3000);
         const idle = idleProbe.stop();
         const after = rssBytes(gw.pid);
