@@ -9,6 +9,7 @@ import { ClientOp, decodeClientFrame, encode, FrameError, MAX_OUTPUT_CHUNK, Serv
 import type { KubeContexts } from '../src/kube/config.js';
 import { KubeApi } from '../src/kube/api.js';
 import { ExecStream, type ExecAgents } from '../src/kube/exec.js';
+import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
 import { statusToError, type KubeStatus } from '../src/kube/errors.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../src/supervisor/actor-messages.js';
@@ -58,9 +59,7 @@ export class SessionActor {
   #clientPaused = false;
   /** Output bytes posted to the main thread and not yet acknowledged (taken by the browser socket). */
   #unacked = 0;
-  #pendingOut: Buffer[] = [];
-  #pendingBytes = 0;
-  #flushTimer: NodeJS.Immediate | undefined;
+  readonly #stdout = new OutputBatcher((chunk) => this.#emit(ServerOp.Stdout, chunk));
   #earlyInput: Uint8Array[] = [];
   #earlyBytes = 0;
   readonly #resize = new ResizeCoalescer((cols, rows) => this.#exec?.resize(cols, rows));
@@ -228,46 +227,21 @@ export class SessionActor {
     else this.#exec.resume();
   }
 
-  /**
-   * Output is cut into full MAX_OUTPUT_CHUNK frames as it arrives; a tail shorter than that waits
-   * one event-loop turn for more (each TLS record arrives in its own callback, so a microtask is
-   * too soon). Fewer, fuller messages; a keystroke echo waits at most one turn.
-   */
   #output(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, data: Buffer): void {
-    if (this.#state === 'closed' || data.length === 0) return;
-    if (op === ServerOp.Stderr) {
-      this.#flushOutput(); // keep the order of stdout and stderr
-      this.#sendChunks(op, data);
+    if (this.#state === 'closed') return;
+    if (op === ServerOp.Stdout) {
+      this.#stdout.push(data);
       return;
     }
-    this.#pendingOut.push(data);
-    this.#pendingBytes += data.length;
-    if (this.#pendingBytes >= MAX_OUTPUT_CHUNK) {
-      const all = Buffer.concat(this.#pendingOut, this.#pendingBytes);
-      const full = all.length - (all.length % MAX_OUTPUT_CHUNK);
-      this.#pendingOut = full < all.length ? [all.subarray(full)] : [];
-      this.#pendingBytes = all.length - full;
-      this.#sendChunks(ServerOp.Stdout, all.subarray(0, full));
-    }
-    if (this.#pendingBytes > 0 && !this.#flushTimer) this.#flushTimer = setImmediate(() => this.#flushOutput());
+    this.#stdout.flush(); // keep the order of stdout and stderr
+    for (let off = 0; off < data.length; off += MAX_OUTPUT_CHUNK) this.#emit(op, data.subarray(off, off + MAX_OUTPUT_CHUNK));
   }
 
-  #flushOutput(): void {
-    if (this.#flushTimer) clearImmediate(this.#flushTimer);
-    this.#flushTimer = undefined;
-    if (this.#pendingBytes === 0 || this.#state === 'closed') return;
-    const data = this.#pendingOut.length === 1 ? (this.#pendingOut[0] as Buffer) : Buffer.concat(this.#pendingOut, this.#pendingBytes);
-    this.#pendingOut = [];
-    this.#pendingBytes = 0;
-    this.#sendChunks(ServerOp.Stdout, data);
-  }
-
-  #sendChunks(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, data: Buffer): void {
-    for (let off = 0; off < data.length; off += MAX_OUTPUT_CHUNK) {
-      this.#unacked += this.#sendFrame([op, data.subarray(off, Math.min(off + MAX_OUTPUT_CHUNK, data.length))]);
-    }
+  #emit(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, chunk: Buffer): void {
+    this.#unacked += this.#sendFrame([op, chunk]);
     if (this.#unacked > OUTPUT_WINDOW) this.#applyFlow();
   }
+
 
   #onStatus(s: KubeStatus): void {
     if (s.status === 'Success') {
@@ -312,7 +286,7 @@ export class SessionActor {
   async #teardown(reason: CloseReason): Promise<void> {
     this.#resize.close();
     this.#opening.abort();
-    this.#flushOutput(); // output that arrived in the same read as the exit status goes first
+    this.#stdout.close(); // output that arrived in the same read as the exit status goes first
     if (reason.kind === 'exit') {
       this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);
       this.#post({ t: 'end', code: 1000, reason: 'exited' });

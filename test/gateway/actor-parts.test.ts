@@ -21,3 +21,20 @@ test('resize coalescing: held until start, latest wins, at most one per interval
   await sleep(60);
   assert.deepEqual(applied.at(-1), [150, 50], 'nothing fires after close');
 });
+
+test('output batching: full chunks at once, the tail after one turn, order kept, nothing after close', async () => {
+  const { OutputBatcher } = await import('../../workers/output-batcher.js');
+  const out: Buffer[] = [];
+  const b = new OutputBatcher((c) => out.push(Buffer.from(c)), 10);
+  b.push(Buffer.from('abcdef'));
+  assert.equal(out.length, 0, 'a short tail waits');
+  b.push(Buffer.from('ghijklmnopqrstuvw'));
+  assert.deepEqual(out.map(String), ['abcdefghij', 'klmnopqrst']);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(out.map(String), ['abcdefghij', 'klmnopqrst', 'uvw']);
+  b.push(Buffer.from('xyz'));
+  b.close();
+  b.push(Buffer.from('late'));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(out.map(String), ['abcdefghij', 'klmnopqrst', 'uvw', 'xyz']);
+});
