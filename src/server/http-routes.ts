@@ -43,6 +43,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
 
   app.get('/', (res, req) => {
     const token = req.getQuery('token');
+    const forwardedTls = req.getHeader('x-forwarded-proto').toLowerCase() === 'https';
     if (token) {
       // The token in a query string is accepted only here, and never logged (PROTOCOL.md).
       const identity = o.auth.fromToken(token);
@@ -50,7 +51,8 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
       const id = o.auth.startCookieSession(identity);
       return send(res, 303, 'text/plain; charset=utf-8', '', [
         ['Location', '/'],
-        ['Set-Cookie', o.auth.cookieHeader(id, false)],
+        // Secure only under TLS: podterm itself serves plain HTTP, so TLS means a terminating proxy.
+        ['Set-Cookie', o.auth.cookieHeader(id, forwardedTls)],
         ['Cache-Control', 'no-store'],
         ['Referrer-Policy', 'no-referrer'],
       ]);

@@ -46,6 +46,8 @@ test('health, auth, cookie, page, API', async (t) => {
   assert.match(setCookie, /^podterm_session=[A-Za-z0-9_-]{20,}; HttpOnly; SameSite=Strict; Path=\/$/);
   assert.ok(!setCookie.includes(ADMIN_TOKEN));
   const cookie = setCookie.split(';')[0] as string;
+  const behindTls = await get(`/?token=${ADMIN_TOKEN}`, { 'x-forwarded-proto': 'https' });
+  assert.match(behindTls.headers.get('set-cookie') ?? '', /; Secure$/);
 
   const page = await get('/', { cookie });
   assert.equal(page.status, 200);
