@@ -158,6 +158,10 @@ export class SessionActor {
   #onMessage(m: ToActor): void {
     switch (m.t) {
       case 'in':
+        if (m.ack) {
+          this.#unacked -= m.ack;
+          this.#applyFlow();
+        }
         this.#onClientMessage(new Uint8Array(m.data));
         return;
       case 'ack':

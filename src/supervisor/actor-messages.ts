@@ -5,7 +5,7 @@
  *
  * | t       | direction        | fields            | meaning                                        |
  * |---------|------------------|-------------------|------------------------------------------------|
- * | in      | main -> actor    | data              | one raw client WebSocket message               |
+ * | in      | main -> actor    | data, ack?        | one raw client message (+ piggybacked ack)     |
  * | ack     | main -> actor    | bytes             | output bytes the browser socket has taken      |
  * | close   | main -> actor    | reason            | the client is gone or the server is draining   |
  * | hello   | actor -> main    | threadId          | the actor runs (where, for recycling)          |
@@ -35,11 +35,18 @@ export interface ActorInit {
  * gateway per session stay below OUTPUT_WINDOW + the high-water mark.
  */
 export const OUTPUT_WINDOW = 256 * 1024;
+/**
+ * Acks are sent at once from this many pending bytes (a flood never waits for the timer); smaller
+ * amounts ride on the next input message or go after ACK_DELAY_MS, so an interactive session costs
+ * two port messages per keystroke (input, echo), not three.
+ */
+export const ACK_EAGER_BYTES = OUTPUT_WINDOW / 4;
+export const ACK_DELAY_MS = 200;
 
 export type CloseRequest = 'client-gone' | 'shutdown';
 
 export type ToActor =
-  | { t: 'in'; data: ArrayBuffer }
+  | { t: 'in'; data: ArrayBuffer; ack?: number }
   | { t: 'ack'; bytes: number }
   | { t: 'close'; reason: CloseRequest };
 

@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { encode, ServerOp } from '../protocol/index.js';
 import { ERRORS } from '../errors/codes.js';
-import type { ActorInit, CloseRequest, FromActor, ToActor } from './actor-messages.js';
+import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type ToActor } from './actor-messages.js';
 import type { ActorPool } from './actor-pool.js';
 import type { Metrics, SessionOutcome } from './metrics.js';
 
@@ -44,7 +44,7 @@ export class Session {
   readonly #deps: SessionDeps;
   /** Output bytes sent to the browser socket and not yet acknowledged to the actor. */
   #pendingAck = 0;
-  #ackScheduled = false;
+  #ackTimer: NodeJS.Timeout | undefined;
   /** The browser socket is above its high-water mark; acks wait for drain. */
   #backpressured = false;
   #threadId: number | undefined;
@@ -79,7 +79,12 @@ export class Session {
     if (this.#state !== 'open') return;
     const data = message.slice(0);
     this.#deps.metrics.bytesIn += data.byteLength;
-    this.#post({ t: 'in', data }, [data]);
+    if (this.#pendingAck > 0 && !this.#backpressured) {
+      this.#post({ t: 'in', data, ack: this.#pendingAck }, [data]);
+      this.#pendingAck = 0;
+    } else {
+      this.#post({ t: 'in', data }, [data]);
+    }
   }
 
   /** uWS `drain`: give the actor its credit back once the socket is below the low-water mark. */
@@ -93,7 +98,8 @@ export class Session {
   }
 
   #flushAck(): void {
-    this.#ackScheduled = false;
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     if (this.#backpressured || this.#pendingAck === 0) return;
     this.#post({ t: 'ack', bytes: this.#pendingAck });
     this.#pendingAck = 0;
@@ -143,10 +149,9 @@ export class Session {
           this.#backpressured = true;
           this.#deps.metrics.backpressurePauses++;
         }
-        // One ack per batch of messages, not one per frame.
-        if (!this.#backpressured && !this.#ackScheduled) {
-          this.#ackScheduled = true;
-          queueMicrotask(() => this.#flushAck());
+        if (!this.#backpressured) {
+          if (this.#pendingAck >= ACK_EAGER_BYTES) this.#flushAck();
+          else this.#ackTimer ??= setTimeout(() => this.#flushAck(), ACK_DELAY_MS);
         }
         return;
       }
@@ -172,6 +177,7 @@ export class Session {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     if (this.#deadline) clearTimeout(this.#deadline);
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
     this.#port.close();
     const link = this.#link;
     this.#link = undefined;
