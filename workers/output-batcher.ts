@@ -1,7 +1,8 @@
 /**
  * Cuts exec output into frames of exactly MAX_OUTPUT_CHUNK bytes as it arrives; a tail shorter
  * than that waits one event-loop turn for more (each TLS record arrives in its own callback, so a
- * microtask would be too soon). Fewer, fuller messages; a keystroke echo waits at most one turn.
+ * microtask would be too soon). Fewer, fuller messages. A small write with nothing held (a
+ * keystroke echo, a prompt) goes out at once: waiting only pays off for streams.
  */
 import { MAX_OUTPUT_CHUNK } from '../src/protocol/index.js';
 
@@ -12,15 +13,21 @@ export class OutputBatcher {
   #closed = false;
   readonly #emit: (chunk: Buffer) => void;
   readonly #chunk: number;
+  readonly #small: number;
 
-  /** `emit` receives chunks of at most `chunk` bytes, in order. */
-  constructor(emit: (chunk: Buffer) => void, chunk = MAX_OUTPUT_CHUNK) {
+  /** `emit` receives chunks of at most `chunk` bytes, in order; writes below `small` bytes with nothing held go at once. */
+  constructor(emit: (chunk: Buffer) => void, chunk = MAX_OUTPUT_CHUNK, small = 4096) {
     this.#emit = emit;
     this.#chunk = chunk;
+    this.#small = small;
   }
 
   push(data: Buffer): void {
     if (this.#closed || data.length === 0) return;
+    if (this.#bytes === 0 && data.length < this.#small) {
+      this.#emit(data);
+      return;
+    }
     this.#pending.push(data);
     this.#bytes += data.length;
     if (this.#bytes >= this.#chunk) {

@@ -25,7 +25,7 @@ test('resize coalescing: held until start, latest wins, at most one per interval
 test('output batching: full chunks at once, the tail after one turn, order kept, nothing after close', async () => {
   const { OutputBatcher } = await import('../../workers/output-batcher.js');
   const out: Buffer[] = [];
-  const b = new OutputBatcher((c) => out.push(Buffer.from(c)), 10);
+  const b = new OutputBatcher((c) => out.push(Buffer.from(c)), 10, 0);
   b.push(Buffer.from('abcdef'));
   assert.equal(out.length, 0, 'a short tail waits');
   b.push(Buffer.from('ghijklmnopqrstuvw'));
@@ -37,4 +37,19 @@ test('output batching: full chunks at once, the tail after one turn, order kept,
   b.push(Buffer.from('late'));
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(out.map(String), ['abcdefghij', 'klmnopqrst', 'uvw', 'xyz']);
+});
+
+test('output batching: a small write with nothing held goes at once', async () => {
+  const { OutputBatcher } = await import('../../workers/output-batcher.js');
+  const out: string[] = [];
+  const b = new OutputBatcher((c) => out.push(String(c)), 10, 4);
+  b.push(Buffer.from('x'));
+  assert.deepEqual(out, ['x'], 'a keystroke echo is not held');
+  b.push(Buffer.from('abcdef'));
+  assert.deepEqual(out, ['x'], 'a larger tail is held for one turn');
+  b.push(Buffer.from('y'));
+  assert.deepEqual(out, ['x'], 'small writes queue behind held bytes, keeping order');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(out, ['x', 'abcdefy']);
+  b.close();
 });
