@@ -73,7 +73,7 @@ export class KubeApi {
       return list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
     } catch (err) {
       const e = kubeErrorToPodterm(err);
-      if (e.code !== 'Forbidden' && e.code !== 'Unauthorized') throw e;
+      if (e.code !== 'Forbidden') throw e;
       return [...new Set([this.#contexts.namespaceOf(context), ...extra])];
     }
   }
