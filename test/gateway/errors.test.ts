@@ -39,6 +39,9 @@ test('errors after the upgrade map to their close codes', async (t) => {
   await t.test('stopped container: ContainerNotRunning 4409', async () => {
     await expectFailure(await open({ namespace: 'default', pod: 'stopped', container: 'main' }), 'ContainerNotRunning', 4409);
   });
+  await t.test('succeeded pod: ContainerNotRunning 4409', async () => {
+    await expectFailure(await open({ namespace: 'default', pod: 'done' }), 'ContainerNotRunning', 4409);
+  });
   await t.test('restricted token outside its namespace: Forbidden 4403', async () => {
     await expectFailure(await open({ namespace: 'default', pod: 'shell', container: 'main' }, RESTRICTED_TOKEN), 'Forbidden', 4403);
   });
@@ -134,4 +137,7 @@ test('an unreachable API server: UpstreamUnavailable 4502', async (t) => {
   const c = await TermClient.connect(gateway.url, { namespace: 'default', pod: 'shell', container: 'main' }, { token: ADMIN_TOKEN });
   t.after(() => c.terminate());
   await expectFailure(c, 'UpstreamUnavailable', 4502);
+  const pods = await fetch(`${gateway.url}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(pods.status, 502);
+  assert.equal(((await pods.json()) as { code: string }).code, 'UpstreamUnavailable');
 });
