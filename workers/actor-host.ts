@@ -6,14 +6,20 @@
 import { BroadcastChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { KubeContexts, type KubeSource } from '../src/kube/config.js';
 import { ExecAgents } from '../src/kube/exec.js';
-import type { ActorInit, HostReport, ProbeMessage } from '../src/supervisor/actor-messages.js';
+import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../src/supervisor/actor-messages.js';
+import { Lane, SessionPort } from '../src/supervisor/lane.js';
 import { SessionActor, type ActorCounters } from './session-actor.js';
+
+/** The rejection text of a task that reached a thread without a lane (the supervisor retries). */
+export const NO_LANE = 'podterm: this worker has no lane yet';
 
 export class ActorHost {
   readonly #kube: KubeContexts;
   readonly #agents = new ExecAgents();
   readonly counters: ActorCounters = { actors: 0, execs: 0 };
   #probe: BroadcastChannel | undefined;
+  /** This thread's one port to the supervisor, carrying every session on it. */
+  #lane: Lane | undefined;
 
   constructor(kube: KubeSource) {
     this.#kube = new KubeContexts(kube);
@@ -37,13 +43,36 @@ export class ActorHost {
     return { threadId, actors: this.counters.actors, execs: this.counters.execs, heapUsed: threadMemory() };
   }
 
-  run(port: MessagePort, init: ActorInit): Promise<void> {
+  /**
+   * Runs one session's actor on this thread's lane. A task may bring a lane: the first one is kept,
+   * later ones are closed (the supervisor sees their 'close'). A thread without a lane refuses the
+   * task with NO_LANE, and the supervisor retries it with one.
+   */
+  run(init: ActorInit, lane?: MessagePort): Promise<void> {
+    if (lane) this.adoptLane(lane);
+    const current = this.#lane;
+    if (!current) return Promise.reject(new Error(NO_LANE));
+    const port = new SessionPort<ToActor, FromActor>(init.session);
+    port.bind(current);
     return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId }).run();
+  }
+
+  adoptLane(port: MessagePort): void {
+    if (this.#lane) {
+      port.close();
+      return;
+    }
+    const lane = new Lane(port, undefined, () => {
+      if (this.#lane === lane) this.#lane = undefined;
+    });
+    this.#lane = lane;
   }
 
   close(): void {
     this.#probe?.close();
     this.#probe = undefined;
+    this.#lane?.close();
+    this.#lane = undefined;
   }
 }
 

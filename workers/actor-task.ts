@@ -13,8 +13,9 @@ export interface ActorWorkerData {
   probeChannel: string;
 }
 export interface ActorTask {
-  port: MessagePort;
   init: ActorInit;
+  /** Present until every worker has a lane (see ActorHost.run). */
+  lane?: MessagePort;
 }
 
 const data = workerData as ActorWorkerData;
@@ -22,5 +23,5 @@ const host = new ActorHost(data.kube);
 host.listen(data.probeChannel);
 
 export default function runActorTask(task: ActorTask): Promise<void> {
-  return host.run(task.port, task.init);
+  return host.run(task.init, task.lane);
 }

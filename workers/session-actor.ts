@@ -3,7 +3,6 @@
  * one terminal session, and has exactly one idempotent close(reason) (STYLE.md 1-4). Every resource
  * registers its disposal on the line that acquires it.
  */
-import type { MessagePort } from 'node:worker_threads';
 import { ERRORS, PodtermError, toPodtermError } from '../src/errors/codes.js';
 import { ClientOp, decodeClientFrame, encode, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../src/protocol/index.js';
 import type { KubeContexts } from '../src/kube/config.js';
@@ -12,6 +11,7 @@ import { ExecStream, type ExecAgents } from '../src/kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
 import { statusToError, type KubeStatus } from '../src/kube/errors.js';
+import type { SessionPort } from '../src/supervisor/lane.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../src/supervisor/actor-messages.js';
 
 /** PROTOCOL.md: without `command`, one exec that picks bash when present. */
@@ -49,7 +49,7 @@ export interface ActorDeps {
 
 export class SessionActor {
   #state: ActorState = 'starting';
-  readonly #port: MessagePort;
+  readonly #port: SessionPort<ToActor, FromActor>;
   readonly #init: ActorInit;
   readonly #deps: ActorDeps;
   readonly #disposers: Array<() => void> = [];
@@ -71,7 +71,7 @@ export class SessionActor {
   /** Aborts an exec open in progress when the session closes first. */
   readonly #opening = new AbortController();
 
-  constructor(port: MessagePort, init: ActorInit, deps: ActorDeps) {
+  constructor(port: SessionPort<ToActor, FromActor>, init: ActorInit, deps: ActorDeps) {
     this.#port = port;
     this.#init = init;
     this.#deps = deps;

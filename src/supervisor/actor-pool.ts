@@ -3,18 +3,22 @@
  * (concurrentTasksPerWorker far above 1, no AbortSignal). `InlineActorPool` (`--workers 0`): the
  * same actor code on the main thread, over the same port protocol through a MessageChannel.
  */
-import { BroadcastChannel, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { KubeSource } from '../kube/config.js';
-import { ActorHost } from '../../workers/actor-host.js';
+import { ActorHost, NO_LANE } from '../../workers/actor-host.js';
 import type { ActorTask, ActorWorkerData } from '../../workers/actor-task.js';
-import type { ActorInit, HostReport, ProbeMessage } from './actor-messages.js';
+import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from './actor-messages.js';
+import { Lane, SessionPort } from './lane.js';
 
 export interface ActorPool {
   readonly workers: number;
-  /** Runs one actor; resolves when it has released everything, rejects if its worker died. */
-  run(port: MessagePort, init: ActorInit): Promise<void>;
+  /**
+   * Runs one actor, talking to it through `port` (bound to the actor's lane once the actor speaks);
+   * resolves when it has released everything, rejects if its worker died.
+   */
+  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void>;
   /** Every host's counts (and heap after a GC when asked). */
   probe(gc: boolean): Promise<HostReport[]>;
   /** Ends the worker thread that runs `threadId` (a stuck actor); piscina starts a fresh one. */
@@ -24,6 +28,26 @@ export interface ActorPool {
   close(): Promise<void>;
 }
 
+/** Sessions whose actor has not spoken yet: the lane it speaks on binds them. */
+class WaitingSessions {
+  readonly #ports = new Map<string, SessionPort<FromActor, ToActor>>();
+
+  add(port: SessionPort<FromActor, ToActor>): void {
+    this.#ports.set(port.id, port);
+  }
+  delete(id: string): void {
+    this.#ports.delete(id);
+  }
+  /** Lane callback for a message from a session it does not know yet. */
+  readonly bind = (lane: Lane, id: string): SessionPort<unknown, unknown> | undefined => {
+    const port = this.#ports.get(id);
+    if (!port) return undefined;
+    this.#ports.delete(id);
+    port.bind(lane);
+    return port as SessionPort<unknown, unknown>;
+  };
+}
+
 const ACTOR_TASK = new URL('../../workers/actor-task.js', import.meta.url).href;
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -31,6 +55,8 @@ export class PiscinaActorPool implements ActorPool {
   readonly workers: number;
   readonly #pool: Piscina<ActorTask, void>;
   readonly #channel: BroadcastChannel;
+  readonly #lanes = new Set<Lane>();
+  readonly #waiting = new WaitingSessions();
   #nextProbe = 1;
 
   constructor(kube: KubeSource, workers: number) {
@@ -52,8 +78,33 @@ export class PiscinaActorPool implements ActorPool {
     });
   }
 
-  run(port: MessagePort, init: ActorInit): Promise<void> {
-    return this.#pool.run({ port, init }, { transferList: [port] });
+  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void> {
+    this.#waiting.add(port);
+    return this.#runTask(init).finally(() => this.#waiting.delete(init.session));
+  }
+
+  /**
+   * Tasks carry a new lane until there are as many lanes as workers (a worker keeps the first it
+   * gets and closes the others). A task that lands on a worker without a lane is refused with
+   * NO_LANE and retried with one.
+   */
+  async #runTask(init: ActorInit): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const lane = attempt > 0 || this.#lanes.size < this.workers ? this.#newLane() : undefined;
+      try {
+        return await this.#pool.run({ init, ...(lane ? { lane } : {}) }, { transferList: lane ? [lane] : [] });
+      } catch (err) {
+        if (attempt < 20 && err instanceof Error && err.message.includes(NO_LANE)) continue;
+        throw err;
+      }
+    }
+  }
+
+  #newLane(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    const lane: Lane = new Lane(port1, this.#waiting.bind, () => this.#lanes.delete(lane));
+    this.#lanes.add(lane);
+    return port2;
   }
 
   probe(gc: boolean): Promise<HostReport[]> {
@@ -90,6 +141,7 @@ export class PiscinaActorPool implements ActorPool {
 
   async close(): Promise<void> {
     await this.#pool.destroy();
+    for (const lane of this.#lanes) lane.close();
     this.#channel.close();
   }
 }
@@ -97,13 +149,19 @@ export class PiscinaActorPool implements ActorPool {
 export class InlineActorPool implements ActorPool {
   readonly workers = 0;
   readonly #host: ActorHost;
+  readonly #lane: Lane;
+  readonly #waiting = new WaitingSessions();
 
   constructor(kube: KubeSource) {
     this.#host = new ActorHost(kube);
+    const { port1, port2 } = new MessageChannel();
+    this.#host.adoptLane(port2);
+    this.#lane = new Lane(port1, this.#waiting.bind);
   }
 
-  run(port: MessagePort, init: ActorInit): Promise<void> {
-    return this.#host.run(port, init);
+  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void> {
+    this.#waiting.add(port);
+    return this.#host.run(init).finally(() => this.#waiting.delete(init.session));
   }
 
   async probe(gc: boolean): Promise<HostReport[]> {
@@ -120,5 +178,6 @@ export class InlineActorPool implements ActorPool {
 
   async close(): Promise<void> {
     this.#host.close();
+    this.#lane.close();
   }
 }

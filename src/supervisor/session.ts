@@ -3,11 +3,11 @@
  * port, turns browser-socket backpressure into pause/resume for the actor, and proves the actor is
  * gone (a deadline on every close; a miss is counted and the worker that holds the actor recycled).
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { encode, ServerOp } from '../protocol/index.js';
 import { ERRORS } from '../errors/codes.js';
 import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type ToActor } from './actor-messages.js';
 import type { ActorPool } from './actor-pool.js';
+import { SessionPort } from './lane.js';
 import type { Metrics, SessionOutcome } from './metrics.js';
 
 /** What the server gives the supervisor for one browser socket (uWS WebSocket, wrapped). */
@@ -40,7 +40,7 @@ export class Session {
   readonly ownerKey: string;
   #state: SessionState = 'open';
   #link: ClientLink | undefined;
-  readonly #port: MessagePort;
+  readonly #port: SessionPort<FromActor, ToActor>;
   readonly #deps: SessionDeps;
   /** Output bytes sent to the browser socket and not yet acknowledged to the actor. */
   #pendingAck = 0;
@@ -58,13 +58,13 @@ export class Session {
     this.ownerKey = ownerKey;
     this.#link = link;
     this.#deps = deps;
-    const { port1, port2 } = new MessageChannel();
-    this.#port = port1;
-    port1.on('message', (m: FromActor) => this.#fromActor(m));
+    const port = new SessionPort<FromActor, ToActor>(init.session);
+    this.#port = port;
+    port.on('message', (m: FromActor) => this.#fromActor(m));
     // The task result and the port's messages travel on different channels with no order between
     // them; the actor closes its port last, and 'close' comes after every message it posted.
-    const portClosed = new Promise<void>((resolve) => port1.once('close', resolve));
-    this.finished = deps.pool.run(port2, init).then(
+    const portClosed = new Promise<void>((resolve) => port.once('close', resolve));
+    this.finished = deps.pool.run(port, init).then(
       () => portClosed.then(() => this.#actorEnded(undefined)),
       (err: unknown) => this.#actorEnded(err),
     );

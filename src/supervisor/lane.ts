@@ -1,0 +1,131 @@
+/**
+ * Many sessions over one MessagePort per worker ("lane"), told apart by session id. A real
+ * MessageChannel per session costs about 14 KB of RSS (measured: 2,000 channels, ~1.4 KB of heap
+ * per side plus native state), a sixth of an idle session; a lane makes a session's port a plain
+ * object. Used by both sides: the supervisor (main thread) and the actor hosts (workers).
+ *
+ * Ordering: one lane is one MessagePort, so a session's messages arrive in order, and `bye` (sent by
+ * close()) arrives after everything posted before it.
+ */
+import { EventEmitter } from 'node:events';
+import type { MessagePort } from 'node:worker_threads';
+
+interface LaneEnvelope {
+  s: string;
+  m: unknown;
+}
+const BYE = { t: 'bye' } as const;
+
+/** One session's end of a lane: the subset of MessagePort that actors and sessions use. */
+export class SessionPort<In = unknown, Out = unknown> extends EventEmitter {
+  readonly id: string;
+  #lane: Lane | undefined;
+  #held: Array<[Out, ArrayBuffer[] | undefined]> = [];
+  #closed = false;
+
+  constructor(id: string) {
+    super();
+    this.id = id;
+  }
+
+  /** Typed listener for the peer's messages ('close' is a plain EventEmitter event). */
+  onMessage(fn: (m: In) => void): () => void {
+    this.on('message', fn);
+    return () => this.off('message', fn);
+  }
+
+  get bound(): boolean {
+    return this.#lane !== undefined;
+  }
+
+  /** Messages posted before the port is bound to a lane wait here, in order. */
+  postMessage(m: Out, transfer?: ArrayBuffer[]): void {
+    if (this.#closed) return;
+    if (this.#lane) this.#lane.send(this.id, m, transfer);
+    else this.#held.push([m, transfer]);
+  }
+
+  bind(lane: Lane): void {
+    if (this.#lane || this.#closed) return;
+    this.#lane = lane;
+    lane.attach(this);
+    for (const [m, t] of this.#held.splice(0)) lane.send(this.id, m, t);
+  }
+
+  /** Closes both ends: the peer sees 'close' after every message posted before. */
+  close(): void {
+    if (this.#closed) return;
+    this.#lane?.send(this.id, BYE);
+    this.#end();
+  }
+
+  /** @internal from the lane */
+  deliver(m: unknown): void {
+    if (this.#closed) return;
+    if (typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'bye') this.#end();
+    else this.emit('message', m as In);
+  }
+
+  /** @internal the lane's port closed (its worker died): this end closes too. */
+  laneLost(): void {
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#held = [];
+    this.#lane?.detach(this.id);
+    this.#lane = undefined;
+    this.emit('close');
+    this.removeAllListeners('message');
+  }
+}
+
+export class Lane {
+  readonly #port: MessagePort;
+  readonly #ports = new Map<string, SessionPort<unknown, unknown>>();
+  #closed = false;
+
+  /** `unknown` gets messages for sessions not attached yet (the supervisor binds on first sight). */
+  constructor(port: MessagePort, unknown?: (lane: Lane, id: string) => SessionPort<unknown, unknown> | undefined, onClose?: () => void) {
+    this.#port = port;
+    port.on('message', (env: LaneEnvelope) => {
+      const p = this.#ports.get(env.s) ?? unknown?.(this, env.s);
+      p?.deliver(env.m);
+    });
+    port.once('close', () => {
+      this.#closed = true;
+      for (const p of [...this.#ports.values()]) p.laneLost();
+      this.#ports.clear();
+      onClose?.();
+    });
+  }
+
+  get size(): number {
+    return this.#ports.size;
+  }
+
+  attach(p: SessionPort<unknown, unknown>): void {
+    this.#ports.set(p.id, p);
+  }
+
+  detach(id: string): void {
+    this.#ports.delete(id);
+  }
+
+  send(id: string, m: unknown, transfer?: ArrayBuffer[]): void {
+    if (this.#closed) return;
+    this.#port.postMessage({ s: id, m } satisfies LaneEnvelope, transfer);
+  }
+
+  post(m: unknown): void {
+    if (!this.#closed) this.#port.postMessage(m);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#port.close();
+  }
+}
