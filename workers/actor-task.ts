@@ -1,7 +1,8 @@
 /**
- * The piscina task entry. Each session is one long-lived task: it receives the session's transferred
- * MessagePort and resolves when the actor has released everything. One ActorHost per worker thread,
- * built from workerData on first load (this file is the worker's composition root).
+ * The piscina task entry. Each session is one long-lived task: it carries the session's init (and,
+ * until this worker has one, the transferred MessagePort of its lane) and resolves when the actor
+ * has released everything. One ActorHost per worker thread, built from workerData on first load
+ * (this file is the worker's composition root).
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import type { KubeSource } from '../src/kube/config.js';

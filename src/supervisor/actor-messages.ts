@@ -1,5 +1,6 @@
 /**
- * The messages on a session's MessagePort between the supervisor (main thread) and its actor
+ * The messages on a session's port (a SessionPort on its worker's lane, see lane.ts) between the
+ * supervisor (main thread) and its actor
  * (worker or, with `--workers 0`, the main thread). Bytes travel as transferred ArrayBuffers; the
  * actor decodes client frames and encodes server frames, so the main thread only moves buffers.
  *
