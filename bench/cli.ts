@@ -3,6 +3,7 @@
  * (`npm run profile:heap|doctor -- NAME`). One scenario per call (or `all`), each bounded by
  * --timeout; every child process is ended on the way out, also on Ctrl-C or a crash.
  */
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../src/cli/args.js';
@@ -73,6 +74,12 @@ function options(name: string, argv: readonly string[]): { opts: BenchOptions; t
   return { opts, timeoutS: Number(get('timeout', '900')), out: parsed.options.get('out') ?? join(REPO_ROOT, 'bench', 'results'), pods: parsed.options.get('pods') };
 }
 
+/** The commit under test, so a result can be tied to the code it measured. */
+function commitOf(root: string): { commit?: string } {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', timeout: 5000 });
+  return r.status === 0 && r.stdout.trim() ? { commit: r.stdout.trim() } : {};
+}
+
 function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
@@ -116,6 +123,7 @@ export async function runScenario(name: string, argv: readonly string[], clinic?
       date: new Date().toISOString(),
       durationS: (Date.now() - t0) / 1000,
       loadAverage: [load0, loadavg()[0] as number],
+      ...commitOf(REPO_ROOT),
       machine: machine(),
       ...body,
     };

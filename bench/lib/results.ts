@@ -37,6 +37,8 @@ export interface ScenarioResult {
   command: string;
   date: string;
   durationS: number;
+  /** HEAD when the scenario ran (`git rev-parse --short HEAD`), when known. */
+  commit?: string;
   /** 1-minute load average at the start and at the end: other work on the machine skews figures. */
   loadAverage?: [number, number];
   machine: Machine;
@@ -96,7 +98,8 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
   for (const r of results) {
     md += `## ${r.title}\n\n`;
     const load = r.loadAverage ? `, load average ${r.loadAverage[0].toFixed(1)} → ${r.loadAverage[1].toFixed(1)}` : '';
-    md += `\`${r.command}\` — ${r.date}, ${Math.round(r.durationS)} s${load}\n\n`;
+    const commit = r.commit ? `, commit ${r.commit}` : '';
+    md += `\`${r.command}\` — ${r.date}${commit}, ${Math.round(r.durationS)} s${load}\n\n`;
     for (const t of r.tables) md += `**${t.title}**\n\n${renderTable(t)}\n`;
     if (r.targets.length) {
       md += renderTable({
