@@ -142,7 +142,13 @@ class PtyTarget implements ExecTarget {
   }
 
   resize(cols: number, rows: number): void {
-    if (this.#state === 'running' && this.#closing === undefined) this.#pty.resize(Math.max(cols, 1), Math.max(rows, 1));
+    if (this.#state !== 'running' || this.#closing !== undefined) return;
+    try {
+      this.#pty.resize(Math.max(cols, 1), Math.max(rows, 1));
+    } catch {
+      // The child can exit, and node-pty close the pty fd, before its exit event reaches us: the
+      // ioctl then fails with EBADF. A resize of a terminal that is gone is moot, never fatal.
+    }
   }
 
   pause(): void {

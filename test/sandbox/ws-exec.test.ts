@@ -153,6 +153,24 @@ test('resize: initial 80x24, kubectl and client-node spellings, split frames, st
   assert.deepEqual(sizes(), ['24 80', '30 100', '40 120', '40 120']);
 });
 
+test('resizes racing an instant exit never crash the sandbox (node-pty EBADF after the child is gone)', async (t) => {
+  for (let i = 0; i < 20; i++) {
+    const x = openExec(t, sb, { pod: 'shell', command: ['true'], stdin: true, stdout: true, tty: true });
+    await x.opened;
+    // Resize as fast as possible until the exec ends: some land after node-pty closed the pty fd.
+    const timer = setInterval(() => {
+      if (x.ws.readyState === x.ws.OPEN) x.ws.send(Buffer.from(`\x04{"Width":${90 + i},"Height":30}`, 'latin1'));
+    }, 0);
+    const closed = await x.closed;
+    clearInterval(timer);
+    assert.equal(closed.code, 1000);
+  }
+  // Still serving after the race.
+  const y = openExec(t, sb, { pod: 'shell', command: ['sh', '-c', 'echo alive'], stdout: true });
+  await y.closed;
+  assert.match(channelText(y.messages, 1), /alive/);
+});
+
 test('boolean parsing and repeated commands with + and %20', async (t) => {
   const x = openExec(t, sb, { pod: 'shell', raw: 'command=sh&command=-c&command=echo+a%20b%3B+echo+e+%3E%262&stdout=&stderr=FALSE' }, ['v4.channel.k8s.io']);
   await x.closed;
