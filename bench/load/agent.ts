@@ -45,7 +45,7 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
   async open(a: OpenArgs) {
     const r = await openMany(await opener(a.conn, a.target), a.count, a.concurrency, a.timeoutMs);
     held.push(...r.sessions);
-    return { opened: r.sessions.length, failed: r.failed, errors: r.errors, setupMs: r.setupMs, wallMs: r.wallMs };
+    return { opened: r.sessions.length, failed: r.failed, errors: r.errors, setupMs: r.setupMs, wallMs: r.wallMs, lastOkMs: r.lastOkMs };
   },
   async close(a: { timeoutMs: number }) {
     const all = held.splice(0);

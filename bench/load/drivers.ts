@@ -29,11 +29,13 @@ export interface OpenResult {
   failed: number;
   errors: string[];
   wallMs: number;
+  /** ms from the start to the last session that did start: the setup rate's denominator. */
+  lastOkMs: number;
 }
 
 /** Opens `count` sessions, at most `concurrency` in setup at once; keeps those that started. */
 export async function openMany(open: Opener, count: number, concurrency: number, timeoutMs: number): Promise<OpenResult> {
-  const out: OpenResult = { sessions: [], setupMs: [], failed: 0, errors: [], wallMs: 0 };
+  const out: OpenResult = { sessions: [], setupMs: [], failed: 0, errors: [], wallMs: 0, lastOkMs: 0 };
   const t0 = performance.now();
   const deadline = t0 + timeoutMs;
   let next = 0;
@@ -46,6 +48,7 @@ export async function openMany(open: Opener, count: number, concurrency: number,
       if (ok === true) {
         out.setupMs.push(performance.now() - s0);
         out.sessions.push(s);
+        out.lastOkMs = performance.now() - t0;
       } else {
         out.failed++;
         if (out.errors.length < 5) out.errors.push(ok.message);

@@ -1,10 +1,11 @@
 /**
  * The no-gateway floor: what a client gets by talking to the API server (here the sandbox) itself.
  * - `openFloorExec`: @kubernetes/client-node `Exec` with a TTY, the library the gateway uses.
- * - `openTlsWs`: one bare TLS WebSocket exec connection on `ws` (v5.channel.k8s.io), nothing else:
- *   the memory floor a gateway session is compared with.
+ * - `openTlsWs`: one bare TLS WebSocket exec connection on `ws` (v5.channel.k8s.io) with a shared
+ *   SecureContext, nothing else: the memory floor a gateway session is compared with.
  */
 import { PassThrough, Writable } from 'node:stream';
+import { type SecureContext, createSecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
 import WebSocket from 'ws';
@@ -76,10 +77,19 @@ export function openFloorExec(kubeconfig: string, target: Target): BenchSession 
   return session;
 }
 
+/**
+ * TLS options for the bare floor connections: CA, client credentials and headers from the
+ * kubeconfig, with one SecureContext shared by every connection (as a lean client would; a `ca`
+ * option per connection makes Node parse the CA and build a new context each time).
+ */
 export async function tlsOptions(kubeconfig: string): Promise<WebSocket.ClientOptions> {
-  const opts: WebSocket.ClientOptions = {};
+  const opts: WebSocket.ClientOptions & { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer } = {};
   await kubeConfig(kubeconfig).applyToHTTPSOptions(opts);
-  return opts;
+  const { ca, cert, key, ...rest } = opts;
+  const secureContext = createSecureContext({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
+  // ws hands unknown options to tls.connect, which takes `secureContext`; its types do not list it.
+  const withContext: WebSocket.ClientOptions & { secureContext: SecureContext } = { ...rest, secureContext };
+  return withContext;
 }
 
 export function openTlsWs(kubeconfig: string, tls: WebSocket.ClientOptions, target: Target): BenchSession {
