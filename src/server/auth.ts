@@ -1,9 +1,14 @@
 /**
- * Who is calling. A start-up token is exchanged once (`GET /?token=`) for a cookie that holds an
- * opaque random id mapped here to the identity, never the token itself; non-browser clients send
- * `Authorization: Bearer T`. Tokens are compared in constant time and never logged.
+ * Who is calling. A start-up token is exchanged once (`GET /?token=`) for a cookie; non-browser
+ * clients send `Authorization: Bearer T`. Tokens are compared in constant time and never logged.
+ *
+ * The cookie is stateless: `INDEX.EXPIRES.NONCE.MAC`, where MAC is an HMAC-SHA256 over the rest
+ * with a key derived from the token it was exchanged for. It never contains the token, and any
+ * gateway that knows the same token accepts it: replicas behind a Service need no sticky sessions
+ * and a restart logs nobody out (DESIGN.md: no state that a restart must recover). Changing the
+ * token revokes every cookie issued for it.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface TokenBinding {
   token: string;
@@ -19,21 +24,32 @@ export interface Identity {
 }
 
 export const COOKIE_NAME = 'podterm_session';
-/** Cookie sessions kept; the oldest is forgotten first. */
-const MAX_COOKIE_SESSIONS = 10_000;
+/** How long a cookie is honoured after the token exchange. */
+export const COOKIE_LIFETIME_S = 24 * 60 * 60;
+
+interface Binding {
+  digest: Buffer;
+  cookieKey: Buffer;
+  identity: Identity;
+}
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
 export class Authenticator {
-  readonly #bindings: Array<{ digest: Buffer; identity: Identity }>;
-  readonly #cookies = new Map<string, Identity>();
+  readonly #bindings: Binding[];
+  readonly #now: () => number;
 
-  constructor(tokens: readonly TokenBinding[]) {
+  constructor(tokens: readonly TokenBinding[], now: () => number = Date.now) {
+    this.#now = now;
     this.#bindings = tokens.map((t) => {
       const d = digest(t.token);
-      return { digest: d, identity: { key: d.toString('hex').slice(0, 12), context: t.context, namespaces: t.namespaces ?? [] } };
+      return {
+        digest: d,
+        cookieKey: createHmac('sha256', t.token).update('podterm cookie v1').digest(),
+        identity: { key: d.toString('hex').slice(0, 12), context: t.context, namespaces: t.namespaces ?? [] },
+      };
     });
   }
 
@@ -46,15 +62,27 @@ export class Authenticator {
     return found;
   }
 
-  /** A new cookie session for an identity; returns the opaque id to put in the cookie. */
+  /** The cookie value for an identity (one this authenticator issued). */
   startCookieSession(identity: Identity): string {
-    const id = randomBytes(32).toString('base64url');
-    if (this.#cookies.size >= MAX_COOKIE_SESSIONS) {
-      const oldest = this.#cookies.keys().next().value;
-      if (oldest !== undefined) this.#cookies.delete(oldest);
-    }
-    this.#cookies.set(id, identity);
-    return id;
+    const index = this.#bindings.findIndex((b) => b.identity === identity);
+    if (index === -1) throw new Error('cookie for an identity this authenticator does not know');
+    const expires = Math.floor(this.#now() / 1000) + COOKIE_LIFETIME_S;
+    const body = `${index}.${expires}.${randomBytes(12).toString('base64url')}`;
+    return `${body}.${this.#mac((this.#bindings[index] as Binding).cookieKey, body)}`;
+  }
+
+  #mac(key: Buffer, body: string): string {
+    return createHmac('sha256', key).update(body).digest('base64url');
+  }
+
+  #fromCookieValue(value: string): Identity | undefined {
+    const m = /^(\d{1,4})\.(\d{1,12})\.([\w-]{16})\.([\w-]{43})$/.exec(value);
+    if (!m) return undefined;
+    const binding = this.#bindings[Number(m[1])];
+    if (!binding || Number(m[2]) * 1000 <= this.#now()) return undefined;
+    const expected = Buffer.from(this.#mac(binding.cookieKey, `${m[1]}.${m[2]}.${m[3]}`));
+    const given = Buffer.from(m[4] as string);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? binding.identity : undefined;
   }
 
   /** From the `Cookie` and `Authorization` request headers. */
@@ -64,14 +92,14 @@ export class Authenticator {
     for (const part of cookie.split(';')) {
       const eq = part.indexOf('=');
       if (eq === -1 || part.slice(0, eq).trim() !== COOKIE_NAME) continue;
-      const id = this.#cookies.get(part.slice(eq + 1).trim());
-      if (id) return id;
+      const identity = this.#fromCookieValue(part.slice(eq + 1).trim());
+      if (identity) return identity;
     }
     return undefined;
   }
 
-  cookieHeader(id: string, secure: boolean): string {
-    return `${COOKIE_NAME}=${id}; HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}`;
+  cookieHeader(value: string, secure: boolean): string {
+    return `${COOKIE_NAME}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_LIFETIME_S}${secure ? '; Secure' : ''}`;
   }
 }
 
