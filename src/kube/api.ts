@@ -3,22 +3,9 @@ import { CoreV1Api, type V1Pod, type V1ContainerStatus } from '@kubernetes/clien
 
 import type { KubeContexts } from './config.js';
 import { kubeErrorToPodterm } from './errors.js';
+import type { ContainerInfo, PodInfo } from '../protocol/index.js';
 
-export interface ContainerInfo {
-  name: string;
-  ready: boolean;
-  running: boolean;
-  state: 'running' | 'waiting' | 'terminated' | 'unknown';
-  reason: string | null;
-}
-export interface PodInfo {
-  name: string;
-  namespace: string;
-  phase: string;
-  ready: boolean;
-  defaultContainer: string | null;
-  containers: ContainerInfo[];
-}
+export type { ContainerInfo, PodInfo };
 
 const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 

@@ -3,26 +3,8 @@
  * the session cookie; every failure becomes an ApiError whose message is the server's user-safe
  * `message` (or plain words when there is no body), never a stack or a raw network error.
  */
-export interface ContainerInfo {
-  name: string;
-  ready: boolean;
-  running: boolean;
-  state: 'running' | 'waiting' | 'terminated' | 'unknown';
-  reason: string | null;
-}
-
-export interface PodInfo {
-  name: string;
-  namespace: string;
-  phase: string;
-  ready: boolean;
-  defaultContainer: string | null;
-  containers: ContainerInfo[];
-}
-
-export interface NamespaceInfo {
-  name: string;
-}
+import type { ContainerInfo, ListBody, NamespaceInfo, PodInfo } from '../protocol/index.js';
+export type { ContainerInfo, NamespaceInfo, PodInfo };
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -50,12 +32,12 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
 }
 
 export async function listNamespaces(signal?: AbortSignal): Promise<NamespaceInfo[]> {
-  const body = await getJson<{ items: NamespaceInfo[] }>('/api/v1/namespaces', signal);
+  const body = await getJson<ListBody<NamespaceInfo>>('/api/v1/namespaces', signal);
   return body.items;
 }
 
 export async function listPods(namespace: string, signal?: AbortSignal): Promise<PodInfo[]> {
-  const body = await getJson<{ items: PodInfo[] }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, signal);
+  const body = await getJson<ListBody<PodInfo>>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, signal);
   return body.items;
 }
 

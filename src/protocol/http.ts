@@ -1,0 +1,43 @@
+/**
+ * The JSON shapes of the gateway's HTTP API (PROTOCOL.md, "HTTP"), shared by the gateway (which
+ * builds them from Kubernetes objects in src/kube) and the page (which renders them).
+ *
+ * | method, path                         | body                                  |
+ * |--------------------------------------|---------------------------------------|
+ * | GET /api/v1/namespaces               | `ListBody<NamespaceInfo>`             |
+ * | GET /api/v1/namespaces/{ns}/pods     | `ListBody<PodInfo>`                   |
+ * | any failure                          | `ErrorBody` with the ErrorCode's HTTP status |
+ */
+import type { ErrorCode } from '../errors/codes.js';
+
+export interface NamespaceInfo {
+  name: string;
+}
+
+export interface ContainerInfo {
+  name: string;
+  ready: boolean;
+  running: boolean;
+  state: 'running' | 'waiting' | 'terminated' | 'unknown';
+  /** Why it is waiting or terminated (`CrashLoopBackOff`, `Completed`), else null. */
+  reason: string | null;
+}
+
+export interface PodInfo {
+  name: string;
+  namespace: string;
+  phase: string;
+  ready: boolean;
+  /** The `kubectl.kubernetes.io/default-container` annotation when it names a container, else null. */
+  defaultContainer: string | null;
+  containers: ContainerInfo[];
+}
+
+export interface ListBody<T> {
+  items: T[];
+}
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
