@@ -1,3 +1,4 @@
 export * from './frames.js';
 export * from './limits.js';
 export * from './http.js';
+export * from './exec-query.js';

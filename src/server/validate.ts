@@ -1,6 +1,8 @@
 /** Argument validation for `/ws/exec` and the API paths: all of it before any Kubernetes call. */
 import { PodtermError } from '../errors/codes.js';
-import { MAX_DIMENSION, MIN_DIMENSION } from '../protocol/index.js';
+import { MAX_DIMENSION, MIN_DIMENSION, type ExecParams } from '../protocol/index.js';
+
+export type { ExecParams };
 
 // DNS-1123 label (namespaces, containers) and subdomain (pod names), as Kubernetes validates them.
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -13,15 +15,6 @@ export function validLabel(s: string): boolean {
 }
 export function validSubdomain(s: string): boolean {
   return s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
-}
-
-export interface ExecParams {
-  namespace: string;
-  pod: string;
-  container: string | null;
-  command: string[] | null;
-  cols: number;
-  rows: number;
 }
 
 function dimension(raw: string | null, name: string, fallback: number): number {

@@ -13,16 +13,10 @@
  * | out     | actor -> main    | data              | one encoded server frame (< MAX_SEND_BYTES)    |
  * | end     | actor -> main    | code, reason      | close the browser socket with this code        |
  */
-export interface ActorInit {
+import type { ExecParams } from '../protocol/index.js';
+
+export interface ActorInit extends ExecParams {
   session: string;
-  namespace: string;
-  pod: string;
-  /** null: the pod's default container (annotation, else the first). */
-  container: string | null;
-  /** null: auto-detect the shell. */
-  command: string[] | null;
-  cols: number;
-  rows: number;
   /** kubeconfig context of the token; undefined = current-context. */
   context: string | undefined;
   idleTimeoutMs: number;

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PodtermError } from '../errors/codes.js';
+import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from './actor-pool.js';
 import { collectGarbage } from '../../workers/actor-host.js';
 import type { Metrics } from './metrics.js';
@@ -16,16 +17,10 @@ export interface SupervisorLimits extends FlowLimits {
   maxSessionAgeMs: number;
 }
 
-export interface SessionRequest {
+export interface SessionRequest extends ExecParams {
   /** Who owns the session, for the per-token limit (never the token itself). */
   ownerKey: string;
   context: string | undefined;
-  namespace: string;
-  pod: string;
-  container: string | null;
-  command: string[] | null;
-  cols: number;
-  rows: number;
 }
 
 export interface SupervisorStats {
