@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, parseListen, UsageError } from './args.js';
+import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
 import type { GatewayOptions } from '../server/gateway.js';
 
 const HELP = `usage: podterm serve [options]
@@ -19,7 +20,7 @@ const HELP = `usage: podterm serve [options]
   --user TOKEN=CONTEXT[:NS,NS] another token bound to a kubeconfig context (repeatable); the
                               namespaces are shown when the context may not list namespaces
   --allow-origin ORIGIN       allowed browser Origin (repeatable; default: the server's own)
-  --max-sessions N            global session limit (default 10000)
+  --max-sessions N            global session limit (default 10000, lowered to fit ulimit -n)
   --max-sessions-per-token N  per-token session limit (default 1000)
   --idle-timeout-ms MS        close after this long without input (default 1800000; 0 = off)
   --max-session-age-ms MS     close sessions older than this (default 43200000; 0 = off)
@@ -81,7 +82,14 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     log('info', 'no cluster configured: serving the built-in sandbox cluster');
   }
 
-  const { startGateway } = await import('../server/gateway.js');
+  const { startGateway, DEFAULTS } = await import('../server/gateway.js');
+  // Two sockets per session, plus the sandbox's socket and pty/pipes when it runs in this process.
+  const fdCap = sessionsWithinFds(softNoFileLimit(readLimits()), sandbox ? 6 : 2);
+  const askedSessions = int(opt('max-sessions'), 'max-sessions');
+  const maxSessions = Math.min(askedSessions ?? DEFAULTS.maxSessions, fdCap);
+  if (maxSessions < (askedSessions ?? DEFAULTS.maxSessions)) {
+    log('warn', 'session limit lowered to fit the open-files limit (raise it with ulimit -n)', { maxSessions, asked: askedSessions ?? DEFAULTS.maxSessions });
+  }
   const workers = int(opt('workers'), 'workers') ?? availableParallelism();
   const origins = args.all.get('allow-origin');
   const gateway = await startGateway({
@@ -91,7 +99,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     workers,
     tokens: [{ token }, ...(args.all.get('user') ?? []).map(parseUser)],
     ...(origins ? { allowedOrigins: origins } : {}),
-    maxSessions: int(opt('max-sessions'), 'max-sessions'),
+    maxSessions,
     maxSessionsPerToken: int(opt('max-sessions-per-token'), 'max-sessions-per-token'),
     idleTimeoutMs: int(opt('idle-timeout-ms'), 'idle-timeout-ms'),
     maxSessionAgeMs: int(opt('max-session-age-ms'), 'max-session-age-ms'),
@@ -118,6 +126,14 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   process.once('SIGINT', () => stop('SIGINT'));
   // The one line bench and tests parse; the token goes only here, never into the log.
   process.stdout.write(`podterm: open ${gateway.url}/?token=${encodeURIComponent(token)}\n`);
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return ''; // not Linux: no cap from here
+  }
 }
 
 function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {

@@ -76,7 +76,7 @@ export function assertNativeUws(): void {
   }
 }
 
-const DEFAULTS = {
+export const DEFAULTS = {
   maxSessions: 10_000,
   maxSessionsPerToken: 1_000,
   idleTimeoutMs: 30 * 60_000,
