@@ -4,7 +4,7 @@
  * registers its disposal on the line that acquires it.
  */
 import { ERRORS, PodtermError, toPodtermError } from '../src/errors/codes.js';
-import { ClientOp, decodeClientFrame, encode, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../src/protocol/index.js';
+import { ClientOp, decodeClientFrame, encode, encodeOutputFrame, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../src/protocol/index.js';
 import type { KubeContexts } from '../src/kube/config.js';
 import { KubeApi } from '../src/kube/api.js';
 import { ExecStream, type ExecAgents } from '../src/kube/exec.js';
@@ -242,7 +242,10 @@ export class SessionActor {
   }
 
   #emit(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, chunk: Buffer): void {
-    this.#unacked += this.#sendFrame([op, chunk]);
+    // One copy of the output into a frame of its own, transferred (not copied) to the main thread.
+    const ab = encodeOutputFrame(op, chunk);
+    this.#unacked += ab.byteLength; // read before the transfer detaches it
+    this.#post({ t: 'out', data: ab }, [ab]);
     if (this.#unacked > OUTPUT_WINDOW) this.#applyFlow();
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pack } from 'msgpackr';
 import {
   ClientOp, ServerOp, FrameError, encode, decodeClientFrame, decodeServerFrame,
-  MAX_OUTPUT_CHUNK, MAX_SEND_BYTES,
+  MAX_OUTPUT_CHUNK, MAX_SEND_BYTES, encodeOutputFrame,
 } from '../../src/protocol/index.js';
 
 test('client frames round-trip through encode and decode', () => {
@@ -59,4 +59,20 @@ test('a full output chunk encodes below the 16 KiB send limit', () => {
   const frame = encode([ServerOp.Stdout, new Uint8Array(MAX_OUTPUT_CHUNK)]);
   assert.ok(frame.byteLength < MAX_SEND_BYTES, `${frame.byteLength} < ${MAX_SEND_BYTES}`);
   assert.equal(frame.byteLength, MAX_OUTPUT_CHUNK + 5);
+});
+
+test('encodeOutputFrame is byte-identical to encode for every bin header size', () => {
+  for (const n of [0, 1, 255, 256, 4096, MAX_OUTPUT_CHUNK, 65535, 65536, 70000]) {
+    const payload = new Uint8Array(n).map((_, i) => (i * 31) & 0xff);
+    for (const op of [ServerOp.Stdout, ServerOp.Stderr] as const) {
+      const fast = new Uint8Array(encodeOutputFrame(op, payload));
+      assert.deepEqual(Buffer.from(fast), Buffer.from(encode([op, payload])), `op ${op}, ${n} bytes`);
+      const back = decodeServerFrame(fast);
+      assert.equal(back[0], op);
+      assert.ok(Buffer.from(back[1] as Uint8Array).equals(Buffer.from(payload)));
+    }
+  }
+  // A view into a larger buffer encodes only its own bytes.
+  const big = new Uint8Array([9, 9, 1, 2, 3, 9]);
+  assert.deepEqual([...new Uint8Array(encodeOutputFrame(ServerOp.Stdout, big.subarray(2, 5)))], [0x92, 0, 0xc4, 3, 1, 2, 3]);
 });
