@@ -91,6 +91,7 @@ export class ExecStream {
   readonly #exec: Exec;
   #closed: Promise<void>;
   #paused = false;
+  #released = false;
 
   private constructor(ws: WebSocket, exec: Exec, stdin: PassThrough, stdout: TerminalOut, stderr: Writable, sinks: ExecSinks) {
     this.#ws = ws;
@@ -214,6 +215,19 @@ export class ExecStream {
     this.#stdout.emit('resize');
   }
 
+  /** Removes every listener client-node added (its resize queue included) and ends our streams. Idempotent. */
+  #releaseStreams(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const queue = (this.#exec as unknown as { terminalSizeQueue?: { removeAllListeners(): void; destroy(): void } }).terminalSizeQueue;
+    queue?.removeAllListeners();
+    queue?.destroy();
+    for (const s of [this.#stdin, this.#stdout, this.#stderr]) {
+      s.removeAllListeners();
+      s.destroy();
+    }
+  }
+
   /** Stops reading the exec socket, so TCP backpressure reaches the API server and the process. */
   pause(): void {
     if (this.#paused || this.#state !== 'open') return;
@@ -237,15 +251,11 @@ export class ExecStream {
    * closes the socket, removes every listener client-node added, and resolves once the socket is gone.
    */
   close(): Promise<void> {
+    // Also when the API server closed first: the listeners and streams go in every case.
+    this.#releaseStreams();
     if (this.#state !== 'open') return this.#closed;
     this.#state = 'closing';
     const ws = this.#ws;
-    (this.#exec as unknown as { terminalSizeQueue?: { removeAllListeners(): void; destroy(): void } }).terminalSizeQueue?.removeAllListeners();
-    (this.#exec as unknown as { terminalSizeQueue?: { destroy(): void } }).terminalSizeQueue?.destroy();
-    for (const s of [this.#stdin, this.#stdout, this.#stderr]) {
-      s.removeAllListeners();
-      s.destroy();
-    }
     if (ws.readyState === WebSocket.OPEN) {
       if (ws.protocol === 'v5.channel.k8s.io') ws.send(Buffer.from([0xff, 0]));
       if (this.#paused) ws.resume();
