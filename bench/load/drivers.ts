@@ -33,30 +33,45 @@ export interface OpenResult {
   lastOkMs: number;
 }
 
+/**
+ * Runs `step` `count` times over at most `concurrency` lanes, each lane taking the next index as it
+ * finishes the last, until the count or the deadline is reached.
+ */
+async function runLanes(count: number, concurrency: number, deadline: number, step: () => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count && performance.now() < deadline) {
+      next++;
+      await step();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+}
+
+/** true once the session started, else the error it failed with (or a timeout). */
+function awaitStart(s: BenchSession, ms: number): Promise<true | Error> {
+  return within(s.started.then(() => true as const, (e: Error) => e), Math.max(0, ms), new Error('setup timed out'));
+}
+
 /** Opens `count` sessions, at most `concurrency` in setup at once; keeps those that started. */
 export async function openMany(open: Opener, count: number, concurrency: number, timeoutMs: number): Promise<OpenResult> {
   const out: OpenResult = { sessions: [], setupMs: [], failed: 0, errors: [], wallMs: 0, lastOkMs: 0 };
   const t0 = performance.now();
   const deadline = t0 + timeoutMs;
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < count && performance.now() < deadline) {
-      next++;
-      const s0 = performance.now();
-      const s = open();
-      const ok = await within(s.started.then(() => true as const, (e: Error) => e), Math.max(0, deadline - s0), new Error('setup timed out'));
-      if (ok === true) {
-        out.setupMs.push(performance.now() - s0);
-        out.sessions.push(s);
-        out.lastOkMs = performance.now() - t0;
-      } else {
-        out.failed++;
-        if (out.errors.length < 5) out.errors.push(ok.message);
-        s.close(true);
-      }
+  await runLanes(count, concurrency, deadline, async () => {
+    const s0 = performance.now();
+    const s = open();
+    const ok = await awaitStart(s, deadline - s0);
+    if (ok === true) {
+      out.setupMs.push(performance.now() - s0);
+      out.sessions.push(s);
+      out.lastOkMs = performance.now() - t0;
+    } else {
+      out.failed++;
+      if (out.errors.length < 5) out.errors.push(ok.message);
+      s.close(true);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  });
   out.wallMs = performance.now() - t0;
   return out;
 }
@@ -212,35 +227,30 @@ export async function runChurn(open: Opener, count: number, concurrency: number,
   const r: ChurnResult = { opened: 0, started: 0, droppedBeforeStart: 0, droppedAbrupt: 0, failed: 0, notEnded: 0, errors: [], wallMs: 0 };
   const t0 = performance.now();
   const deadline = t0 + timeoutMs;
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < count && performance.now() < deadline) {
-      next++;
-      r.opened++;
-      const s = open();
-      const early = Math.random() < 0.15;
-      const abrupt = Math.random() < 0.33;
-      if (early) {
-        await sleep(Math.random() * 5);
-        r.droppedBeforeStart++;
+  await runLanes(count, concurrency, deadline, async () => {
+    r.opened++;
+    const s = open();
+    const early = Math.random() < 0.15;
+    const abrupt = Math.random() < 0.33;
+    if (early) {
+      await sleep(Math.random() * 5);
+      r.droppedBeforeStart++;
+    } else {
+      const ok = await awaitStart(s, 30000);
+      if (ok === true) {
+        r.started++;
+        if (Math.random() < 0.5) s.write(Uint8Array.of(120));
+        await sleep(Math.random() * maxHoldMs);
       } else {
-        const ok = await within(s.started.then(() => true as const, (e: Error) => e), 30000, new Error('setup timed out'));
-        if (ok === true) {
-          r.started++;
-          if (Math.random() < 0.5) s.write(Uint8Array.of(120));
-          await sleep(Math.random() * maxHoldMs);
-        } else {
-          r.failed++;
-          if (r.errors.length < 5) r.errors.push(ok.message);
-        }
+        r.failed++;
+        if (r.errors.length < 5) r.errors.push(ok.message);
       }
-      if (abrupt) r.droppedAbrupt++;
-      s.close(abrupt);
-      const ended = await within(s.ended.then(() => true), 15000, false);
-      if (!ended) r.notEnded++;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+    if (abrupt) r.droppedAbrupt++;
+    s.close(abrupt);
+    const ended = await within(s.ended.then(() => true), 15000, false);
+    if (!ended) r.notEnded++;
+  });
   r.wallMs = performance.now() - t0;
   return r;
 }
