@@ -22,7 +22,7 @@ function newestMtime(dir) {
 }
 
 if (process.argv.includes('--if-needed') && existsSync(stamp)) {
-  const sources = Math.max(...['src', 'workers', 'bench', 'test', 'scripts'].map((d) => newestMtime(join(root, d))),
+  const sources = Math.max(...['src', 'bench', 'test', 'scripts'].map((d) => newestMtime(join(root, d))),
     statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'tsconfig.json')).mtimeMs);
   if (statSync(stamp).mtimeMs >= sources) process.exit(0);
 }

@@ -3,7 +3,7 @@
  * importer of @kubernetes/client-node (STYLE.md, import directions).
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodtermError } from '../errors/codes.js';
+import { PodtermError } from '../protocol/errors.js';
 
 export type KubeSource = { kind: 'kubeconfig'; yaml: string } | { kind: 'in-cluster' };
 

@@ -3,7 +3,7 @@
  * text, never the API server's raw message, except for the few cases where its words name the
  * missing object and carry no secret.
  */
-import { PodtermError } from '../errors/codes.js';
+import { PodtermError } from '../protocol/errors.js';
 
 /** The parts of a metav1.Status we look at. */
 export interface KubeStatus {

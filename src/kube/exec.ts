@@ -12,7 +12,7 @@ import { Agent, type AgentOptions } from 'node:https';
 import { PassThrough, Writable } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import WebSocket from 'ws';
-import { PodtermError } from '../errors/codes.js';
+import { PodtermError } from '../protocol/errors.js';
 import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
 
 export interface ExecRequest {

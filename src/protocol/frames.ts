@@ -1,5 +1,5 @@
 /**
- * The podterm.v1 wire contract (shared/PROTOCOL.md). Imported by the browser page, the gateway's
+ * The podterm.v1 wire contract (docs/protocol.md). Imported by the browser page, the gateway's
  * main thread, the session actors and the bench load generator: the one definition of the frames.
  *
  * Every WebSocket message is binary: one msgpack array whose first element is the opcode.
@@ -17,7 +17,7 @@
  * | 4  | server -> client | [4, {code, message}]                                    | session failed, then cc |
  */
 import { Packr } from 'msgpackr';
-import type { ErrorCode } from '../errors/codes.js';
+import type { ErrorCode } from './errors.js';
 
 export const SUBPROTOCOL = 'podterm.v1';
 

@@ -8,7 +8,7 @@
  * | GET /api/v1/namespaces/{ns}/pods     | `ListBody<PodInfo>`                   |
  * | any failure                          | `ErrorBody` with the ErrorCode's HTTP status |
  */
-import type { ErrorCode } from '../errors/codes.js';
+import type { ErrorCode } from './errors.js';
 
 export interface NamespaceInfo {
   name: string;

@@ -2,3 +2,4 @@ export * from './frames.js';
 export * from './limits.js';
 export * from './http.js';
 export * from './exec-query.js';
+export * from './errors.js';

@@ -1,6 +1,6 @@
 /** The HTTP side of the gateway: health, metrics, the token exchange, the page and the JSON API. */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { PodtermError, toPodtermError } from '../errors/codes.js';
+import { PodtermError, toPodtermError } from '../protocol/errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Authenticator, Identity } from './auth.js';

@@ -1,6 +1,6 @@
 /** Small helpers for uWS responses: every write is corked, and nothing is written after an abort. */
 import type { HttpResponse } from 'uWebSockets.js';
-import { ERRORS, type PodtermError } from '../errors/codes.js';
+import { ERRORS, type PodtermError } from '../protocol/errors.js';
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 303: 'See Other', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',

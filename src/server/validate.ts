@@ -1,5 +1,5 @@
 /** Argument validation for `/ws/exec` and the API paths: all of it before any Kubernetes call. */
-import { PodtermError } from '../errors/codes.js';
+import { PodtermError } from '../protocol/errors.js';
 import { MAX_DIMENSION, MIN_DIMENSION, type ExecParams } from '../protocol/index.js';
 
 export type { ExecParams };

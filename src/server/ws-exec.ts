@@ -4,7 +4,7 @@
  * buffers: messages go to the actor as they are, encoded frames come back ready to send.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { ERRORS, PodtermError, toPodtermError } from '../errors/codes.js';
+import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
 import { encode, ServerOp, SUBPROTOCOL } from '../protocol/index.js';
 import type { Session } from '../supervisor/session.js';
 import { toArrayBuffer } from '../supervisor/session.js';

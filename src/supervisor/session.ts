@@ -4,10 +4,10 @@
  * gone (a deadline on every close; a miss is counted and the worker that holds the actor recycled).
  */
 import { encode, ServerOp } from '../protocol/index.js';
-import { ERRORS } from '../errors/codes.js';
-import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type ToActor } from './actor-messages.js';
-import type { ActorPool } from './actor-pool.js';
-import { SessionPort } from './lane.js';
+import { ERRORS } from '../protocol/errors.js';
+import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
+import type { ActorPool } from '../actor-link/actor-pool.js';
+import { SessionPort } from '../actor-link/lane.js';
 import type { Metrics, SessionOutcome } from './metrics.js';
 
 /** What the server gives the supervisor for one browser socket (uWS WebSocket, wrapped). */

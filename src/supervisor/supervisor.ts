@@ -3,10 +3,10 @@
  * every one of them has ended. Drain and close go through here.
  */
 import { randomUUID } from 'node:crypto';
-import { PodtermError } from '../errors/codes.js';
+import { PodtermError } from '../protocol/errors.js';
 import type { ExecParams } from '../protocol/index.js';
-import type { ActorPool } from './actor-pool.js';
-import { collectGarbage } from '../../workers/actor-host.js';
+import type { ActorPool } from '../actor-link/actor-pool.js';
+import { collectGarbage } from '../actor-link/collect-garbage.js';
 import type { Metrics } from './metrics.js';
 import { Session, type ClientLink, type FlowLimits, type SessionDeps } from './session.js';
 

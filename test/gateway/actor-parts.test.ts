@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ResizeCoalescer } from '../../workers/resize-coalescer.js';
+import { ResizeCoalescer } from '../../src/actor/resize-coalescer.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -23,7 +23,7 @@ test('resize coalescing: held until start, latest wins, at most one per interval
 });
 
 test('output batching: full chunks at once, the tail after one turn, order kept, nothing after close', async () => {
-  const { OutputBatcher } = await import('../../workers/output-batcher.js');
+  const { OutputBatcher } = await import('../../src/actor/output-batcher.js');
   const out: Buffer[] = [];
   const b = new OutputBatcher((c) => out.push(Buffer.from(c)), 10, 0);
   b.push(Buffer.from('abcdef'));
@@ -40,7 +40,7 @@ test('output batching: full chunks at once, the tail after one turn, order kept,
 });
 
 test('output batching: a small write with nothing held goes at once', async () => {
-  const { OutputBatcher } = await import('../../workers/output-batcher.js');
+  const { OutputBatcher } = await import('../../src/actor/output-batcher.js');
   const out: string[] = [];
   const b = new OutputBatcher((c) => out.push(String(c)), 10, 4);
   b.push(Buffer.from('x'));

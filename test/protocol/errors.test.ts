@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERRORS, PodtermError, isErrorCode, toPodtermError } from '../../src/errors/index.js';
+import { ERRORS, PodtermError, isErrorCode, toPodtermError } from '../../src/protocol/errors.js';
 
 test('the error table matches PROTOCOL.md close codes', () => {
   const expected: Record<string, number> = {

@@ -5,8 +5,8 @@
  * (this file is the worker's composition root).
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
-import type { KubeSource } from '../src/kube/config.js';
-import type { ActorInit } from '../src/supervisor/actor-messages.js';
+import type { KubeSource } from '../kube/config.js';
+import type { ActorInit } from '../actor-link/actor-messages.js';
 import { ActorHost } from './actor-host.js';
 
 export interface ActorWorkerData {

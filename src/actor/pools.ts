@@ -7,26 +7,12 @@ import { BroadcastChannel, MessageChannel, type MessagePort } from 'node:worker_
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { KubeSource } from '../kube/config.js';
-import { ActorHost, NO_LANE } from '../../workers/actor-host.js';
-import type { ActorTask, ActorWorkerData } from '../../workers/actor-task.js';
-import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from './actor-messages.js';
-import { Lane, SessionPort } from './lane.js';
+import { ActorHost, NO_LANE } from './actor-host.js';
+import type { ActorTask, ActorWorkerData } from './actor-task.js';
+import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
+import type { ActorPool } from '../actor-link/actor-pool.js';
+import { Lane, SessionPort } from '../actor-link/lane.js';
 
-export interface ActorPool {
-  readonly workers: number;
-  /**
-   * Runs one actor, talking to it through `port` (bound to the actor's lane once the actor speaks);
-   * resolves when it has released everything, rejects if its worker died.
-   */
-  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void>;
-  /** Every host's counts (and heap after a GC when asked). */
-  probe(gc: boolean): Promise<HostReport[]>;
-  /** Ends the worker thread that runs `threadId` (a stuck actor); piscina starts a fresh one. */
-  recycle(threadId: number): Promise<void>;
-  /** Test hook: ends one worker thread. */
-  terminateOne(): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** Sessions whose actor has not spoken yet: the lane it speaks on binds them. */
 class WaitingSessions {
@@ -48,7 +34,7 @@ class WaitingSessions {
   };
 }
 
-const ACTOR_TASK = new URL('../../workers/actor-task.js', import.meta.url).href;
+const ACTOR_TASK = new URL('./actor-task.js', import.meta.url).href;
 const PROBE_TIMEOUT_MS = 2000;
 
 export class PiscinaActorPool implements ActorPool {

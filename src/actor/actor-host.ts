@@ -4,10 +4,11 @@
  * the answer to the supervisor's probe.
  */
 import { BroadcastChannel, threadId, type MessagePort } from 'node:worker_threads';
-import { KubeContexts, type KubeSource } from '../src/kube/config.js';
-import { ExecAgents } from '../src/kube/exec.js';
-import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../src/supervisor/actor-messages.js';
-import { Lane, SessionPort } from '../src/supervisor/lane.js';
+import { KubeContexts, type KubeSource } from '../kube/config.js';
+import { ExecAgents } from '../kube/exec.js';
+import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
+import { collectGarbage } from '../actor-link/collect-garbage.js';
+import { Lane, SessionPort } from '../actor-link/lane.js';
 import { SessionActor, type ActorCounters } from './session-actor.js';
 
 /** The rejection text of a task that reached a thread without a lane (the supervisor retries). */
@@ -79,16 +80,4 @@ export class ActorHost {
 function threadMemory(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
-}
-
-/**
- * Two GCs a turn apart: ArrayBuffer backing stores freed by the first are released only after
- * the current task, so one gc() right after a burst still shows them.
- */
-export async function collectGarbage(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return;
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  gc();
 }

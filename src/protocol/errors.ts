@@ -1,5 +1,5 @@
 /**
- * The one error table (shared/PROTOCOL.md): error code -> WebSocket close code, the HTTP status used
+ * The one error table (docs/protocol.md): error code -> WebSocket close code, the HTTP status used
  * when the same failure is caught before the upgrade, and the words a user sees. Nothing else in
  * podterm invents a close code or shows a raw upstream message.
  */

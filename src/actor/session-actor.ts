@@ -3,16 +3,16 @@
  * one terminal session, and has exactly one idempotent close(reason) (STYLE.md 1-4). Every resource
  * registers its disposal on the line that acquires it.
  */
-import { ERRORS, PodtermError, toPodtermError } from '../src/errors/codes.js';
-import { ClientOp, decodeClientFrame, encode, encodeOutputFrame, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../src/protocol/index.js';
-import type { KubeContexts } from '../src/kube/config.js';
-import { KubeApi } from '../src/kube/api.js';
-import { ExecStream, type ExecAgents } from '../src/kube/exec.js';
+import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
+import { ClientOp, decodeClientFrame, encode, encodeOutputFrame, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../protocol/index.js';
+import type { KubeContexts } from '../kube/config.js';
+import { KubeApi } from '../kube/api.js';
+import { ExecStream, type ExecAgents } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
-import { statusToError, type KubeStatus } from '../src/kube/errors.js';
-import type { SessionPort } from '../src/supervisor/lane.js';
-import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../src/supervisor/actor-messages.js';
+import { statusToError, type KubeStatus } from '../kube/errors.js';
+import type { SessionPort } from '../actor-link/lane.js';
+import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
 
 /** PROTOCOL.md: without `command`, one exec that picks bash when present. */
 export const SHELL_COMMAND = ['/bin/sh', '-c', 'export LANG=C.UTF-8; command -v bash >/dev/null && exec bash || exec sh'];

@@ -4,7 +4,7 @@
  * microtask would be too soon). Fewer, fuller messages. A small write with nothing held (a
  * keystroke echo, a prompt) goes out at once: waiting only pays off for streams.
  */
-import { MAX_OUTPUT_CHUNK } from '../src/protocol/index.js';
+import { MAX_OUTPUT_CHUNK } from '../protocol/index.js';
 
 export class OutputBatcher {
   #pending: Buffer[] = [];

@@ -1,0 +1,22 @@
+/**
+ * What the supervisor sees of the place actors run: the only way it reaches them. The pools
+ * themselves live in src/actor (piscina workers, or inline on the main thread).
+ */
+import type { ActorInit, FromActor, HostReport, ToActor } from './actor-messages.js';
+import type { SessionPort } from './lane.js';
+
+export interface ActorPool {
+  readonly workers: number;
+  /**
+   * Runs one actor, talking to it through `port` (bound to the actor's lane once the actor speaks);
+   * resolves when it has released everything, rejects if its worker died.
+   */
+  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void>;
+  /** Every host's counts (and heap after a GC when asked). */
+  probe(gc: boolean): Promise<HostReport[]>;
+  /** Ends the worker thread that runs `threadId` (a stuck actor); piscina starts a fresh one. */
+  recycle(threadId: number): Promise<void>;
+  /** Test hook: ends one worker thread. */
+  terminateOne(): Promise<void>;
+  close(): Promise<void>;
+}
