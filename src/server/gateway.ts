@@ -12,7 +12,7 @@ import { InlineActorPool, PiscinaActorPool } from '../actor/pools.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { Metrics } from '../supervisor/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { Authenticator, type TokenBinding } from './auth.js';
+import { Authenticator, type TokenBinding } from '../auth/token-auth.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';

@@ -3,7 +3,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError, toPodtermError } from '../protocol/errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { Authenticator, Identity } from './auth.js';
+import type { Authenticator, Identity } from '../auth/token-auth.js';
 import { guard, send, sendError, sendJson } from './http-util.js';
 import { FILE_NAME, type StaticFile } from './static-files.js';
 import { validLabel } from './validate.js';

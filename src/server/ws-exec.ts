@@ -9,7 +9,7 @@ import { encode, ServerOp, SUBPROTOCOL } from '../protocol/index.js';
 import type { Session } from '../supervisor/session.js';
 import { toArrayBuffer } from '../supervisor/session.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { originAllowed, type Authenticator, type Identity } from './auth.js';
+import { originAllowed, type Authenticator, type Identity } from '../auth/token-auth.js';
 import { sendError } from './http-util.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 
