@@ -3,7 +3,7 @@
  * encoded and decoded with src/protocol, so the bench speaks exactly the contract in PROTOCOL.md.
  */
 import WebSocket from 'ws';
-import { ClientOp, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../../src/protocol/index.js';
+import { ClientOp, InputPacer, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../../src/protocol/index.js';
 import { type BenchSession, type EndInfo, type Target, deferred, noop } from './session.js';
 
 export function execUrl(wsUrl: string, target: Target, cols = 80, rows = 24): string {
@@ -32,12 +32,16 @@ export function openPodterm(wsUrl: string, token: string, target: Target): Bench
     perMessageDeflate: false,
     handshakeTimeout: 60000,
   });
+  // Honours the server's input credit (op 7) as the page does; a keystroke fits the window at once.
+  const input = new InputPacer((chunk) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(stdinFrame(chunk));
+  });
   const session: BenchSession = {
     started: started.promise,
     ended: ended.promise,
     onData: noop,
     write(bytes) {
-      if (ws.readyState === WebSocket.OPEN) ws.send(stdinFrame(bytes));
+      input.write(bytes);
     },
     pauseReading: () => ws.pause(),
     resumeReading: () => ws.resume(),
@@ -55,7 +59,11 @@ export function openPodterm(wsUrl: string, token: string, target: Target): Bench
         session.onData(frame[1]);
         return;
       case ServerOp.Started:
+        input.setWindow(frame[1].inputWindow);
         started.resolve();
+        return;
+      case ServerOp.InputCredit:
+        input.credit(frame[1]);
         return;
       case ServerOp.Exited:
         exit = { exitCode: frame[1].exitCode };

@@ -9,7 +9,7 @@ import { ExecAgents } from '../kube/exec.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
-import { SessionActor, type ActorCounters } from './session-actor.js';
+import { SessionActor, type ActorCounters, type ActorLog } from './session-actor.js';
 
 /** The rejection text of a task that reached a thread without a lane (the supervisor retries). */
 export const NO_LANE = 'podterm: this worker has no lane yet';
@@ -22,8 +22,11 @@ export class ActorHost {
   /** This thread's one port to the supervisor, carrying every session on it. */
   #lane: Lane | undefined;
 
-  constructor(kube: KubeSource) {
+  readonly #log: ActorLog;
+
+  constructor(kube: KubeSource, log: ActorLog) {
     this.#kube = new KubeContexts(kube);
+    this.#log = log;
   }
 
   /** Answers probes on the supervisor's channel (workers only; the main thread is asked directly). */
@@ -55,7 +58,7 @@ export class ActorHost {
     if (!current) return Promise.reject(new Error(NO_LANE));
     const port = new SessionPort<ToActor, FromActor>(init.session);
     port.bind(current);
-    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId }).run();
+    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId, log: this.#log }).run();
   }
 
   adoptLane(port: MessagePort): void {

@@ -20,7 +20,7 @@ export interface ActorTask {
 }
 
 const data = workerData as ActorWorkerData;
-const host = new ActorHost(data.kube);
+const host = new ActorHost(data.kube, () => undefined);
 host.listen(data.probeChannel);
 
 export default function runActorTask(task: ActorTask): Promise<void> {

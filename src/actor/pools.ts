@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { KubeSource } from '../kube/config.js';
 import { ActorHost, NO_LANE } from './actor-host.js';
+import type { ActorLog } from './session-actor.js';
 import type { ActorTask, ActorWorkerData } from './actor-task.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
@@ -138,8 +139,8 @@ export class InlineActorPool implements ActorPool {
   readonly #lane: Lane;
   readonly #waiting = new WaitingSessions();
 
-  constructor(kube: KubeSource) {
-    this.#host = new ActorHost(kube);
+  constructor(kube: KubeSource, log: ActorLog) {
+    this.#host = new ActorHost(kube, log);
     const { port1, port2 } = new MessageChannel();
     this.#host.adoptLane(port2);
     this.#lane = new Lane(port1, this.#waiting.bind);

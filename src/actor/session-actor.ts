@@ -4,7 +4,20 @@
  * registers its disposal on the line that acquires it.
  */
 import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
-import { ClientOp, decodeClientFrame, encode, encodeOutputFrame, FrameError, MAX_OUTPUT_CHUNK, ServerOp, type ServerFrame } from '../protocol/index.js';
+import {
+  ClientOp,
+  DEFAULT_INPUT_WINDOW,
+  DEFAULT_MAX_CLIENT_MESSAGE,
+  decodeClientFrame,
+  encodeOutputFrame,
+  encodeToArrayBuffer,
+  FrameError,
+  MAX_OUTPUT_CHUNK,
+  ServerOp,
+  SHELL_COMMAND,
+  type ServerFrame,
+} from '../protocol/index.js';
+import { InputCredit } from './input-credit.js';
 import type { KubeContexts } from '../kube/config.js';
 import { KubeApi } from '../kube/api.js';
 import { ExecStream, type ExecAgents } from '../kube/exec.js';
@@ -14,16 +27,13 @@ import { statusToError, type KubeStatus } from '../kube/errors.js';
 import type { SessionPort } from '../actor-link/lane.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
 
-/** PROTOCOL.md: without `command`, one exec that picks bash when present. */
-export const SHELL_COMMAND = ['/bin/sh', '-c', 'export LANG=C.UTF-8; command -v bash >/dev/null && exec bash || exec sh'];
 /** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
 export const EXEC_PING_MS = 30_000;
 /**
- * Input bound: stdin queued towards the API server beyond this means the client types faster than
- * the pod reads. uWS cannot stop reading the browser, so the session fails with BadFrame instead of
- * buffering without limit (documented policy).
+ * While a client waits for input credit and the exec socket still holds some of its bytes, look
+ * again this often (the ws client has no drain event of its own).
  */
-export const MAX_PENDING_INPUT = 1024 * 1024;
+const CREDIT_RECHECK_MS = 10;
 /** Input that arrives before the exec is open is held up to this many bytes. */
 const MAX_EARLY_INPUT = 64 * 1024;
 
@@ -40,11 +50,15 @@ export interface ActorCounters {
   execs: number;
 }
 
+export type ActorLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
 export interface ActorDeps {
   kube: KubeContexts;
   agents: ExecAgents;
   counters: ActorCounters;
   threadId: number;
+  /** Where the actor logs the cause of its end, once, from its close funnel. */
+  log: ActorLog;
 }
 
 export class SessionActor {
@@ -64,6 +78,12 @@ export class SessionActor {
   #earlyBytes = 0;
   readonly #resize = new ResizeCoalescer((cols, rows) => this.#exec?.resize(cols, rows));
   #lastInputAt = Date.now();
+  /**
+   * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
+   * a client that ignores it is cut at window + one message (BadFrame), never buffered further.
+   */
+  readonly #credit = new InputCredit(DEFAULT_INPUT_WINDOW, DEFAULT_MAX_CLIENT_MESSAGE);
+  #creditTimer: NodeJS.Timeout | undefined;
   #done!: () => void;
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
   #closing: Promise<void> | undefined;
@@ -101,7 +121,7 @@ export class SessionActor {
   async #start(): Promise<void> {
     const init = this.#init;
     const kc = this.#deps.kube.forContext(init.context);
-    this.#command = init.command ?? SHELL_COMMAND;
+    this.#command = init.command ?? [...SHELL_COMMAND];
     this.#container = init.container ?? (await this.#defaultContainer());
     if (this.#state !== 'starting') return;
     const exec = await ExecStream.open(
@@ -122,7 +142,11 @@ export class SessionActor {
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#state = 'open';
-    this.#unacked += this.#sendFrame([ServerOp.Started, { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command }]);
+    this.#unacked += this.#sendFrame([
+      ServerOp.Started,
+      { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, inputWindow: this.#credit.window },
+    ]);
+    this.#disposers.push(() => clearTimeout(this.#creditTimer));
     const ping = setInterval(() => exec.ping(), EXEC_PING_MS);
     this.#disposers.push(() => clearInterval(ping));
     this.#armIdle(init.idleTimeoutMs);
@@ -130,8 +154,9 @@ export class SessionActor {
       const age = setTimeout(() => this.close({ kind: 'error', error: new PodtermError('SessionExpired') }), init.maxSessionAgeMs);
       this.#disposers.push(() => clearTimeout(age));
     }
-    for (const chunk of this.#earlyInput) exec.write(chunk);
+    for (const chunk of this.#earlyInput) this.#write(exec, chunk);
     this.#earlyInput = [];
+    this.#settleCredit();
     this.#resize.start();
     this.#applyFlow();
   }
@@ -204,6 +229,7 @@ export class SessionActor {
   }
 
   #stdin(bytes: Uint8Array): void {
+    this.#credit.received(bytes.byteLength);
     const exec = this.#exec;
     if (!exec || this.#state !== 'open') {
       this.#earlyBytes += bytes.byteLength;
@@ -214,11 +240,31 @@ export class SessionActor {
       this.#earlyInput.push(bytes);
       return;
     }
-    if (exec.bufferedAmount > MAX_PENDING_INPUT) {
-      void this.close({ kind: 'error', error: new PodtermError('BadFrame', 'Input arrives faster than the pod reads it.') });
+    if (this.#credit.overrun(exec.bufferedAmount)) {
+      void this.close({ kind: 'error', error: new PodtermError('BadFrame', 'Input exceeds the input window (inputWindow): the client must wait for input credit.') });
       return;
     }
+    this.#write(exec, bytes);
+    this.#settleCredit();
+  }
+
+  #write(exec: ExecStream, bytes: Uint8Array): void {
     exec.write(bytes);
+    this.#credit.written(bytes.byteLength);
+  }
+
+  /** Sends the input credit that is due, and looks again while the client is waiting for more. */
+  #settleCredit(): void {
+    const exec = this.#exec;
+    if (!exec || this.#state !== 'open') return;
+    const n = this.#credit.settle(exec.bufferedAmount);
+    if (n > 0) this.#unacked += this.#sendFrame([ServerOp.InputCredit, n]);
+    if (this.#creditTimer === undefined && this.#credit.waiting(exec.bufferedAmount)) {
+      this.#creditTimer = setTimeout(() => {
+        this.#creditTimer = undefined;
+        this.#settleCredit();
+      }, CREDIT_RECHECK_MS);
+    }
   }
 
   /**
@@ -266,9 +312,8 @@ export class SessionActor {
 
   /** Posts one encoded frame; returns its size. */
   #sendFrame(frame: ServerFrame): number {
-    const bytes = encode(frame);
     // A fresh ArrayBuffer per frame so it can be transferred, not copied, to the main thread.
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const ab = encodeToArrayBuffer(frame);
     const size = ab.byteLength; // read before the transfer detaches it
     this.#post({ t: 'out', data: ab }, [ab]);
     return size;
@@ -277,6 +322,18 @@ export class SessionActor {
   #post(m: FromActor, transfer?: ArrayBuffer[]): void {
     if (this.#state === 'closed') return;
     this.#port.postMessage(m, transfer);
+  }
+
+  /** The cause of the end, logged once here (the main thread logs the session's summary). */
+  #logCause(reason: CloseReason): void {
+    const fields = { session: this.#init.session, namespace: this.#init.namespace, pod: this.#init.pod, container: this.#container || this.#init.container };
+    if (reason.kind === 'exit') this.#deps.log('debug', 'session process exited', { ...fields, exitCode: reason.exitCode });
+    else if (reason.kind === 'request') this.#deps.log('debug', 'session closed on request', { ...fields, request: reason.request });
+    else {
+      const e = reason.error;
+      const level = e.code === 'Internal' ? 'error' : 'info';
+      this.#deps.log(level, 'session failed', { ...fields, code: e.code, message: e.message, ...(e.cause !== undefined ? { cause: String(e.cause) } : {}) });
+    }
   }
 
   /**
@@ -291,6 +348,7 @@ export class SessionActor {
   }
 
   async #teardown(reason: CloseReason): Promise<void> {
+    this.#logCause(reason);
     this.#resize.close();
     this.#opening.abort();
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first

@@ -15,6 +15,9 @@
  * | 2  | server -> client | [2, {session, namespace, pod, container, command}]      | exec established        |
  * | 3  | server -> client | [3, {exitCode, message}]                                | process ended, then 1000|
  * | 4  | server -> client | [4, {code, message}]                                    | session failed, then cc |
+ * | 5  | server -> client | [5, cols, rows]                                         | size changed (Additions)|
+ * | 6  | server -> client | [6, {viewers: [{user, role}]}]                          | who is attached         |
+ * | 7  | server -> client | [7, n]                                                  | input credit: n bytes   |
  */
 import { Packr } from 'msgpackr';
 import type { ErrorCode } from './errors.js';
@@ -22,7 +25,10 @@ import type { ErrorCode } from './errors.js';
 export const SUBPROTOCOL = 'podterm.v1';
 
 export const ClientOp = { Stdin: 0, Resize: 1, Pause: 2, Resume: 3 } as const;
-export const ServerOp = { Stdout: 0, Stderr: 1, Started: 2, Exited: 3, Error: 4 } as const;
+export const ServerOp = { Stdout: 0, Stderr: 1, Started: 2, Exited: 3, Error: 4, Size: 5, Viewers: 6, InputCredit: 7 } as const;
+
+/** docs/protocol.md: without `command`, one exec that picks bash when present. */
+export const SHELL_COMMAND: readonly string[] = ['/bin/sh', '-c', 'export LANG=C.UTF-8; command -v bash >/dev/null && exec bash || exec sh'];
 
 /** Resize bounds, inclusive (PROTOCOL.md: integers 1..1000). */
 export const MIN_DIMENSION = 1;
@@ -34,6 +40,20 @@ export interface StartedInfo {
   pod: string;
   container: string;
   command: string[];
+  /**
+   * Additions: bytes of stdin a client may have sent and not yet had credited by op 7. Absent from
+   * old servers: such a client sends without pacing.
+   */
+  inputWindow?: number;
+  resumeToken?: string;
+  role?: 'owner' | 'observer';
+  resumed?: boolean;
+  cols?: number;
+  rows?: number;
+}
+export interface Viewer {
+  user: string;
+  role: 'owner' | 'observer';
 }
 export interface ExitInfo {
   exitCode: number | null;
@@ -55,7 +75,10 @@ export type ServerFrame =
   | readonly [typeof ServerOp.Stderr, Uint8Array]
   | readonly [typeof ServerOp.Started, StartedInfo]
   | readonly [typeof ServerOp.Exited, ExitInfo]
-  | readonly [typeof ServerOp.Error, ErrorInfo];
+  | readonly [typeof ServerOp.Error, ErrorInfo]
+  | readonly [typeof ServerOp.Size, number, number]
+  | readonly [typeof ServerOp.Viewers, { viewers: Viewer[] }]
+  | readonly [typeof ServerOp.InputCredit, number];
 
 // Plain msgpack (no records, no structured-clone extensions) so any msgpack library can speak it.
 const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true });
@@ -90,6 +113,20 @@ export function encodeOutputFrame(op: typeof ServerOp.Stdout | typeof ServerOp.S
   }
   out.set(payload, 2 + header);
   return ab;
+}
+
+/** A frame as a fresh ArrayBuffer of its own (uWS sends and transfers to another thread need one). */
+export function encodeToArrayBuffer(frame: ClientFrame | ServerFrame): ArrayBuffer {
+  return toArrayBuffer(encode(frame));
+}
+
+/** The error frame `[4, {code, message}]` that precedes every failure close. */
+export function errorFrame(code: ErrorCode, message: string): ArrayBuffer {
+  return encodeToArrayBuffer([ServerOp.Error, { code, message }]);
+}
+
+export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 /** Thrown for anything that is not a valid frame; the server maps it to BadFrame (4400). */
@@ -143,9 +180,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Decodes and validates one server -> client message (browser, bench and tests). */
 export function decodeServerFrame(data: Uint8Array): ServerFrame {
   const value = unpack(data);
+  if (Array.isArray(value) && value[0] === ServerOp.Size) {
+    if (value.length !== 3 || !isDimension(value[1]) || !isDimension(value[2])) throw new FrameError('bad size frame');
+    return [ServerOp.Size, value[1], value[2]];
+  }
   if (!Array.isArray(value) || value.length !== 2) throw new FrameError('a server frame is [op, payload]');
   const [op, payload] = value as [unknown, unknown];
   switch (op) {
+    case ServerOp.InputCredit:
+      if (!Number.isSafeInteger(payload) || (payload as number) < 0) throw new FrameError('input credit is [7, n] with n >= 0');
+      return [op, payload as number];
+    case ServerOp.Viewers:
+      if (!isRecord(payload) || !Array.isArray(payload.viewers)) throw new FrameError('bad viewers frame');
+      return [op, payload as unknown as { viewers: Viewer[] }];
     case ServerOp.Stdout:
     case ServerOp.Stderr:
       if (!isBytes(payload)) throw new FrameError('output payload must be bytes');

@@ -15,3 +15,9 @@ export const MAX_OUTPUT_CHUNK = 16_000;
 
 /** Default largest message a client may send; larger ones close the socket with 1009. */
 export const DEFAULT_MAX_CLIENT_MESSAGE = 64 * 1024;
+
+/**
+ * Input window (docs/protocol.md, Additions): stdin bytes a client may have sent and not yet had
+ * credited by op 7. A paste larger than this is sent in pieces as the pod takes it.
+ */
+export const DEFAULT_INPUT_WINDOW = 1024 * 1024;

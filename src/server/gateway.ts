@@ -93,7 +93,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log: LogFn = options.log ?? (() => undefined);
   const kubeContexts = new KubeContexts(options.kube);
   const metrics = new Metrics();
-  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(options.kube, options.workers) : new InlineActorPool(options.kube);
+  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(options.kube, options.workers) : new InlineActorPool(options.kube, log);
   const supervisor = new Supervisor(
     pool,
     metrics,

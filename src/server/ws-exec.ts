@@ -5,13 +5,15 @@
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
-import { encode, ServerOp, SUBPROTOCOL } from '../protocol/index.js';
+import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
 import type { Session } from '../supervisor/session.js';
-import { toArrayBuffer } from '../supervisor/session.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { originAllowed, type Authenticator, type Identity } from '../auth/token-auth.js';
 import { sendError } from './http-util.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
+
+/** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
+const DROPPED = 2;
 
 interface SocketData {
   identity: Identity;
@@ -70,7 +72,10 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         {
           // These run from port events, outside any uWS callback: cork so uWS writes them now.
           send: (ab) => {
-            if (!data.closed) ws.cork(() => ws.send(ab, true));
+            if (data.closed) return true;
+            let status = 1;
+            ws.cork(() => (status = ws.send(ab, true)));
+            return status !== DROPPED;
           },
           bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
           end: (code, reason) => {
@@ -80,7 +85,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       );
       if (result instanceof PodtermError) {
         // PROTOCOL.md lists limits as close codes: upgrade, then the error frame, then close.
-        o.supervisor.countRefused();
+        o.supervisor.countRefused(result.code);
         refuse(ws, result);
         return;
       }
@@ -103,7 +108,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
 
 function refuse(ws: WebSocket<SocketData>, err: PodtermError): void {
   ws.cork(() => {
-    ws.send(toArrayBuffer(encode([ServerOp.Error, { code: err.code, message: err.message }])), true);
+    ws.send(errorFrame(err.code, err.message), true);
     ws.end(ERRORS[err.code].close, err.code);
   });
 }

@@ -1,7 +1,7 @@
 /** The counters behind /metrics (Prometheus text format, written by hand: no extra dependency). */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
-export type SessionOutcome = 'exited' | 'error' | 'client_closed' | 'shutdown' | 'worker_lost' | 'refused';
+export type SessionOutcome = 'exited' | 'error' | 'idle_timeout' | 'client_closed' | 'shutdown' | 'worker_lost' | 'refused';
 
 export class Metrics {
   sessionsTotal = new Map<SessionOutcome, number>();
@@ -9,6 +9,12 @@ export class Metrics {
   bytesOut = 0;
   backpressurePauses = 0;
   closeDeadlineMisses = 0;
+  /** Failed opens and failed sessions, by error code (NotFound, ContainerNotRunning, NoShell...). */
+  failures = new Map<string, number>();
+  workerRecycles = 0;
+  /** Sessions that were on a worker when it was recycled: what the last resort cost. */
+  recycledSessions = 0;
+  abandonedSessions = 0;
   readonly #loop: IntervalHistogram;
 
   constructor() {
@@ -20,6 +26,10 @@ export class Metrics {
     this.sessionsTotal.set(outcome, (this.sessionsTotal.get(outcome) ?? 0) + 1);
   }
 
+  countFailure(code: string): void {
+    this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
+  }
+
   render(live: { sessionsActive: number; actorsActive: number; execSocketsOpen: number; workers: number }): string {
     const mem = process.memoryUsage();
     const lines: string[] = [];
@@ -28,7 +38,7 @@ export class Metrics {
       for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
     };
     metric('podterm_sessions_active', 'gauge', 'Sessions open (including ones still closing).', [['', live.sessionsActive]]);
-    const outcomes: SessionOutcome[] = ['exited', 'error', 'client_closed', 'shutdown', 'worker_lost', 'refused'];
+    const outcomes: SessionOutcome[] = ['exited', 'error', 'idle_timeout', 'client_closed', 'shutdown', 'worker_lost', 'refused'];
     metric('podterm_sessions_total', 'counter', 'Sessions ended, by outcome.', outcomes.map((o) => [`{outcome="${o}"}`, this.sessionsTotal.get(o) ?? 0]));
     metric('podterm_actors_active', 'gauge', 'Session actors alive, counted by the workers themselves.', [['', live.actorsActive]]);
     metric('podterm_exec_streams_active', 'gauge', 'Exec sockets to the API server that are open.', [['', live.execSocketsOpen]]);
@@ -39,6 +49,10 @@ export class Metrics {
     ]);
     metric('podterm_backpressure_pauses_total', 'counter', 'Times a browser socket passed its high-water mark.', [['', this.backpressurePauses]]);
     metric('podterm_close_deadline_misses_total', 'counter', 'Actors that did not finish closing in time.', [['', this.closeDeadlineMisses]]);
+    metric('podterm_session_failures_total', 'counter', 'Failed opens and failed sessions, by error code.', [...this.failures].map(([c, n]) => [`{code="${c}"}`, n]));
+    metric('podterm_worker_recycles_total', 'counter', 'Worker threads ended because an actor missed its close deadline.', [['', this.workerRecycles]]);
+    metric('podterm_worker_recycle_sessions_total', 'counter', 'Sessions that were on a recycled worker.', [['', this.recycledSessions]]);
+    metric('podterm_sessions_abandoned_total', 'counter', 'Sessions given up because their actor could not be reached.', [['', this.abandonedSessions]]);
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [['', mem.rss]]);
     metric('process_heap_bytes', 'gauge', 'V8 heap used by the main thread, in bytes.', [['', mem.heapUsed]]);
     metric('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size of the main thread, in bytes.', [['', mem.heapTotal]]);

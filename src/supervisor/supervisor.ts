@@ -8,7 +8,7 @@ import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import type { Metrics } from './metrics.js';
-import { Session, type ClientLink, type FlowLimits, type SessionDeps } from './session.js';
+import { Session, type ClientLink, type FlowLimits, type LogFn, type SessionDeps } from './session.js';
 
 export interface SupervisorLimits extends FlowLimits {
   maxSessions: number;
@@ -42,12 +42,26 @@ export class Supervisor {
   readonly #metrics: Metrics;
   readonly #limits: SupervisorLimits;
   readonly #deps: SessionDeps;
+  /** Sessions that still hold a per-owner slot (not yet closing). */
+  readonly #holdingSlot = new Set<string>();
+  /** Resolves when the table becomes empty (drain waits on it instead of polling). */
+  #emptied: { promise: Promise<void>; resolve: () => void } | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #recycling = new Set<number>();
 
-  constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: SessionDeps['log']) {
+  constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn) {
     this.#pool = pool;
     this.#metrics = metrics;
     this.#limits = limits;
-    this.#deps = { pool, metrics, flow: limits, log, onDone: (s) => this.#forget(s) };
+    this.#deps = {
+      pool,
+      metrics,
+      flow: limits,
+      log,
+      onClosing: (s) => this.#releaseSlot(s),
+      onDone: (s) => this.#forget(s),
+      recycle: (threadId) => this.#recycle(threadId),
+    };
   }
 
   get draining(): boolean {
@@ -65,6 +79,9 @@ export class Supervisor {
     const owned = this.#perOwner.get(req.ownerKey) ?? 0;
     if (owned >= this.#limits.maxSessionsPerToken) return new PodtermError('TooManySessions', 'You have reached your session limit; close a tab and try again.');
     const id = randomUUID();
+    this.#holdingSlot.add(id);
+    this.#perOwner.set(req.ownerKey, owned + 1);
+    this.#deps.log('info', 'session start', { session: id, owner: req.ownerKey, namespace: req.namespace, pod: req.pod, container: req.container });
     const session = new Session(
       {
         session: id,
@@ -83,19 +100,53 @@ export class Supervisor {
       this.#deps,
     );
     this.#sessions.set(id, session);
-    this.#perOwner.set(req.ownerKey, owned + 1);
     return session;
   }
 
-  countRefused(): void {
+  countRefused(code: string): void {
     this.#metrics.countSession('refused');
+    this.#metrics.countFailure(code);
   }
 
-  #forget(s: Session): void {
-    if (!this.#sessions.delete(s.id)) return;
+  /**
+   * A session's owner slot is free as soon as it stops serving its owner (its socket closed or it
+   * ended): the actor's teardown may finish later, and a quick reconnect must not be refused for it.
+   */
+  #releaseSlot(s: Session): void {
+    if (!this.#holdingSlot.delete(s.id)) return;
     const left = (this.#perOwner.get(s.ownerKey) ?? 1) - 1;
     if (left <= 0) this.#perOwner.delete(s.ownerKey);
     else this.#perOwner.set(s.ownerKey, left);
+  }
+
+  #forget(s: Session): void {
+    this.#releaseSlot(s);
+    if (!this.#sessions.delete(s.id)) return;
+    if (this.#sessions.size === 0 && this.#emptied) {
+      this.#emptied.resolve();
+      this.#emptied = undefined;
+    }
+  }
+
+  /** The last resort for an actor that missed its close deadline: end its worker, once per thread. */
+  #recycle(threadId: number): void {
+    if (this.#recycling.has(threadId)) return;
+    this.#recycling.add(threadId);
+    const cost = [...this.#sessions.values()].filter((s) => s.threadId === threadId && s.state !== 'closed').length;
+    this.#metrics.workerRecycles++;
+    this.#metrics.recycledSessions += cost;
+    this.#deps.log('warn', 'recycling a worker thread', { threadId, sessions: cost });
+    void this.#pool.recycle(threadId).finally(() => this.#recycling.delete(threadId));
+  }
+
+  #whenEmpty(): Promise<void> {
+    if (this.#sessions.size === 0) return Promise.resolve();
+    if (!this.#emptied) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#emptied = { promise, resolve };
+    }
+    return this.#emptied.promise;
   }
 
   async stats(gc = false): Promise<SupervisorStats> {
@@ -117,27 +168,33 @@ export class Supervisor {
 
   /**
    * Refuse new sessions, give open ones `graceMs` to end by themselves, then close the rest with
-   * ServerShuttingDown (1001) and wait until every actor has ended.
+   * ServerShuttingDown (1001). Bounded whatever state sessions are in: after the grace, actors get
+   * one close deadline to end, and those that cannot be reached by then are abandoned (counted),
+   * never waited on. So SIGTERM exits within grace + close deadline.
    */
   async drain(graceMs: number): Promise<void> {
     if (this.#state === 'running') this.#state = 'draining';
-    const deadline = Date.now() + graceMs;
-    while (this.#sessions.size > 0 && Date.now() < deadline) await delay(Math.min(100, deadline - Date.now()));
-    await this.#endAll();
+    await within(this.#whenEmpty(), graceMs);
+    await this.#endAll(this.#limits.closeDeadlineMs);
   }
 
-  async #endAll(): Promise<void> {
+  /** Asks every session to shut down, waits up to `ms`, then abandons what is left. */
+  async #endAll(ms: number): Promise<void> {
     const sessions = [...this.#sessions.values()];
     for (const s of sessions) s.shutdown();
-    await Promise.allSettled(sessions.map((s) => s.finished));
+    await within(this.#whenEmpty(), ms);
+    for (const s of [...this.#sessions.values()]) s.abandon();
   }
 
-  async close(): Promise<void> {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    await this.#endAll();
-    await this.#pool.close();
-    this.#metrics.close();
+  /** Idempotent: later callers await the first close. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closed';
+      await this.#endAll(this.#limits.closeDeadlineMs);
+      await this.#pool.close();
+      this.#metrics.close();
+    })();
+    return this.#closing;
   }
 
   /** Test hook: ends one worker thread; its sessions end with Internal (1011). */
@@ -146,8 +203,12 @@ export class Supervisor {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Waits for `p`, at most `ms` (the timer never outlives the wait). */
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function mainMemory(): number {

@@ -3,7 +3,7 @@
  * decodes server frames with the shared protocol code and reports them; encodes stdin, resize,
  * pause and resume. One state enum, one idempotent close(reason); listeners are removed there.
  */
-import { ClientOp, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../protocol/index.js';
+import { ClientOp, InputPacer, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../protocol/index.js';
 import type { ClientFrame, ErrorInfo, ExitInfo, StartedInfo } from '../protocol/index.js';
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
@@ -27,9 +27,6 @@ export interface ExecSocketEvents {
   ended(end: SocketEnd): void;
 }
 
-/** Stdin larger than this is split, so a big paste never trips the server's message limit. */
-const STDIN_CHUNK = 16 * 1024;
-
 const ALLOWED: Record<SocketState, SocketState[]> = {
   connecting: ['open', 'closing', 'closed'],
   open: ['closing', 'closed'],
@@ -44,6 +41,8 @@ export class ExecSocket {
   /** The first end frame (exit or error) wins over the close code that follows it. */
   private endFrame: SocketEnd | null = null;
   private readonly encoder = new TextEncoder();
+  /** Paces stdin by the server's input credit (op 7); splits big pastes below the message limit. */
+  private readonly input = new InputPacer((chunk) => this.send([ClientOp.Stdin, chunk]));
 
   constructor(target: ExecTarget, cols: number, rows: number, private readonly events: ExecSocketEvents) {
     const q = new URLSearchParams({ ...target, cols: String(cols), rows: String(rows) });
@@ -83,7 +82,11 @@ export class ExecSocket {
         break;
       case ServerOp.Started:
         this.started = true;
+        this.input.setWindow(frame[1].inputWindow);
         this.events.started(frame[1]);
+        break;
+      case ServerOp.InputCredit:
+        this.input.credit(frame[1]);
         break;
       case ServerOp.Exited:
         this.endFrame ??= { kind: 'exited', info: frame[1] };
@@ -100,10 +103,7 @@ export class ExecSocket {
   }
 
   sendStdin(data: string | Uint8Array): void {
-    const bytes = typeof data === 'string' ? this.encoder.encode(data) : data;
-    for (let i = 0; i < bytes.byteLength; i += STDIN_CHUNK) {
-      this.send([ClientOp.Stdin, bytes.subarray(i, i + STDIN_CHUNK)]);
-    }
+    this.input.write(typeof data === 'string' ? this.encoder.encode(data) : data);
   }
 
   resize(cols: number, rows: number): void {

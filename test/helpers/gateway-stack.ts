@@ -74,5 +74,6 @@ export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<v
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (process.env.PODTERM_DEBUG_RESIDUE) console.error(await stack.gateway.metricsText());
   assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, sandboxExecActive: 0, sandboxProcessesActive: 0 }, 'residue after sessions ended');
 }

@@ -3,7 +3,7 @@
  * frames from src/protocol, records every message size, and exposes the session's milestones.
  */
 import WebSocket from 'ws';
-import { ClientOp, decodeServerFrame, encode, ServerOp, SUBPROTOCOL, type ErrorInfo, type ExitInfo, type ServerFrame, type StartedInfo } from '../../src/protocol/index.js';
+import { ClientOp, decodeServerFrame, encode, InputPacer, ServerOp, SUBPROTOCOL, type ErrorInfo, type ExitInfo, type ServerFrame, type StartedInfo } from '../../src/protocol/index.js';
 
 export interface ConnectOptions {
   token?: string;
@@ -32,9 +32,13 @@ export class TermClient {
   readonly failed: Promise<ErrorInfo>;
   readonly closed: Promise<{ code: number; reason: string }>;
   #waiters: Array<() => void> = [];
+  /** Stdin paced by input credit, as the page does. `rawStdin` bypasses it (a client that ignores it). */
+  readonly input: InputPacer;
+  credits = 0;
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
+    this.input = new InputPacer((chunk) => this.rawStdin(chunk));
     let onStarted!: (i: StartedInfo) => void;
     let onExited!: (i: ExitInfo) => void;
     let onFailed!: (i: ErrorInfo) => void;
@@ -51,7 +55,13 @@ export class TermClient {
         const b = Buffer.from(frame[1]);
         this.#out.push(b);
         this.outBytes += b.length;
-      } else if (frame[0] === ServerOp.Started) onStarted(frame[1]);
+      } else if (frame[0] === ServerOp.Started) {
+        this.input.setWindow(frame[1].inputWindow);
+        onStarted(frame[1]);
+      } else if (frame[0] === ServerOp.InputCredit) {
+        this.credits++;
+        this.input.credit(frame[1]);
+      }
       else if (frame[0] === ServerOp.Exited) onExited(frame[1]);
       else if (frame[0] === ServerOp.Error) onFailed(frame[1]);
       for (const w of this.#waiters.splice(0)) w();
@@ -97,6 +107,9 @@ export class TermClient {
   }
 
   stdin(data: string | Uint8Array): void {
+    this.input.write(typeof data === 'string' ? Buffer.from(data) : data);
+  }
+  rawStdin(data: string | Uint8Array): void {
     this.ws.send(encode([ClientOp.Stdin, typeof data === 'string' ? Buffer.from(data) : data]));
   }
   resize(cols: number, rows: number): void {
