@@ -1,0 +1,269 @@
+/**
+ * Every close ordering of the main thread's Session, deterministically: the actor side is driven by
+ * the test over a real Lane (MessageChannel), the pool is a stand-in whose run() the test settles.
+ * After each ordering: the state is closed, onClosing and onDone ran exactly once, no listener is
+ * left on the port, and the socket was ended at most once with the right code.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
+import type { ActorInit, FromActor, HostReport, ToActor } from '../../src/actor-link/actor-messages.js';
+import type { ActorPool } from '../../src/actor-link/actor-pool.js';
+import { Lane, SessionPort } from '../../src/actor-link/lane.js';
+import { decodeServerFrame } from '../../src/protocol/index.js';
+import { Metrics } from '../../src/supervisor/metrics.js';
+import { Session, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
+
+const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The actor side of one session, driven by the test. */
+class FakeActor {
+  readonly port: SessionPort<ToActor, FromActor>;
+  readonly got: ToActor[] = [];
+  constructor(id: string, lane: Lane) {
+    this.port = new SessionPort<ToActor, FromActor>(id);
+    this.port.on('message', (m: ToActor) => this.got.push(m));
+    this.port.bind(lane);
+  }
+  post(m: FromActor): void {
+    this.port.postMessage(m);
+  }
+  /** The actor's last act: its goodbye closes both ends of the session's port. */
+  bye(): void {
+    this.port.close();
+  }
+}
+
+class FakePool implements ActorPool {
+  readonly workers = 1;
+  readonly recycled: number[] = [];
+  #actorLane: Lane;
+  #mainLane: Lane;
+  #waiting = new Map<string, SessionPort<FromActor, ToActor>>();
+  run!: ActorPool['run'];
+  settle!: (err?: unknown) => void;
+  constructor(t: TestContext) {
+    const { port1, port2 } = new MessageChannel();
+    this.#mainLane = new Lane(port1, (lane, id) => {
+      const p = this.#waiting.get(id);
+      p?.bind(lane);
+      return p as SessionPort<unknown, unknown> | undefined;
+    });
+    this.#actorLane = new Lane(port2);
+    t.after(() => {
+      this.#mainLane.close();
+      this.#actorLane.close();
+    });
+    this.run = (port) => {
+      this.#waiting.set(port.id, port);
+      return new Promise<void>((resolve, reject) => (this.settle = (err) => (err === undefined ? resolve() : reject(err))));
+    };
+  }
+  startActor(id: string): FakeActor {
+    return new FakeActor(id, this.#actorLane);
+  }
+  probe(): Promise<HostReport[]> {
+    return Promise.resolve([]);
+  }
+  async recycle(threadId: number): Promise<void> {
+    this.recycled.push(threadId);
+  }
+  async terminateOne(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+interface Harness {
+  session: Session;
+  pool: FakePool;
+  ends: Array<{ code: number; reason: string }>;
+  sent: ArrayBuffer[];
+  calls: { closing: number; done: number };
+  metrics: Metrics;
+  /** When false, the link drops every message (uWS over maxBackpressure). */
+  accept: { value: boolean };
+}
+
+function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
+  const pool = new FakePool(t);
+  const metrics = new Metrics();
+  t.after(() => metrics.close());
+  const ends: Harness['ends'] = [];
+  const sent: ArrayBuffer[] = [];
+  const accept = { value: true };
+  const calls = { closing: 0, done: 0 };
+  let session!: Session;
+  const link: ClientLink = {
+    send: (ab) => {
+      sent.push(ab);
+      return accept.value;
+    },
+    bufferedAmount: () => 0,
+    // uWS runs the close handler inside end(): the server calls clientClosed() there.
+    end: (code, reason) => {
+      ends.push({ code, reason });
+      session.clientClosed();
+    },
+  };
+  const deps: SessionDeps = {
+    pool,
+    metrics,
+    flow: { highWaterBytes: 1 << 20, lowWaterBytes: 1 << 18, closeDeadlineMs },
+    log: () => undefined,
+    onClosing: () => calls.closing++,
+    onDone: () => calls.done++,
+    recycle: (threadId) => void pool.recycle(threadId),
+  };
+  const init: ActorInit = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0 };
+  session = new Session(init, 'owner', link, deps);
+  return { session, pool, ends, sent, calls, metrics, accept };
+}
+
+function assertClosedOnce(h: Harness): void {
+  assert.equal(h.session.state, 'closed');
+  assert.deepEqual(h.calls, { closing: 1, done: 1 });
+  assert.ok(h.ends.length <= 1, `socket ended ${h.ends.length} times`);
+}
+
+test('client leaves before the actor speaks: the close waits on the port and reaches the actor', async (t) => {
+  const h = harness(t);
+  h.session.clientClosed();
+  assert.equal(h.session.state, 'closing');
+  assert.equal(h.calls.closing, 1, 'the owner slot is free at once');
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 7 });
+  await tick();
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.equal(h.ends.length, 0, 'the socket was already gone');
+  assert.equal(actor.port.listenerCount('message'), 0);
+});
+
+test('the actor ends first (exit): one 1000 close; the close handler that follows is a no-op', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  actor.post({ t: 'end', code: 1000, reason: 'exited' });
+  await tick();
+  assert.deepEqual(h.ends, [{ code: 1000, reason: 'exited' }]);
+  assert.equal(h.session.state, 'closing');
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.deepEqual(actor.got, [], 'no close request to an actor that is already closing');
+  assert.match(await renderMetrics(h), /podterm_sessions_total\{outcome="exited"\} 1/);
+});
+
+test('client closes while the actor is ending: each end happens once', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await tick();
+  h.session.clientClosed();
+  actor.post({ t: 'end', code: 4408, reason: 'IdleTimeout' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.equal(h.ends.length, 0);
+  assert.match(await renderMetrics(h), /podterm_sessions_total\{outcome="client_closed"\} 1/);
+});
+
+test('an idle timeout is counted as its own outcome and as a failure code', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  actor.post({ t: 'end', code: 4408, reason: 'IdleTimeout' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  const text = await renderMetrics(h);
+  assert.match(text, /podterm_sessions_total\{outcome="idle_timeout"\} 1/);
+  assert.match(text, /podterm_session_failures_total\{code="IdleTimeout"\} 1/);
+});
+
+test('the worker dies while the session is open: Internal frame, 1011, worker_lost', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await tick();
+  h.pool.settle(new Error('worker exited'));
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.deepEqual(h.ends, [{ code: 1011, reason: 'Internal' }]);
+  const last = decodeServerFrame(new Uint8Array(h.sent.at(-1)!));
+  assert.equal(last[0], 4);
+  assert.match(await renderMetrics(h), /podterm_sessions_total\{outcome="worker_lost"\} 1/);
+});
+
+test('a dropped send ends the session with Internal instead of losing bytes', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  h.accept.value = false;
+  const ab = new ArrayBuffer(8);
+  actor.port.postMessage({ t: 'out', data: ab }, [ab]);
+  await tick();
+  assert.deepEqual(h.ends, [{ code: 1011, reason: 'Internal' }]);
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('deadline missed by a running actor: its worker is recycled, then the session ends when the worker does', async (t) => {
+  const h = harness(t, 30);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 42 });
+  await tick();
+  h.session.clientClosed();
+  await tick(60);
+  assert.deepEqual(h.pool.recycled, [42]);
+  h.pool.settle(new Error('recycled'));
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.equal(h.metrics.closeDeadlineMisses, 1);
+});
+
+test('deadline missed by an actor that never spoke: abandoned (counted); a late actor still gets the close', async (t) => {
+  const h = harness(t, 30);
+  h.session.clientClosed();
+  await h.session.finished; // within one deadline, with nothing to recycle
+  assertClosedOnce(h);
+  assert.equal(h.metrics.abandonedSessions, 1);
+  assert.deepEqual(h.pool.recycled, []);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 3 });
+  await tick();
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }], 'the late actor is told to close');
+  actor.bye();
+  await tick();
+  assert.equal(actor.port.listenerCount('message'), 0);
+});
+
+test('shutdown: the close request says shutdown; the actor answers 1001', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await tick();
+  h.session.shutdown();
+  h.session.shutdown();
+  await tick();
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'shutdown' }]);
+  actor.post({ t: 'end', code: 1001, reason: 'ServerShuttingDown' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.deepEqual(h.ends, [{ code: 1001, reason: 'ServerShuttingDown' }]);
+  assert.match(await renderMetrics(h), /podterm_sessions_total\{outcome="shutdown"\} 1/);
+});
+
+async function renderMetrics(h: Harness): Promise<string> {
+  return h.metrics.render({ sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, workers: 1 });
+}
