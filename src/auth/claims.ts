@@ -68,7 +68,7 @@ export function personFromClaims(claims: Record<string, unknown>, m: ClaimMappin
   if (!usable(name)) {
     throw new AuthError('bad-claim', { cause: new Error(`claim ${m.usernameClaim} is missing or not a usable string`) });
   }
-  if (m.usernameClaim === 'email' && 'email_verified' in claims && claims.email_verified !== true) {
+  if (m.usernameClaim === 'email' && claims.email_verified !== undefined && claims.email_verified !== true) {
     throw new AuthError('email-not-verified');
   }
   let groups: string[] = [];
