@@ -130,6 +130,11 @@ export class BearerVerifier {
     } catch (err) {
       throw authErrorFromJose(err);
     }
+    // jose checks `iat` only with maxTokenAge; a token issued in the future is a clock or forgery
+    // problem either way (OIDC Core 3.1.3.7 item 10 lets us refuse it).
+    if (typeof payload.iat === 'number' && payload.iat > nowMs / 1000 + this.#tolerance) {
+      throw new AuthError('not-yet-valid');
+    }
     // OIDC Core 3.1.3.7 items 4-5: several audiences need an `azp`, and it must be us.
     const multi = Array.isArray(payload.aud) && payload.aud.length > 1;
     if ((multi || payload.azp !== undefined) && payload.azp !== this.#o.clientId) {
