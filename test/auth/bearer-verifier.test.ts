@@ -9,6 +9,9 @@ import { BearerVerifier, bearerToken, idTokenAlgorithms } from '../../src/auth/b
 import { AuthError, type AuthFailure } from '../../src/auth/errors.js';
 import type { TestIdp } from '../helpers/oidc-provider.js';
 import { discover, signIn, startIdp } from './oidc-fixture.js';
+import { assertHandlesBack, handleCounts } from '../helpers/handles.js';
+
+const baseline = handleCounts();
 
 interface Setup {
   idp: TestIdp;
@@ -131,4 +134,8 @@ test('bearerToken() and the algorithm policy', () => {
   assert.throws(() => idTokenAlgorithms(['HS256', 'none']), /no asymmetric/);
   assert.throws(() => new BearerVerifier({ issuer: 'http://idp.example', clientId: 'c', jwksUri: 'http://idp.example/jwks',
     advertisedAlgorithms: ['RS256'], mapping: { usernameClaim: 'email', usernamePrefix: '', groupsClaim: 'groups', groupsPrefix: '' } }), /must use https/);
+});
+
+test('no servers, sockets or timers left open', async () => {
+  await assertHandlesBack(baseline);
 });

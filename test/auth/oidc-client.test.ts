@@ -5,6 +5,9 @@ import { AuthError, type AuthFailure } from '../../src/auth/errors.js';
 import { OidcClient, safeReturnTo } from '../../src/auth/oidc-client.js';
 import { FormAgent, readForm } from '../helpers/form-agent.js';
 import { AFTER_LOGOUT, discover, REDIRECT, SECRET, signIn, startIdp } from './oidc-fixture.js';
+import { assertHandlesBack, handleCounts } from '../helpers/handles.js';
+
+const baseline = handleCounts();
 
 async function refused(p: Promise<unknown>, reason: AuthFailure): Promise<AuthError> {
   let got: AuthError | undefined;
@@ -124,4 +127,8 @@ test('returnTo is a local path only', () => {
     assert.equal(safeReturnTo(bad), '/', String(bad));
   }
   assert.equal(safeReturnTo('/#/default/shell?c=main'), '/#/default/shell?c=main');
+});
+
+test('no servers, sockets or timers left open', async () => {
+  await assertHandlesBack(baseline);
 });

@@ -8,6 +8,9 @@ import { test, type TestContext } from 'node:test';
 import * as oidc from 'openid-client';
 import { startTestIdp, USERS, type TestIdp } from '../helpers/oidc-provider.js';
 import { FormAgent, readForm, signInWithForms } from '../helpers/form-agent.js';
+import { assertHandlesBack, handleCounts } from '../helpers/handles.js';
+
+const baseline = handleCounts();
 
 const REDIRECT = 'https://podterm.example/auth/callback';
 const AFTER_LOGOUT = 'https://podterm.example/signed-out';
@@ -106,4 +109,8 @@ test('PKCE is required even for the confidential client', async (t) => {
   const back = new URL(page.location ?? 'about:blank');
   assert.equal(back.searchParams.get('error'), 'invalid_request');
   assert.match(back.searchParams.get('error_description') ?? '', /requires PKCE/);
+});
+
+test('no servers, sockets or timers left open', async () => {
+  await assertHandlesBack(baseline);
 });
