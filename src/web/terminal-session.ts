@@ -196,7 +196,9 @@ export class TerminalSession {
 
   private async onEnded(end: SocketEnd, attempt: number): Promise<void> {
     if (attempt !== this.attempt) return;
-    this.socket = null;
+    // After an Exited or Error frame the socket still waits for the server's close; it stays ours
+    // so that Reconnect or closing the tab closes it if that close has not come yet.
+    if (end.kind === 'closed' || end.kind === 'local') this.socket = null;
     switch (end.kind) {
       case 'local':
         return;
