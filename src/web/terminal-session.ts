@@ -34,7 +34,7 @@ export interface SessionHost {
   fontSize(): number;
   theme(): ITheme;
   commands: ViewCommands;
-  /** The state or title changed: the tab bar and document.title follow. */
+  /** The state changed: the tab bar and document.title follow. */
   changed(session: TerminalSession): void;
 }
 
@@ -64,6 +64,7 @@ export class TerminalSession {
   statusText = '';
 
   constructor(doc: Document, readonly target: ExecTarget, private readonly host: SessionHost) {
+    this.label = `${target.pod}/${target.container}`;
     this.panel = doc.createElement('section');
     this.panel.className = 'terminal-panel';
     this.panel.setAttribute('role', 'tabpanel');
@@ -101,9 +102,8 @@ export class TerminalSession {
     });
   }
 
-  get title(): string {
-    return `${this.target.pod}/${this.target.container}`;
-  }
+  /** What the tab and the document title call it; the App sets it (see tab-labels.ts). */
+  label: string;
 
   get counters(): SessionCounters {
     const f = this.flow;

@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startGateway } from '../../src/server/gateway.js';
 import type { Gateway, GatewayOptions } from '../../src/server/gateway.js';
 import { startSandbox } from '../../src/sandbox/index.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import type { Inventory, Sandbox } from '../../src/sandbox/index.js';
 import type { HookWindow, SessionCounters } from '../../src/web/test-hook-api.js';
 
 export const TOKEN = 'e2e-token-0123456789abcdef';
@@ -38,10 +38,11 @@ export interface E2e {
   browser: Browser;
 }
 
-export async function startE2e(t: TestContext): Promise<E2e> {
+/** `inventory`: the sandbox's pods, when a test needs others than the default ones. */
+export async function startE2e(t: TestContext, inventory?: Inventory): Promise<E2e> {
   assert.ok(existsSync(WEB_ROOT + 'app.js'),
     `the page is not built in ${WEB_ROOT}: run node scripts/build-web.js --outdir <the tsc outDir>`);
-  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
+  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, ...(inventory ? { inventory } : {}) });
   t.after(() => sandbox.close());
   const gateway = await startPageGateway(t, sandbox);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
