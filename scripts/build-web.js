@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Bundles the terminal page: src/web/main.ts -> <outdir>/web/app.js (one minified ESM file, with a
-// source map), and copies index.html, styles.css, favicon.svg and xterm's stylesheet next to it.
+// Bundles the terminal page: src/web/main.ts -> <outdir>/web/app.js (minified ESM, with a source
+// map; the lazily imported WebGL renderer goes into a chunk-HASH.js next to it), and copies index.html, styles.css, favicon.svg and xterm's stylesheet next to it.
 // Everything the page loads is self-hosted (no CDN), so the gateway's CSP can stay 'self'.
 // Usage: node scripts/build-web.js [--outdir DIR]   (default DIR: dist)
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,10 +23,16 @@ function outdirFromArgs(argv) {
 
 const webOut = join(outdirFromArgs(process.argv.slice(2)), 'web');
 mkdirSync(webOut, { recursive: true });
+// Chunk names carry a content hash: drop the previous build's, or every rebuild would add one.
+for (const name of readdirSync(webOut)) if (name.startsWith('chunk-')) rmSync(join(webOut, name));
 
 await build({
-  entryPoints: [join(root, 'src', 'web', 'main.ts')],
-  outfile: join(webOut, 'app.js'),
+  entryPoints: { app: join(root, 'src', 'web', 'main.ts') },
+  outdir: webOut,
+  // The WebGL renderer is imported lazily (terminal-view.ts): it goes into its own chunk, so app.js
+  // stays as small as before and the chunk loads only where the page asks for it.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   bundle: true,
   format: 'esm',
   platform: 'browser',

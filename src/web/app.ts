@@ -2,10 +2,12 @@
  * The page: picker, tabs of terminals, font size, theme and deep links, wired together. One App
  * per document; main.ts builds it. The active view is either the picker or one terminal tab.
  */
+import { listPods } from './api.js';
 import type { ExecTarget } from './exec-socket.js';
 import { formatHash, parseHash } from './deep-link.js';
 import { Disposer } from './lifecycle.js';
 import { Picker } from './picker.js';
+import { tabLabels } from './tab-labels.js';
 import { TabBar } from './tabs.js';
 import { TerminalSession, targetLabel } from './terminal-session.js';
 import type { SessionHost } from './terminal-session.js';
@@ -21,6 +23,8 @@ export class App {
   readonly sessions = new Map<string, TerminalSession>();
   private active: string | null = null;
   private nextId = 1;
+  /** Bumped per hash followed, so a late pod list for an older hash is ignored. */
+  private hashFollows = 0;
   private fontSize: number;
   private readonly disposer = new Disposer();
   private readonly picker: Picker;
@@ -55,8 +59,15 @@ export class App {
       this.activate(null);
       void this.picker.refresh();
     });
-    this.disposer.listen(doc.getElementById('font-smaller')!, 'click', () => this.host.commands.fontSmaller());
-    this.disposer.listen(doc.getElementById('font-bigger')!, 'click', () => this.host.commands.fontBigger());
+    // After a pointer click the keyboard goes back to the terminal, or the next Enter or Space
+    // would press the button again (issue 8 item 13). A keyboard press (detail 0) keeps focus on
+    // the button, so keyboard users can press it again and do not lose their place.
+    const fontButton = (id: string, action: () => void): void => this.disposer.listen(doc.getElementById(id)!, 'click', (ev) => {
+      action();
+      if (ev.detail > 0) this.activeSession()?.view.focus();
+    });
+    fontButton('font-smaller', () => this.host.commands.fontSmaller());
+    fontButton('font-bigger', () => this.host.commands.fontBigger());
     this.disposer.listen(win, 'hashchange', () => this.followHash());
     // Keys that work outside a focused terminal too (the terminal's own handler covers inside).
     this.disposer.listen(doc, 'keydown', (ev) => this.onPageKey(ev as KeyboardEvent));
@@ -107,14 +118,41 @@ export class App {
   /** true when the hash made the picker load a namespace. */
   private followHash(): boolean {
     const link = parseHash(this.win.location.hash);
+    const follow = ++this.hashFollows;
     if (!link) return false;
     if (link.pod && link.container) {
       this.openTerminal({ namespace: link.namespace, pod: link.pod, container: link.container }, true);
       return false;
     }
+    if (link.pod) {
+      void this.openDefaultContainer(link.namespace, link.pod, follow);
+      return false;
+    }
     this.activate(null);
-    void this.picker.load(link.namespace, link.pod);
+    void this.picker.load(link.namespace);
     return true;
+  }
+
+  /**
+   * `#/ns/pod` opens the pod's default container, as `kubectl exec` does: the gateway's pod list
+   * gives it (the kubectl.kubernetes.io/default-container annotation, else the first container).
+   * A pod that cannot be listed opens the picker there instead, which says why.
+   */
+  private async openDefaultContainer(namespace: string, pod: string, follow: number): Promise<void> {
+    let container: string | null = null;
+    try {
+      const found = (await listPods(namespace)).find((p) => p.name === pod);
+      container = found ? found.defaultContainer ?? found.containers[0]?.name ?? null : null;
+    } catch {
+      // The picker below asks again and shows the error in words.
+    }
+    if (follow !== this.hashFollows) return; // the hash moved on while the list loaded
+    if (container !== null) {
+      this.openTerminal({ namespace, pod, container }, true);
+      return;
+    }
+    this.activate(null);
+    void this.picker.load(namespace, pod);
   }
 
   activeSession(): TerminalSession | null {
@@ -137,7 +175,8 @@ export class App {
     session.panel.id = `panel-${id}`;
     session.panel.setAttribute('aria-labelledby', `tab-${id}`);
     this.sessions.set(id, session);
-    this.tabs.add(id, session.title);
+    this.tabs.add(id, session.label);
+    this.relabel();
     this.activate(id);
     void session.connect();
     return session;
@@ -164,17 +203,30 @@ export class App {
     s.close();
     this.sessions.delete(id);
     this.tabs.remove(id);
+    this.relabel();
     if (this.active === id) this.activate(this.sessions.keys().next().value ?? null);
   }
 
   private onSessionChanged(s: TerminalSession): void {
-    for (const [id, x] of this.sessions) if (x === s) this.tabs.update(id, s.title, s.state);
+    for (const [id, x] of this.sessions) if (x === s) this.tabs.update(id, s.label, s.state);
     if (s === this.activeSession()) this.updateTitle();
+  }
+
+  /** Labels depend on every open tab: a second `shell/main` in another namespace renames both. */
+  private relabel(): void {
+    const all = [...this.sessions];
+    const labels = tabLabels(all.map(([, s]) => s.target));
+    all.forEach(([id, s], i) => {
+      if (s.label === labels[i]) return;
+      s.label = labels[i]!;
+      this.tabs.update(id, s.label, s.state);
+    });
+    this.updateTitle();
   }
 
   private updateTitle(): void {
     const s = this.activeSession();
-    this.doc.title = s ? `${s.title} (${s.state}) · podterm` : 'podterm';
+    this.doc.title = s ? `${s.label} (${s.state}) · podterm` : 'podterm';
   }
 
   close(): void {

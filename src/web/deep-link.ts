@@ -1,6 +1,6 @@
 /**
- * Deep links: `/#/NAMESPACE/POD/CONTAINER` opens a terminal, `/#/NAMESPACE[/POD]` opens the picker
- * there. The App keeps the hash on the active tab, which is what makes a reload come back to the
+ * Deep links: `/#/NAMESPACE/POD/CONTAINER` opens a terminal, `/#/NAMESPACE/POD` a terminal in the
+ * pod's default container, `/#/NAMESPACE` the picker there. The App keeps the hash on the active tab, which is what makes a reload come back to the
  * same terminal. Pure functions, no DOM: the unit tests run them in Node.
  */
 export interface DeepLink {

@@ -2,11 +2,16 @@
  * One WebSocket = one exec session (PROTOCOL.md, "WebSocket"). Owns the socket and nothing else:
  * decodes server frames with the shared protocol code and reports them; encodes stdin, resize,
  * pause and resume. One state enum, one idempotent close(reason); listeners are removed there.
+ *
+ * The end is reported the moment it is known: an Exited or Error frame is acted on at once (issue
+ * 8 item 11), not when the server's close arrives, which can come seconds later while the gateway
+ * tears the exec down. The socket then waits in `ending` for that close, which reports nothing more.
  */
 import { ClientOp, InputPacer, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../protocol/index.js';
 import type { ClientFrame, ErrorInfo, ExitInfo, StartedInfo } from '../protocol/index.js';
 
-export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
+/** `ending`: an end frame was reported; the server's close (PROTOCOL.md: it always follows) is awaited. */
+export type SocketState = 'connecting' | 'open' | 'ending' | 'closing' | 'closed';
 
 export interface ExecTarget {
   namespace: string;
@@ -29,7 +34,8 @@ export interface ExecSocketEvents {
 
 const ALLOWED: Record<SocketState, SocketState[]> = {
   connecting: ['open', 'closing', 'closed'],
-  open: ['closing', 'closed'],
+  open: ['ending', 'closing', 'closed'],
+  ending: ['closing', 'closed'],
   closing: ['closed'],
   closed: [],
 };
@@ -38,8 +44,8 @@ export class ExecSocket {
   private state: SocketState = 'connecting';
   private readonly ws: WebSocket;
   private started = false;
-  /** The first end frame (exit or error) wins over the close code that follows it. */
-  private endFrame: SocketEnd | null = null;
+  /** Set once `ended` was called: exactly one end is reported per socket. */
+  private reported = false;
   private readonly encoder = new TextEncoder();
   /** Paces stdin by the server's input credit (op 7); splits big pastes below the message limit. */
   private readonly input = new InputPacer((chunk) => this.send([ClientOp.Stdin, chunk]));
@@ -52,7 +58,7 @@ export class ExecSocket {
     this.ws.onopen = () => this.transition('open');
     this.ws.onmessage = (ev: MessageEvent) => this.onMessage(ev);
     // The browser reports no detail on error; the close event that always follows carries the code.
-    this.ws.onclose = (ev: CloseEvent) => this.finish(this.endFrame ?? { kind: 'closed', code: ev.code, started: this.started });
+    this.ws.onclose = (ev: CloseEvent) => this.finish({ kind: 'closed', code: ev.code, started: this.started });
   }
 
   get current(): SocketState {
@@ -66,13 +72,13 @@ export class ExecSocket {
   }
 
   private onMessage(ev: MessageEvent): void {
-    if (this.state === 'closed' || !(ev.data instanceof ArrayBuffer)) return;
+    // After an end frame nothing more is expected; anything that still arrives is ignored.
+    if (this.state !== 'open' || !(ev.data instanceof ArrayBuffer)) return;
     let frame;
     try {
       frame = decodeServerFrame(new Uint8Array(ev.data));
     } catch {
-      this.endFrame = { kind: 'error', info: { code: 'BadFrame', message: 'The server sent a frame this page cannot read.' } };
-      this.shut(this.endFrame);
+      this.shut({ kind: 'error', info: { code: 'BadFrame', message: 'The server sent a frame this page cannot read.' } });
       return;
     }
     switch (frame[0]) {
@@ -89,12 +95,18 @@ export class ExecSocket {
         this.input.credit(frame[1]);
         break;
       case ServerOp.Exited:
-        this.endFrame ??= { kind: 'exited', info: frame[1] };
+        this.endByFrame({ kind: 'exited', info: frame[1] });
         break;
       case ServerOp.Error:
-        this.endFrame ??= { kind: 'error', info: frame[1] };
+        this.endByFrame({ kind: 'error', info: frame[1] });
         break;
     }
+  }
+
+  /** The server said how it ends; its close follows and is taken quietly in finish(). */
+  private endByFrame(end: SocketEnd): void {
+    if (!this.transition('ending')) return;
+    this.report(end);
   }
 
   private send(frame: ClientFrame): void {
@@ -118,7 +130,10 @@ export class ExecSocket {
     this.send([ClientOp.Resume]);
   }
 
-  /** Idempotent; the page's own reasons (tab closed, reconnect) are reported as 'local'. */
+  /**
+   * Idempotent; the page's own reasons (tab closed, reconnect) are reported as 'local', unless an
+   * end frame was reported already: then the socket is closed without a second report.
+   */
   close(reason: string): void {
     this.shut({ kind: 'local', reason });
   }
@@ -139,6 +154,12 @@ export class ExecSocket {
     this.ws.onopen = null;
     this.ws.onmessage = null;
     this.ws.onclose = null;
+    this.report(end);
+  }
+
+  private report(end: SocketEnd): void {
+    if (this.reported) return;
+    this.reported = true;
     this.events.ended(end);
   }
 }

@@ -15,7 +15,9 @@ const STATE_MARK: Record<string, string> = {
 
 export class TabBar {
   private readonly disposer = new Disposer();
-  private readonly tabs = new Map<string, { li: HTMLElement; tab: HTMLButtonElement; label: HTMLElement; mark: HTMLElement; state: HTMLElement }>();
+  private readonly tabs = new Map<string, {
+    li: HTMLElement; tab: HTMLButtonElement; label: HTMLElement; mark: HTMLElement; state: HTMLElement; close: HTMLButtonElement;
+  }>();
 
   constructor(private readonly doc: Document, private readonly list: HTMLElement, private readonly events: TabEvents) {
     // One delegated listener for every tab and close button; it dies with the bar.
@@ -53,11 +55,9 @@ export class TabBar {
     close.className = 'tab-close';
     close.dataset.tabId = id;
     close.textContent = '×';
-    close.title = `Close ${title}`;
-    close.setAttribute('aria-label', `Close ${title}`);
     li.append(tab, close);
     this.list.append(li);
-    this.tabs.set(id, { li, tab, label, mark, state });
+    this.tabs.set(id, { li, tab, label, mark, state, close });
     this.update(id, title, 'checking');
   }
 
@@ -69,10 +69,15 @@ export class TabBar {
     t.state.textContent = state === 'checking' ? 'connecting' : state;
     t.tab.dataset.state = state;
     t.tab.title = `${title} — ${state}`;
+    t.close.title = `Close ${title}`;
+    t.close.setAttribute('aria-label', `Close ${title}`);
   }
 
+  /** Selects the tab and scrolls the strip (it scrolls sideways when tabs overflow) to show it. */
   activate(id: string | null): void {
     for (const [tid, t] of this.tabs) t.tab.setAttribute('aria-selected', String(tid === id));
+    // 'nearest' on both axes: only the strip moves, and only as far as needed.
+    if (id !== null) this.tabs.get(id)?.li.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   }
 
   remove(id: string): void {

@@ -34,7 +34,7 @@ export interface SessionHost {
   fontSize(): number;
   theme(): ITheme;
   commands: ViewCommands;
-  /** The state or title changed: the tab bar and document.title follow. */
+  /** The state changed: the tab bar and document.title follow. */
   changed(session: TerminalSession): void;
 }
 
@@ -64,6 +64,7 @@ export class TerminalSession {
   statusText = '';
 
   constructor(doc: Document, readonly target: ExecTarget, private readonly host: SessionHost) {
+    this.label = `${target.pod}/${target.container}`;
     this.panel = doc.createElement('section');
     this.panel.className = 'terminal-panel';
     this.panel.setAttribute('role', 'tabpanel');
@@ -101,9 +102,8 @@ export class TerminalSession {
     });
   }
 
-  get title(): string {
-    return `${this.target.pod}/${this.target.container}`;
-  }
+  /** What the tab and the document title call it; the App sets it (see tab-labels.ts). */
+  label: string;
 
   get counters(): SessionCounters {
     const f = this.flow;
@@ -196,7 +196,9 @@ export class TerminalSession {
 
   private async onEnded(end: SocketEnd, attempt: number): Promise<void> {
     if (attempt !== this.attempt) return;
-    this.socket = null;
+    // After an Exited or Error frame the socket still waits for the server's close; it stays ours
+    // so that Reconnect or closing the tab closes it if that close has not come yet.
+    if (end.kind === 'closed' || end.kind === 'local') this.socket = null;
     switch (end.kind) {
       case 'local':
         return;

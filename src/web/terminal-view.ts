@@ -5,6 +5,18 @@
  * Security (issue 4): OSC 52 clipboard requests are swallowed, never answered; links open only
  * through confirm() with http/https and `noopener,noreferrer`; nothing the pod prints can navigate
  * the page.
+ *
+ * Rendering (issue 8 item 12): xterm's DOM renderer clips the underscore of DejaVu Sans Mono at
+ * 14 px (`a_b__c` showed `a b  c`): its rows are exactly one cell high with `overflow: hidden`, and
+ * the glyph sits on the font's descent line. The WebGL add-on draws every glyph into its own cell
+ * from a texture atlas, so nothing is clipped. It is loaded lazily,
+ * in its own chunk, so the page's first script stays small; until it is ready, and whenever WebGL
+ * is missing or its context is lost (a browser keeps ~16 live contexts per page), the DOM renderer
+ * draws, with a taller line so the underscore fits in the row.
+ * Whatever draws the cells, `screenReaderMode` keeps xterm's accessibility tree (the screen's rows
+ * as text, and an aria-live region for new output), since the DOM renderer's rows are aria-hidden
+ * and the WebGL canvas has no text at all. It has a price on floods: the tree measures every row
+ * it updates (a layout per row per frame); `yes` into the page took ~1.5x as long in the e2e flood.
  */
 import { Terminal } from '@xterm/xterm';
 import type { ITheme } from '@xterm/xterm';
@@ -13,6 +25,15 @@ import { SearchAddon } from '@xterm/addon-search';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Disposer, debounce } from './lifecycle.js';
+
+/** What draws the cells. */
+export type RendererKind = 'webgl' | 'dom';
+
+/**
+ * Line heights (a multiple of the font's cell height). The DOM renderer needs the extra room for
+ * the underscore (measured in the e2e pixel check: 1.0 clips it at 14 px); WebGL does not.
+ */
+const LINE_HEIGHT: Record<RendererKind, number> = { webgl: 1, dom: 1.1 };
 
 export interface ViewCommands {
   fontBigger(): void;
@@ -50,6 +71,8 @@ export class TerminalView {
   readonly search: SearchAddon;
   private readonly fitAddon = new FitAddon();
   private readonly disposer = new Disposer();
+  private renderer: RendererKind = 'dom';
+  private closed = false;
 
   constructor(readonly host: HTMLElement, opts: ViewOptions) {
     const win = host.ownerDocument.defaultView!;
@@ -57,6 +80,8 @@ export class TerminalView {
       allowProposedApi: true, // the unicode API is still "proposed" in xterm.js 6
       fontSize: opts.fontSize,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+      lineHeight: LINE_HEIGHT.dom,
+      screenReaderMode: true,
       theme: opts.theme,
       scrollback: 5000,
       cursorBlink: true,
@@ -82,6 +107,45 @@ export class TerminalView {
 
     this.term.attachCustomKeyEventHandler((ev) => this.onKey(win, ev, opts.commands));
     this.term.open(host);
+    void this.loadWebgl();
+  }
+
+  get rendererKind(): RendererKind {
+    return this.renderer;
+  }
+
+  /**
+   * Switches to the WebGL renderer when the browser has WebGL2; any failure (no WebGL2, the chunk
+   * did not load) leaves the DOM renderer drawing, which is a fallback, not an error.
+   */
+  private async loadWebgl(): Promise<void> {
+    let WebglAddon: typeof import('@xterm/addon-webgl').WebglAddon;
+    try {
+      ({ WebglAddon } = await import('@xterm/addon-webgl'));
+    } catch {
+      return;
+    }
+    if (this.closed) return;
+    const addon = new WebglAddon();
+    try {
+      this.term.loadAddon(addon); // throws when no WebGL2 context can be created
+    } catch {
+      addon.dispose();
+      return;
+    }
+    // The addon is disposed with the terminal; a lost context hands the drawing back to the DOM.
+    const lost = addon.onContextLoss(() => {
+      lost.dispose();
+      addon.dispose();
+      this.setRenderer('dom');
+    });
+    this.setRenderer('webgl');
+  }
+
+  private setRenderer(kind: RendererKind): void {
+    this.renderer = kind;
+    this.term.options.lineHeight = LINE_HEIGHT[kind];
+    this.fit(); // the row count follows the line height; the session sends the new size
   }
 
   /** false = xterm must not handle the key. */
@@ -139,7 +203,21 @@ export class TerminalView {
     return lines.join('\n');
   }
 
+  /**
+   * Where the last on-screen occurrence of `needle` starts: viewport row (0 = top line on screen)
+   * and column, or null. ASCII needles: a column is a string index on lines without wide characters.
+   */
+  cellOf(needle: string): { row: number; col: number } | null {
+    const buf = this.term.buffer.active;
+    for (let y = buf.viewportY + this.term.rows - 1; y >= buf.viewportY; y--) {
+      const col = buf.getLine(y)?.translateToString(true).lastIndexOf(needle) ?? -1;
+      if (col >= 0) return { row: y - buf.viewportY, col };
+    }
+    return null;
+  }
+
   close(): void {
+    this.closed = true;
     this.disposer.dispose();
   }
 }

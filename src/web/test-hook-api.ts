@@ -21,6 +21,10 @@ export interface PodtermHook {
   /** The active terminal's theme background, to see it follow prefers-color-scheme. */
   activeBackground(): string | null;
   tabCount(): number;
+  /** What draws the active terminal's cells: 'webgl' or 'dom'. */
+  activeRenderer(): string | null;
+  /** Viewport row (0 = top) and column of the last on-screen `needle`, to point at it on the page. */
+  activeCellOf(needle: string): { row: number; col: number } | null;
 }
 
 /** How code running in the page reaches the hook. */

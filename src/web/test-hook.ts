@@ -17,6 +17,8 @@ export function installTestHook(win: Window, app: App): void {
     },
     activeBackground: () => app.activeSession()?.view.term.options.theme?.background ?? null,
     tabCount: () => app.sessions.size,
+    activeRenderer: () => app.activeSession()?.view.rendererKind ?? null,
+    activeCellOf: (needle) => app.activeSession()?.view.cellOf(needle) ?? null,
   };
   Object.defineProperty(win, '__podterm', { value: Object.freeze(hook) });
 }

@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startGateway } from '../../src/server/gateway.js';
 import type { Gateway, GatewayOptions } from '../../src/server/gateway.js';
 import { startSandbox } from '../../src/sandbox/index.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import type { Inventory, Sandbox } from '../../src/sandbox/index.js';
 import type { HookWindow, SessionCounters } from '../../src/web/test-hook-api.js';
 
 export const TOKEN = 'e2e-token-0123456789abcdef';
@@ -38,15 +38,25 @@ export interface E2e {
   browser: Browser;
 }
 
-export async function startE2e(t: TestContext): Promise<E2e> {
+/** `inventory`: the sandbox's pods, when a test needs others than the default ones. */
+export async function startE2e(t: TestContext, inventory?: Inventory): Promise<E2e> {
   assert.ok(existsSync(WEB_ROOT + 'app.js'),
     `the page is not built in ${WEB_ROOT}: run node scripts/build-web.js --outdir <the tsc outDir>`);
-  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0 });
+  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, ...(inventory ? { inventory } : {}) });
   t.after(() => sandbox.close());
   const gateway = await startPageGateway(t, sandbox);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.after(() => browser.close());
+  const browser = await launchBrowser(t);
   return { sandbox, gateway, browser };
+}
+
+/**
+ * The system Chromium, headless. With the default flags WebGL2 still works (SwiftShader, in
+ * software); `extraArgs` such as `--disable-3d-apis` take it away, to test the page without it.
+ */
+export async function launchBrowser(t: TestContext, extraArgs: string[] = []): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+  t.after(() => browser.close());
+  return browser;
 }
 
 /** A gateway serving the built page over the sandbox; `limits` for tests of timeouts and limits. */
@@ -125,6 +135,8 @@ export const hook = {
   },
   background: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeBackground()),
   tabs: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.tabCount()),
+  renderer: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeRenderer()),
+  cellOf: (p: Page, needle: string) => p.evaluate((n) => (globalThis as unknown as HookWindow).__podterm.activeCellOf(n), needle),
   title: (p: Page) => p.title(),
 };
 
@@ -136,6 +148,23 @@ export async function waitForState(p: Page, state: string, timeoutMs = 10_000): 
 export async function waitForText(p: Page, needle: string, timeoutMs = 10_000): Promise<void> {
   await p.waitForFunction((n) => (globalThis as unknown as HookWindow).__podterm.activeText().includes(n), needle,
     { timeout: timeoutMs, polling: 100 });
+}
+
+/** Where a cell of the active terminal is on the page, in CSS pixels (whatever draws the cells). */
+export async function cellBox(p: Page, row: number, col: number): Promise<{ x: number; y: number; width: number; height: number }> {
+  const screen = await p.locator('.terminal-panel:not([hidden]) .xterm-screen').boundingBox();
+  assert.ok(screen, 'no terminal screen');
+  const { cols, rows } = await hook.size(p);
+  const width = screen.width / cols;
+  const height = screen.height / rows;
+  return { x: screen.x + col * width, y: screen.y + row * height, width, height };
+}
+
+/** The on-screen cell where the last visible `needle` starts (plus `offset` columns), found through the buffer. */
+export async function cellOf(p: Page, needle: string, offset = 0): Promise<{ x: number; y: number; width: number; height: number }> {
+  const at = await hook.cellOf(p, needle);
+  assert.ok(at, `${needle} is not on screen`);
+  return cellBox(p, at.row, at.col + offset);
 }
 
 /** Types a line into the active terminal (which has the keyboard focus after connecting). */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { SCREENSHOT_DIR, assertNoResidue, hook, openPage, startE2e, startPageGateway, typeLine, waitFor, waitForState, waitForText } from './fixture.js';
+import { SCREENSHOT_DIR, assertNoResidue, cellOf, hook, openPage, startE2e, startPageGateway, typeLine, waitFor, waitForState, waitForText } from './fixture.js';
 
 const SHOT = { type: 'png' as const, scale: 'css' as const };
 
@@ -198,10 +198,9 @@ test('terminal page end to end', async (t) => {
       read: () => page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText()),
       write: (text: string) => page.evaluate((v) => (globalThis as unknown as { navigator: { clipboard: { writeText(v: string): Promise<void> } } }).navigator.clipboard.writeText(v), text),
     };
-    const word = page.locator('.terminal-panel:not([hidden]) .xterm-rows > div', { hasText: /^OSC-\[\]/ }).last();
-    const wordBox = await word.boundingBox();
-    assert.ok(wordBox);
-    await page.mouse.dblclick(wordBox.x + 8, wordBox.y + wordBox.height / 2);
+    // Cells are found through the buffer: the WebGL renderer draws on a canvas, with no rows in the DOM.
+    const word = await cellOf(page, 'OSC-[]', 1);
+    await page.mouse.dblclick(word.x + word.width / 2, word.y + word.height / 2);
     await waitFor('copy on selection', clipboard.read, (text) => text === 'OSC-');
     await clipboard.write('');
     await page.keyboard.press('Control+Shift+C');
@@ -232,16 +231,11 @@ test('terminal page end to end', async (t) => {
     await page.keyboard.type(`echo LINK; echo ${url}`);
     await page.keyboard.press('Enter');
     await waitForText(page, `LINK\n${url}`);
-    const row = page.locator('.terminal-panel:not([hidden]) .xterm-rows > div', { hasText: url }).last();
-    const box = await row.boundingBox();
-    assert.ok(box);
-    const { cols } = await hook.size(page);
-    const screen = await page.locator('.terminal-panel:not([hidden]) .xterm-screen').boundingBox();
-    assert.ok(screen);
-    const at = { x: box.x + (screen.width / cols) * 5.5, y: box.y + box.height / 2 };
+    const cell = await cellOf(page, url, 5);
+    const at = { x: cell.x + cell.width / 2, y: cell.y + cell.height / 2 };
     const dialogs: string[] = [];
     page.once('dialog', (d) => void (dialogs.push(d.message()), d.dismiss()));
-    await page.mouse.move(at.x, at.y - box.height);
+    await page.mouse.move(at.x, at.y - cell.height);
     await page.mouse.move(at.x, at.y);
     await page.mouse.click(at.x, at.y);
     await waitFor('the confirm dialog', () => dialogs.length, (n) => n === 1);
