@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize, type Principal } from './auth.js';
 import type { Attributes } from './identity.js';
+import { decodeReview, isProtobuf } from './protobuf-review.js';
 import { httpErrors, httpStatus, type HttpStatus } from './status.js';
 
 const SSAR = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
@@ -35,10 +36,12 @@ function readJson(req: IncomingMessage): Promise<Json | HttpStatus> {
     req.on('end', () => {
       if (size > MAX_BODY) return resolve(httpStatus(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1048576'));
       try {
-        const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const raw = Buffer.concat(chunks);
+        if (isProtobuf(req.headers['content-type'])) return resolve(decodeReview(raw));
+        const v: unknown = JSON.parse(raw.toString('utf8'));
         resolve(typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : httpErrors.badRequest('the body is not a JSON object'));
       } catch (err) {
-        resolve(httpErrors.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`));
+        resolve(httpErrors.badRequest(`the request body could not be decoded: ${(err as Error).message}`));
       }
     });
   });

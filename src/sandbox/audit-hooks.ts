@@ -70,7 +70,6 @@ export function auditUpgrade(log: AuditLog, req: IncomingMessage, socket: Duplex
     observe(args[0]);
     return end(...args);
   }) as Duplex['end'];
-  // A socket that closed before any answer (client gone) is logged as the API server's 499-less
-  // equivalent: no status line was sent, so code 0.
+  // A socket that closed before any answer was written (the client went away) has no status: code 0.
   socket.once('close', () => record.complete(facts ?? { code: 0 }));
 }

@@ -55,6 +55,8 @@ function sourceIPs(req: IncomingMessage): string[] {
 export class AuditRecord {
   readonly #received = new Date();
   readonly #id: string;
+  /** Read at the start: a socket closed by the time the request completes no longer has its address. */
+  readonly #sourceIPs: string[];
   #done = false;
   readonly completed: Promise<void>;
   #resolveCompleted!: () => void;
@@ -68,6 +70,7 @@ export class AuditRecord {
     // The API server honours a client-sent Audit-ID header, else makes one (filters/with_audit_init.go).
     const sent = req.headers['audit-id'];
     this.#id = typeof sent === 'string' && sent !== '' ? sent : randomUUID();
+    this.#sourceIPs = sourceIPs(req);
     this.completed = new Promise((resolve) => (this.#resolveCompleted = resolve));
   }
 
@@ -96,7 +99,7 @@ export class AuditRecord {
       user: p ? userOf(p.impersonator ?? p.userInfo) : {},
     };
     if (p?.impersonator) e.impersonatedUser = userOf(p.userInfo);
-    e.sourceIPs = sourceIPs(this.req);
+    e.sourceIPs = this.#sourceIPs;
     const ua = this.req.headers['user-agent'];
     if (ua !== undefined) e.userAgent = ua;
     if (this.info.isResourceRequest) {
