@@ -55,9 +55,11 @@ export function resolveExecRequest(
   target: { namespace: string; pod: string },
   params: URLSearchParams,
 ): ExecRequest | HttpStatus {
-  // kube-apiserver authorizes a WebSocket GET as verb get, a SPDY POST as create.
+  // kube-apiserver authorizes a WebSocket GET as verb get, a SPDY POST as create; a WebSocket GET
+  // must also be allowed create (AuthorizePodWebsocketUpgradeCreatePermission, beta since 1.35).
   const verb = method === 'POST' ? 'create' : 'get';
-  const denied = authorize(principal, { verb, resource: 'pods/exec', name: target.pod, namespace: target.namespace });
+  const access = { resource: 'pods/exec', name: target.pod, namespace: target.namespace };
+  const denied = authorize(principal, { verb, ...access }) ?? (verb === 'get' ? authorize(principal, { verb: 'create', ...access }) : null);
   if (denied) return denied;
   const pod = findPod(inventory, target.namespace, target.pod);
   if (!pod) return httpErrors.notFound('pods', target.pod);

@@ -4,7 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { handleReview } from './access-review.js';
+import { auditRequest, auditUpgrade } from './audit-hooks.js';
+import type { AuditLog } from './audit-log.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
+import { groupDiscovery } from './discovery.js';
 import type { ExecHandler } from './exec-handler.js';
 import { matchExecPath } from './exec-request.js';
 import { findNamespace, type PodSpec } from './inventory.js';
@@ -17,6 +21,7 @@ export interface ApiDeps {
   readonly auth: Authenticator;
   readonly metrics: SandboxMetrics;
   readonly exec: ExecHandler;
+  readonly audit?: AuditLog;
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   hostPort(): string;
 }
@@ -62,7 +67,7 @@ export function createApi(deps: ApiDeps): {
   }
 
   function get(req: IncomingMessage, res: ServerResponse, path: string, who: Principal): void {
-    const found = discovery(path, deps.hostPort());
+    const found = discovery(path, deps.hostPort()) ?? groupDiscovery(path);
     if (found) return send(res, 200, JSON.stringify(found));
     if (path === '/api/v1/namespaces') {
       // Namespaces are cluster-scoped: without a cluster-wide grant RBAC answers 403, not a filtered list.
@@ -106,29 +111,48 @@ export function createApi(deps: ApiDeps): {
     return sendStatus(res, httpErrors.pathNotFound());
   }
 
+  function route(req: IncomingMessage, res: ServerResponse, url: URL, identified: Principal | HttpStatus | null): void {
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, '') : url.pathname;
+    // A wrong token is 401 everywhere (a refused impersonation 403); no token at all may still read the public paths.
+    if (identified && 'code' in identified) return sendStatus(res, identified);
+    const who = identified;
+    if (!who && !PUBLIC.has(path)) return sendStatus(res, httpErrors.unauthorized());
+    if (path === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
+    if (path === '/version') return send(res, 200, JSON.stringify(discovery(path, deps.hostPort())));
+    const execTarget = matchExecPath(path);
+    if (execTarget) return exec.handlePlain(req, res, execTarget, url);
+    if (!who) return sendStatus(res, httpErrors.unauthorized());
+    if (handleReview(req, res, path, who)) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, httpErrors.methodNotAllowed());
+    get(req, res, path, who);
+  }
+
   return {
     onRequest(req, res) {
       metrics.httpRequestsTotal++;
       const url = parseUrl(req);
-      const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, '') : url.pathname;
-      const who = auth.authenticate(req.headers);
-      // A wrong token is 401 everywhere; no token at all may still read the public paths.
-      if (!who && (req.headers.authorization !== undefined || !PUBLIC.has(path))) return sendStatus(res, httpErrors.unauthorized());
-      if (path === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
-      if (path === '/healthz' || path === '/livez' || path === '/readyz') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
-      if (path === '/version') return send(res, 200, JSON.stringify(discovery(path, deps.hostPort())));
-      const execTarget = matchExecPath(path);
-      if (execTarget) return exec.handlePlain(req, res, execTarget, url);
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, httpErrors.methodNotAllowed());
-      if (!who) return sendStatus(res, httpErrors.unauthorized());
-      get(req, res, path, who);
+      if (deps.audit) auditRequest(deps.audit, req, res, url, () => auth.authenticate(req.headers));
+      // Authentication may await the OIDC issuer's keys; the routes below it are synchronous.
+      auth.identify(req).then(
+        (identified) => route(req, res, url, identified),
+        () => sendStatus(res, httpErrors.unauthorized()),
+      );
     },
     onUpgrade(req, socket, head) {
       metrics.httpRequestsTotal++;
+      socket.on('error', () => socket.destroy());
       const url = parseUrl(req);
+      if (deps.audit) auditUpgrade(deps.audit, req, socket, url, () => auth.authenticate(req.headers));
       const execTarget = matchExecPath(url.pathname);
       if (!execTarget) return exec.reject(socket, 404, httpErrors.pathNotFound().body);
-      exec.handleUpgrade(req, socket, head, execTarget, url);
+      auth.identify(req).then(
+        (identified) => {
+          if (identified && 'code' in identified) return exec.reject(socket, identified.code, identified.body);
+          exec.handleUpgrade(req, socket, head, execTarget, url);
+        },
+        () => exec.reject(socket, 401, httpErrors.unauthorized().body),
+      );
     },
   };
 }

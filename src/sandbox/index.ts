@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuditLog } from './audit-log.js';
 import { Authenticator } from './auth.js';
 import { startEchoTarget, startFloodTarget } from './builtin-targets.js';
 import { ExecHandler } from './exec-handler.js';
@@ -18,11 +19,15 @@ import { DEFAULT_INVENTORY, type Inventory } from './inventory.js';
 import { buildKubeconfig } from './kubeconfig.js';
 import { SandboxMetrics } from './metrics.js';
 import { World } from './objects.js';
+import { OidcAuthenticator, type OidcOptions } from './oidc-authn.js';
+import { RbacAuthorizer } from './rbac.js';
+import { effectivePolicy } from './rbac-inventory.js';
 import { startProcessTarget } from './process-target.js';
 import type { ExecTarget, TargetSink, TargetSpec } from './target.js';
 import { generateTls } from './tls.js';
 
 export { DEFAULT_INVENTORY, loadInventory, InventoryError, type Inventory } from './inventory.js';
+export { OidcConfigError, type OidcOptions } from './oidc-authn.js';
 
 export interface SandboxOptions {
   host?: string;
@@ -33,12 +38,17 @@ export interface SandboxOptions {
   env?: Readonly<Record<string, string>>;
   /** SIGHUP -> SIGKILL grace when an exec's process must be ended. Default 2000 ms. */
   killGraceMs?: number;
+  /** Accept OIDC ID tokens as bearer tokens, as kube-apiserver's --oidc-* flags do. */
+  oidc?: OidcOptions;
+  /** Append audit.k8s.io/v1 Events (level Metadata, JSON lines) to this file. */
+  auditLog?: string;
 }
 
 export interface Sandbox {
   readonly url: string;
   readonly caPem: string;
-  readonly tokens: { readonly admin: string; readonly restricted: string };
+  /** Bearer token per inventory user (each also has a kubeconfig context of its name). */
+  readonly tokens: Readonly<Record<string, string>> & { readonly admin: string; readonly restricted: string };
   kubeconfigYaml(): string;
   writeKubeconfig(file: string): Promise<void>;
   stats(): { execActive: number; processesActive: number };
@@ -56,11 +66,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const log = opts.log ?? (() => {});
   const baseEnv = opts.env ?? { PATH: CONTAINER_PATH, LANG: 'C.UTF-8' };
   const graceMs = opts.killGraceMs ?? 2000;
+  const authorizer = new RbacAuthorizer(effectivePolicy(inventory.users, inventory.rbac));
+  const auth = new Authenticator(inventory, authorizer, opts.oidc ? new OidcAuthenticator(opts.oidc) : undefined);
   const tls = await generateTls();
+  // Opened before anything else that would need undoing if the file cannot be opened.
+  const audit = opts.auditLog === undefined ? undefined : await AuditLog.open(opts.auditLog, (err) => log(`audit log failed: ${err.message}`));
   const scratch = await mkdtemp(join(tmpdir(), 'podterm-sandbox-'));
   const world = new World(inventory);
   const metrics = new SandboxMetrics();
-  const auth = new Authenticator(inventory);
 
   const podDir = (ns: string, pod: string): string => join(scratch, `${ns}_${pod}`);
   // Every pod's scratch dir (its "filesystem" and HOME) exists before any exec: targets start synchronously.
@@ -89,7 +102,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   const exec = new ExecHandler({ inventory, auth, metrics, startTarget, closeWaitMs: 2000, log });
-  const api = createApi({ world, auth, metrics, exec, hostPort: () => hostPort });
+  const api = createApi({ world, auth, metrics, exec, ...(audit ? { audit } : {}), hostPort: () => hostPort });
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, api.onRequest);
   server.on('upgrade', api.onUpgrade);
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -104,18 +117,20 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       });
     });
   } catch (err) {
+    await audit?.close();
     await rm(scratch, { recursive: true, force: true });
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
   hostPort = `${formatHost(host)}:${port}`;
   const url = `https://${hostPort}`;
-  const tokens = auth.tokens as { admin: string; restricted: string };
+  const tokens = auth.tokens as Sandbox['tokens'];
   const kubeconfig = buildKubeconfig({
     url,
     caPem: tls.caPem,
     users: Object.entries(auth.tokens).map(([name, token]) => {
-      const own = inventory.users[name]?.namespaces.find((n) => n !== '*');
+      const spec = inventory.users[name];
+      const own = spec?.namespace ?? spec?.namespaces.find((n) => n !== '*');
       return { name, token, namespace: own ?? 'default' };
     }),
   });
@@ -125,7 +140,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   return {
     url,
     caPem: tls.caPem,
-    tokens: { admin: tokens.admin, restricted: tokens.restricted },
+    tokens,
     kubeconfigYaml: () => kubeconfig,
     async writeKubeconfig(file) {
       // Write then rename, so a reader polling for the file never sees it half-written.
@@ -140,6 +155,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         server.closeAllConnections();
         await exec.close();
         await stopped;
+        await audit?.close();
         await rm(scratch, { recursive: true, force: true });
         log('sandbox closed');
       })();

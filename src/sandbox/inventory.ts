@@ -18,11 +18,16 @@
  *               reason: CrashLoopBackOff   # optional, for waiting/terminated
  *               target: process       # process (real host process) | echo | flood (in-process)
  *   users:                            # required: admin and restricted; any others allowed
- *     admin: { namespaces: ["*"] }    # "*" = every namespace, and cluster-scoped lists
- *     restricted: { namespaces: [load] }
+ *     admin: { namespaces: ["*"] }    # old form: "*" = cluster-admin
+ *     restricted: { namespaces: [load] }   # old form: pods and exec in these namespaces
+ *     alice: { groups: [dev], namespace: default }
+ *   clusterRoles, roles, clusterRoleBindings, roleBindings: RBAC (docs/sandbox-inventory.md)
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_RBAC, DEFAULT_USERS } from './default-identities.js';
+import type { RbacPolicy } from './rbac.js';
+import { parseRbac, parseUser, RbacInventoryError, type IdentityUserSpec } from './rbac-inventory.js';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 export type ContainerState = 'running' | 'waiting' | 'terminated';
@@ -49,14 +54,14 @@ export interface NamespaceSpec {
   readonly pods: readonly PodSpec[];
 }
 
-export interface UserSpec {
-  /** Namespaces this user may get/list pods in and exec into; '*' means all (and cluster scope). */
-  readonly namespaces: readonly string[];
-}
+/** A user: the old per-user `namespaces` list, and/or groups for RBAC (rbac-inventory.ts). */
+export type UserSpec = IdentityUserSpec;
 
 export interface Inventory {
   readonly namespaces: readonly NamespaceSpec[];
   readonly users: Readonly<Record<string, UserSpec>> & { readonly admin: UserSpec; readonly restricted: UserSpec };
+  /** RBAC objects beside the bootstrap ones; absent: none (old inventories). */
+  readonly rbac?: RbacPolicy;
 }
 
 export class InventoryError extends Error {
@@ -108,7 +113,8 @@ export const DEFAULT_INVENTORY: Inventory = {
       ],
     },
   ],
-  users: { admin: { namespaces: ['*'] }, restricted: { namespaces: ['load'] } },
+  users: DEFAULT_USERS,
+  rbac: DEFAULT_RBAC,
 };
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -182,9 +188,13 @@ function pod(v: unknown, where: string): PodSpec {
   };
 }
 
-function user(v: unknown, where: string): UserSpec {
-  const o = obj(v, where);
-  return { namespaces: list(o.namespaces, `${where}.namespaces`).map((x, i) => str(x, `${where}.namespaces[${i}]`)) };
+/** The identity parsers throw their own error type; callers of this module see InventoryError only. */
+function asInventoryError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof RbacInventoryError ? new InventoryError(err.message) : err;
+  }
 }
 
 /** Validates an already-parsed document (JSON or YAML) into an Inventory. */
@@ -200,9 +210,9 @@ export function parseInventory(doc: unknown): Inventory {
   unique(namespaces.map((n) => n.name), 'namespaces');
   const u = obj(o.users, 'users');
   const users: Record<string, UserSpec> = {};
-  for (const [name, spec] of Object.entries(u)) users[name] = user(spec, `users.${name}`);
+  for (const [name, spec] of Object.entries(u)) users[name] = asInventoryError(() => parseUser(spec, `users.${name}`));
   if (!users.admin || !users.restricted) throw new InventoryError('users: both admin and restricted must be declared');
-  return { namespaces, users: users as Inventory['users'] };
+  return { namespaces, users: users as Inventory['users'], rbac: asInventoryError(() => parseRbac(o)) };
 }
 
 /** Reads FILE as JSON (if it parses as JSON) or YAML, then validates it. */

@@ -4,6 +4,7 @@
  * Pure functions of the inventory and a World (uids and start time fixed at start-up).
  */
 import { randomUUID } from 'node:crypto';
+import { API_GROUPS } from './discovery.js';
 import type { ContainerSpec, Inventory, NamespaceSpec, PodSpec } from './inventory.js';
 
 export const NODE_NAME = 'sandbox-node';
@@ -215,7 +216,7 @@ export function discovery(path: string, hostPort: string): Record<string, unknow
     case '/api':
       return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: hostPort }] };
     case '/apis':
-      return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups: API_GROUPS };
     case '/api/v1':
       return {
         kind: 'APIResourceList',

@@ -16,7 +16,7 @@ export interface HttpStatus {
   readonly body: string;
 }
 
-function httpStatus(code: number, reason: string, message: string, details?: StatusDetails): HttpStatus {
+export function httpStatus(code: number, reason: string, message: string, details?: StatusDetails): HttpStatus {
   const obj: Record<string, unknown> = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason };
   if (details) obj.details = details;
   obj.code = code;
@@ -25,15 +25,23 @@ function httpStatus(code: number, reason: string, message: string, details?: Sta
 
 export const httpErrors = {
   unauthorized: (): HttpStatus => httpStatus(401, 'Unauthorized', 'Unauthorized'),
-  /** RBAC's wording; `ns` undefined means a cluster-scoped request. */
-  forbidden(user: string, verb: string, resource: string, name: string | undefined, ns: string | undefined): HttpStatus {
+  /**
+   * responsewriters.Forbidden's wording (k8s.io/apiserver endpoints/handlers/responsewriters/errors.go,
+   * then apierrors.NewForbidden); `ns` undefined or '' means a cluster-scoped request, `group` the API group.
+   */
+  forbidden(user: string, verb: string, resource: string, name: string | undefined, ns: string | undefined, group = '', reason = ''): HttpStatus {
     const kind = resource.split('/')[0] as string;
-    const subject = name === undefined ? kind : `${kind} "${name}"`;
-    const scope = ns === undefined ? 'at the cluster scope' : `in the namespace "${ns}"`;
-    const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "" ${scope}`;
-    const details: StatusDetails = name === undefined ? { kind } : { name, kind };
+    const qualified = group === '' ? kind : `${kind}.${group}`;
+    const subject = name === undefined || name === '' ? qualified : `${qualified} ${JSON.stringify(name)}`;
+    const scope = ns === undefined || ns === '' ? 'at the cluster scope' : `in the namespace ${JSON.stringify(ns)}`;
+    const why = reason === '' ? '' : `: ${reason}`;
+    const message = `${subject} is forbidden: User ${JSON.stringify(user)} cannot ${verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(group)} ${scope}${why}`;
+    const details: StatusDetails = { ...(name === undefined || name === '' ? {} : { name }), ...(group === '' ? {} : { group }), kind };
     return httpStatus(403, 'Forbidden', message, details);
   },
+  /** The same for a non-resource URL: `forbidden: User "u" cannot get path "/x"`. */
+  forbiddenPath: (user: string, verb: string, path: string): HttpStatus =>
+    httpStatus(403, 'Forbidden', `forbidden: User ${JSON.stringify(user)} cannot ${verb} path ${JSON.stringify(path)}`, {}),
   notFound: (kind: string, name: string): HttpStatus =>
     httpStatus(404, 'NotFound', `${kind} "${name}" not found`, { name, kind }),
   badRequest: (message: string): HttpStatus => httpStatus(400, 'BadRequest', message),
