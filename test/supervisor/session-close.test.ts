@@ -15,6 +15,14 @@ import { Metrics } from '../../src/supervisor/metrics.js';
 import { Session, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Waits until `cond` holds (messages cross a real MessageChannel: no fixed sleep on a loaded machine). */
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await tick(2);
+  }
+}
 
 /** The actor side of one session, driven by the test. */
 class FakeActor {
@@ -131,7 +139,7 @@ test('client leaves before the actor speaks: the close waits on the port and rea
   assert.equal(h.calls.closing, 1, 'the owner slot is free at once');
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 7 });
-  await tick();
+  await until(() => actor.got.length > 0, 'the close request');
   assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
   actor.bye();
   h.pool.settle();
@@ -146,7 +154,7 @@ test('the actor ends first (exit): one 1000 close; the close handler that follow
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
   actor.post({ t: 'end', code: 1000, reason: 'exited' });
-  await tick();
+  await until(() => h.ends.length > 0, 'the socket end');
   assert.deepEqual(h.ends, [{ code: 1000, reason: 'exited' }]);
   assert.equal(h.session.state, 'closing');
   actor.bye();
@@ -161,7 +169,7 @@ test('client closes while the actor is ending: each end happens once', async (t)
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await tick();
+  await until(() => h.session.state === 'open', 'hello');
   h.session.clientClosed();
   actor.post({ t: 'end', code: 4408, reason: 'IdleTimeout' });
   actor.bye();
@@ -190,7 +198,7 @@ test('the worker dies while the session is open: Internal frame, 1011, worker_lo
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await tick();
+  await until(() => h.session.state === 'open', 'hello');
   h.pool.settle(new Error('worker exited'));
   await h.session.finished;
   assertClosedOnce(h);
@@ -207,7 +215,7 @@ test('a dropped send ends the session with Internal instead of losing bytes', as
   h.accept.value = false;
   const ab = new ArrayBuffer(8);
   actor.port.postMessage({ t: 'out', data: ab }, [ab]);
-  await tick();
+  await until(() => h.ends.length > 0 && actor.got.length > 0, 'the end after a dropped send');
   assert.deepEqual(h.ends, [{ code: 1011, reason: 'Internal' }]);
   assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
   actor.bye();
@@ -220,9 +228,9 @@ test('deadline missed by a running actor: its worker is recycled, then the sessi
   const h = harness(t, 30);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 42 });
-  await tick();
+  await until(() => h.session.state === 'open', 'hello');
   h.session.clientClosed();
-  await tick(60);
+  await until(() => h.pool.recycled.length > 0, 'the recycle');
   assert.deepEqual(h.pool.recycled, [42]);
   h.pool.settle(new Error('recycled'));
   await h.session.finished;
@@ -239,10 +247,10 @@ test('deadline missed by an actor that never spoke: abandoned (counted); a late 
   assert.deepEqual(h.pool.recycled, []);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 3 });
-  await tick();
+  await until(() => actor.got.length > 0, 'the held close request');
   assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }], 'the late actor is told to close');
   actor.bye();
-  await tick();
+  await until(() => actor.port.listenerCount('message') === 0, 'the port to close');
   assert.equal(actor.port.listenerCount('message'), 0);
 });
 
@@ -250,10 +258,11 @@ test('shutdown: the close request says shutdown; the actor answers 1001', async 
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await tick();
+  await until(() => h.session.state === 'open', 'hello');
   h.session.shutdown();
   h.session.shutdown();
-  await tick();
+  await until(() => actor.got.length > 0, 'the close request');
+  await tick(20);
   assert.deepEqual(actor.got, [{ t: 'close', reason: 'shutdown' }]);
   actor.post({ t: 'end', code: 1001, reason: 'ServerShuttingDown' });
   actor.bye();
