@@ -158,7 +158,8 @@ export function renderHelp(head: string, table: OptionTable): string {
 
 /** README's configuration table, generated from the same table (a test keeps them equal). */
 export function renderMarkdown(table: OptionTable): string {
-  const rows = Object.entries(table).map(([name, spec]) => `| \`${synopsis(name, spec)}\` | ${defaultWords(spec)} | ${spec.help} |`);
+  const row = (cells: string[]): string => `|${cells.map((c) => (c ? ` ${c} ` : ' ')).join('|')}|`;
+  const rows = Object.entries(table).map(([name, spec]) => row([`\`${synopsis(name, spec)}\``, defaultWords(spec), spec.help]));
   return ['| option | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 

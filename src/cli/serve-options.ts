@@ -19,7 +19,7 @@ export const SERVE_OPTIONS = {
   }),
   workers: value('N', int(0, 1024), 'worker threads for session actors; `0` runs them on the main thread', { defaultText: 'CPU count' }),
   token: value('T', token, 'the access token; printed in the URL only when podterm generated it', { env: 'PODTERM_TOKEN', defaultText: '`$PODTERM_TOKEN`, else random' }),
-  user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a kubeconfig context (repeatable); the namespaces are listed when that identity may not list namespaces'),
+  user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); the namespaces are listed when that identity may not list namespaces'),
   'allow-origin': list('ORIGIN', origin, 'browser origins allowed to open terminals (repeatable)', { defaultText: "the server's own origin" }),
   'max-sessions': value('N', int(1, 10_000_000), 'global session limit (then `TooManySessions`, 4429); each session holds two sockets, so podterm keeps the limit below the open-files limit instead of failing late with EMFILE', {
     default: '10000',
