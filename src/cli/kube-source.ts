@@ -59,7 +59,8 @@ export function chooseCluster(flags: ClusterFlags, env: NodeJS.ProcessEnv): Clus
     try {
       return { kind: 'in-cluster', source, summary: inspectKubeSource(source) };
     } catch (err) {
-      throw new StartupError(`--in-cluster: no usable service account here (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+      // Outside a pod there is no KUBERNETES_SERVICE_HOST and no service account token.
+      throw new StartupError(`--in-cluster: not running in a pod with a service account (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
     }
   }
   if (flags.kubeconfig !== undefined) {

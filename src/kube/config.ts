@@ -23,15 +23,16 @@ export interface KubeSummary {
   contexts: string[];
 }
 
-/** A server URL without userinfo (`https://user:pass@host` is legal in a kubeconfig). */
-function safeServer(server: string): string {
+/** A server URL without userinfo (`https://user:pass@host` is legal in a kubeconfig); undefined if unparsable. */
+function safeServer(server: string): string | undefined {
   try {
     const u = new URL(server);
+    if (u.hostname === 'undefined') return undefined; // in-cluster config outside a pod: no KUBERNETES_SERVICE_HOST
     u.username = '';
     u.password = '';
     return u.href.replace(/\/$/, '');
   } catch {
-    return '(unparsable server URL)';
+    return undefined;
   }
 }
 
@@ -58,7 +59,9 @@ export function inspectKubeSource(source: KubeSource): KubeSummary {
   const cluster = kc.getCluster(ctx.cluster);
   if (!cluster) throw new KubeconfigError(`context ${JSON.stringify(current)} names cluster ${JSON.stringify(ctx.cluster)}, which it does not define`);
   if (!cluster.server) throw new KubeconfigError(`cluster ${JSON.stringify(cluster.name)} has no server`);
-  return { context: current, server: safeServer(cluster.server), contexts };
+  const server = safeServer(cluster.server);
+  if (!server) throw new KubeconfigError(`cluster ${JSON.stringify(cluster.name)} has no usable server URL`);
+  return { context: current, server, contexts };
 }
 
 /** Parsed kubeconfig with one KubeConfig per context, built on first use and then reused. */

@@ -65,6 +65,8 @@ test('kubeconfig missing or malformed: one line, exit 2, never the sandbox', asy
     [['serve'], { KUBECONFIG: f('bad-current') }, `podterm: kubeconfig ${f('bad-current')} (from KUBECONFIG) names current-context "nope", which is not one of its contexts (ops@far)`],
     [['serve', '--kubeconfig', f('empty')], {}, `podterm: kubeconfig ${f('empty')} (from --kubeconfig) is empty or not a kubeconfig`],
     [['serve'], {}, `podterm: kubeconfig ${join(home, '.kube', 'config')} (from ~/.kube/config) is not a valid kubeconfig: unexpected end of the stream within a flow collection (2:1)`, home],
+    // Outside a pod (the test machine): no KUBERNETES_SERVICE_HOST, so no usable in-cluster config.
+    [['serve', '--in-cluster'], { KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '' }, 'podterm: --in-cluster: not running in a pod with a service account (cluster "inCluster" has no usable server URL)'],
   ];
   const runs = await Promise.all(cases.map(([args, env, , h]) => runCli(t, args, { env, ...(h ? { home: h } : {}) })));
   for (const [i, run] of runs.entries()) await refused(run, (cases[i] as (typeof cases)[number])[2]);
