@@ -50,6 +50,7 @@ test('kubeconfig missing or malformed: one line, exit 2, never the sandbox', asy
     'no-contexts': 'apiVersion: v1\nkind: Config\nclusters: []\n',
     'bad-current': kubeconfig('nope'),
     empty: '',
+    good: kubeconfig('ops@far'),
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   const home = join(dir, 'home');
@@ -65,6 +66,7 @@ test('kubeconfig missing or malformed: one line, exit 2, never the sandbox', asy
     [['serve'], { KUBECONFIG: f('bad-current') }, `podterm: kubeconfig ${f('bad-current')} (from KUBECONFIG) names current-context "nope", which is not one of its contexts (ops@far)`],
     [['serve', '--kubeconfig', f('empty')], {}, `podterm: kubeconfig ${f('empty')} (from --kubeconfig) is empty or not a kubeconfig`],
     [['serve'], {}, `podterm: kubeconfig ${join(home, '.kube', 'config')} (from ~/.kube/config) is not a valid kubeconfig: unexpected end of the stream within a flow collection (2:1)`, home],
+    [['serve', '--kubeconfig', f('good'), '--user', 'other-token=nope'], {}, 'podterm: --user binds a token to context "nope", which the kubeconfig does not define (ops@far)'],
     // Outside a pod (the test machine): no KUBERNETES_SERVICE_HOST, so no usable in-cluster config.
     [['serve', '--in-cluster'], { KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '' }, 'podterm: --in-cluster: not running in a pod with a service account (cluster "inCluster" has no usable server URL)'],
   ];
