@@ -118,7 +118,8 @@ export async function startGateway(children: ChildSet, opts: GatewayOptions): Pr
         env: { ...process.env, NO_INSIGHT: 'true' },
       })
     : children.spawn(name, process.execPath, serve, { cwd: REPO_ROOT });
-  const m = await waitForLine(child, /podterm: open (http:\/\/[^/\s]+)\/\?token=(\S+)/, opts.readyTimeoutMs ?? 60000);
+  // The bench gives the token, so the ready line carries only the URL (a given token is never printed).
+  const m = await waitForLine(child, /podterm: open (http:\/\/[^/\s]+)\//, opts.readyTimeoutMs ?? 60000);
   const httpUrl = m[1] as string;
   // Under clinic the gateway is a descendant of the clinic process; find it by its command line.
   const pid = opts.clinic

@@ -3,26 +3,30 @@
  * cluster until SIGINT/SIGTERM, then ends every exec (killing its processes) and exits 0. The
  * kubeconfig is written only once the server listens, so its existence means "ready".
  */
-import { resolve } from 'node:path';
-import { loadInventory, OidcConfigError, startSandbox, type OidcOptions } from '../sandbox/index.js';
-import { parseArgs, parseListen, UsageError } from './args.js';
+import type { OidcOptions } from '../sandbox/index.js';
+import { flag, parseOptions, renderHelp, value } from './args.js';
+import { StartupError, UsageError } from './cli-errors.js';
+import { Lifetime } from './lifetime.js';
+import { existingFile, listen, outputFile } from './values.js';
 
-const HELP = `usage: podterm sandbox [--listen HOST:PORT] [--pods FILE] --kubeconfig-out FILE
+const asIs = (raw: string): string => raw;
 
-  --listen HOST:PORT     where to serve HTTPS (default 127.0.0.1:0, a free port)
-  --pods FILE            inventory of namespaces, pods, users and RBAC (JSON or YAML); default: built in
-                         (docs/sandbox-inventory.md)
-  --kubeconfig-out FILE  where to write the kubeconfig (one context per user: admin, restricted, ...)
-  --audit-log FILE       append audit.k8s.io/v1 Events (level Metadata, JSON lines) to FILE
-  --quiet                do not log each exec stream
+export const SANDBOX_OPTIONS = {
+  listen: value('HOST:PORT', listen, 'where to serve HTTPS (port 0 picks a free one)', { default: '127.0.0.1:0' }),
+  pods: value('FILE', existingFile, 'inventory of namespaces, pods, users and RBAC (JSON or YAML; docs/sandbox-inventory.md)', { defaultText: 'built in' }),
+  'kubeconfig-out': value('FILE', outputFile, 'where to write the kubeconfig (one context per user: admin, restricted, ...); required'),
+  'audit-log': value('FILE', outputFile, 'append audit.k8s.io/v1 Events (level Metadata, JSON lines) to FILE'),
+  quiet: flag('do not log each exec stream'),
+  // OIDC bearer tokens, as kube-apiserver's --oidc-* flags.
+  'oidc-issuer': value('URL', asIs, 'OIDC issuer (https, or http on 127.0.0.1/localhost only)'),
+  'oidc-client-id': value('ID', asIs, 'OIDC: required audience'),
+  'oidc-username-claim': value('C', asIs, 'OIDC: the username claim', { defaultText: 'sub' }),
+  'oidc-username-prefix': value('P', asIs, 'OIDC: username prefix; `-` for none', { defaultText: '"<issuer>#" unless the claim is email' }),
+  'oidc-groups-claim': value('C', asIs, 'OIDC: the groups claim'),
+  'oidc-groups-prefix': value('P', asIs, 'OIDC: groups prefix'),
+};
 
-  OIDC bearer tokens, as kube-apiserver's --oidc-* flags:
-  --oidc-issuer URL      issuer (https, or http on 127.0.0.1/localhost only)
-  --oidc-client-id ID    required audience
-  --oidc-username-claim C   default sub
-  --oidc-username-prefix P  default "<issuer>#" unless the claim is email; "-" for none
-  --oidc-groups-claim C
-  --oidc-groups-prefix P`;
+export const SANDBOX_HELP = renderHelp('usage: podterm sandbox [--listen HOST:PORT] [--pods FILE] --kubeconfig-out FILE', SANDBOX_OPTIONS);
 
 const OIDC_OPTIONS = ['oidc-issuer', 'oidc-client-id', 'oidc-username-claim', 'oidc-username-prefix', 'oidc-groups-claim', 'oidc-groups-prefix'];
 
@@ -48,50 +52,52 @@ export function oidcOptions(get: (name: string) => string | undefined): OidcOpti
   return o;
 }
 
-export async function runSandbox(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const args = parseArgs(argv, ['listen', 'pods', 'kubeconfig-out', 'audit-log', ...OIDC_OPTIONS], ['help', 'quiet']);
-  if (args.options.has('help')) {
-    console.log(HELP);
-    return;
+/** Runs until stopped; resolves with the exit code. */
+export async function runSandbox(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values: v, help } = parseOptions(SANDBOX_OPTIONS, argv, env);
+  if (help) {
+    console.log(SANDBOX_HELP);
+    return 0;
   }
-  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-  const out = args.options.get('kubeconfig-out');
+  const out = v['kubeconfig-out'];
   if (out === undefined) throw new UsageError('sandbox needs --kubeconfig-out FILE');
-  const { host, port } = parseListen(args.options.get('listen') ?? '127.0.0.1:0');
-  const podsFile = args.options.get('pods');
-  const inventory = podsFile === undefined ? undefined : await loadInventory(podsFile);
-  const quiet = args.options.has('quiet');
-  const oidc = oidcOptions((name) => args.options.get(name));
-  const auditLog = args.options.get('audit-log');
-
-  // A bad --oidc-issuer is a usage error, reported like the other option errors.
-  const sandbox = await startSandbox({
-    host,
-    port,
-    ...(inventory ? { inventory } : {}),
-    ...(oidc ? { oidc } : {}),
-    ...(auditLog === undefined ? {} : { auditLog: resolve(auditLog) }),
-    log: quiet ? () => {} : (line) => console.error(`[sandbox] ${line}`),
-    // Exec'd processes get the caller's PATH so host tools resolve as they do in this shell.
-    env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: env.LANG ?? 'C.UTF-8' },
-  }).catch((err: unknown) => {
-    throw err instanceof OidcConfigError ? new UsageError(err.message) : err;
+  const oidc = oidcOptions((name) => v[name as keyof typeof v] as string | undefined);
+  const { loadInventory, startSandbox, InventoryError, OidcConfigError } = await import('../sandbox/index.js');
+  const inventory = v.pods === undefined ? undefined : await loadInventory(v.pods).catch((err: unknown) => {
+    throw err instanceof InventoryError ? new StartupError(`--pods ${v.pods}: ${err.message}`) : err;
   });
-  const file = resolve(out);
-  await sandbox.writeKubeconfig(file);
-  console.log(`sandbox listening on ${sandbox.url}`);
-  console.log(`kubeconfig written to ${file} (contexts: ${Object.keys(sandbox.tokens).join(', ')})`);
+  const log = (level: string, msg: string, fields?: Record<string, unknown>): void => console.error(`[sandbox] ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
 
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  console.error('[sandbox] shutting down');
-  await sandbox.close();
-  process.exitCode = 0;
+  const life = new Lifetime(log);
+  try {
+    const sandbox = await startSandbox({
+      host: v.listen.host,
+      port: v.listen.port,
+      ...(inventory ? { inventory } : {}),
+      ...(oidc ? { oidc } : {}),
+      ...(v['audit-log'] === undefined ? {} : { auditLog: v['audit-log'] }),
+      log: v.quiet ? () => {} : (line) => console.error(`[sandbox] ${line}`),
+      // Exec'd processes get the caller's PATH so host tools resolve as they do in this shell.
+      env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: env.LANG ?? 'C.UTF-8' },
+    }).catch((err: unknown) => {
+      // A bad --oidc-issuer is a usage error, reported like the other option errors.
+      if (err instanceof OidcConfigError) throw new UsageError(err.message);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new StartupError(`${v.listen.host}:${v.listen.port}: address in use; choose another with --listen`);
+      throw err;
+    });
+    life.add(() => sandbox.close());
+    if (!life.stopping) {
+      await sandbox.writeKubeconfig(out).catch((err: unknown) => {
+        throw new StartupError(`--kubeconfig-out ${out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      });
+      console.log(`sandbox listening on ${sandbox.url}`);
+      console.log(`kubeconfig written to ${out} (contexts: ${Object.keys(sandbox.tokens).join(', ')})`);
+      await life.stopRequested();
+    }
+    console.error('[sandbox] shutting down');
+  } finally {
+    await life.close();
+  }
+  return 0;
 }

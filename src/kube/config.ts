@@ -5,7 +5,64 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { PodtermError } from '../protocol/errors.js';
 
-export type KubeSource = { kind: 'kubeconfig'; yaml: string } | { kind: 'in-cluster' };
+/**
+ * `kubeTimeoutMs` bounds each Kubernetes API call of a session start and of the lists (issue 8,
+ * item 2); the CLI always sets it (`--kube-timeout-ms`, default 10000).
+ */
+export type KubeSource = ({ kind: 'kubeconfig'; yaml: string } | { kind: 'in-cluster' }) & { kubeTimeoutMs?: number };
+
+/** A kubeconfig that cannot be used; the message is one line and never carries credentials. */
+export class KubeconfigError extends Error {
+  override readonly name = 'KubeconfigError';
+}
+
+/** What the startup log says about the cluster in use: never a credential. */
+export interface KubeSummary {
+  context: string;
+  server: string;
+  contexts: string[];
+}
+
+/** A server URL without userinfo (`https://user:pass@host` is legal in a kubeconfig); undefined if unparsable. */
+function safeServer(server: string): string | undefined {
+  try {
+    const u = new URL(server);
+    if (u.hostname === 'undefined') return undefined; // in-cluster config outside a pod: no KUBERNETES_SERVICE_HOST
+    u.username = '';
+    u.password = '';
+    return u.href.replace(/\/$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks what client-node accepts silently and fails on later, per session (a current-context that
+ * does not exist, no contexts, a context naming a missing cluster), so a bad file stops the start.
+ */
+export function inspectKubeSource(source: KubeSource): KubeSummary {
+  const kc = new KubeConfig();
+  try {
+    if (source.kind === 'kubeconfig') kc.loadFromString(source.yaml);
+    else kc.loadFromCluster();
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+    // client-node throws a TypeError for an empty document; say what it means.
+    throw new KubeconfigError(err instanceof TypeError ? 'is empty or not a kubeconfig' : `is not a valid kubeconfig: ${first}`);
+  }
+  const contexts = kc.getContexts().map((c) => c.name);
+  if (contexts.length === 0) throw new KubeconfigError('has no contexts');
+  const current = kc.getCurrentContext() as string | undefined;
+  if (!current) throw new KubeconfigError(`sets no current-context (contexts: ${contexts.join(', ')})`);
+  const ctx = kc.getContextObject(current);
+  if (!ctx) throw new KubeconfigError(`names current-context ${JSON.stringify(current)}, which is not one of its contexts (${contexts.join(', ')})`);
+  const cluster = kc.getCluster(ctx.cluster);
+  if (!cluster) throw new KubeconfigError(`context ${JSON.stringify(current)} names cluster ${JSON.stringify(ctx.cluster)}, which it does not define`);
+  if (!cluster.server) throw new KubeconfigError(`cluster ${JSON.stringify(cluster.name)} has no server`);
+  const server = safeServer(cluster.server);
+  if (!server) throw new KubeconfigError(`cluster ${JSON.stringify(cluster.name)} has no usable server URL`);
+  return { context: current, server, contexts };
+}
 
 /** Parsed kubeconfig with one KubeConfig per context, built on first use and then reused. */
 export class KubeContexts {

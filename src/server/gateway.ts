@@ -14,6 +14,7 @@ import { Metrics } from '../supervisor/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { Authenticator, type TokenBinding } from '../auth/token-auth.js';
 import { mountHttpRoutes } from './http-routes.js';
+import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
 
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   maxMessageBytes?: number;
   drainGraceMs?: number;
   webRoot?: string;
+  /** Bound on each Kubernetes API call (default 10000); carried to the kube layer in KubeSource. */
+  kubeTimeoutMs?: number;
   log?: LogFn;
   /** Additive: how long an actor may take to close before it counts as stuck (default 5000). */
   closeDeadlineMs?: number;
@@ -83,6 +86,7 @@ export const DEFAULTS = {
   idleTimeoutMs: 30 * 60_000,
   maxSessionAgeMs: 12 * 60 * 60_000,
   drainGraceMs: 10_000,
+  kubeTimeoutMs: 10_000,
   closeDeadlineMs: 5_000,
   highWaterBytes: 128 * 1024,
   lowWaterBytes: 32 * 1024,
@@ -91,9 +95,10 @@ export const DEFAULTS = {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   assertNativeUws();
   const log: LogFn = options.log ?? (() => undefined);
-  const kubeContexts = new KubeContexts(options.kube);
+  const kube: KubeSource = { ...options.kube, kubeTimeoutMs: options.kubeTimeoutMs ?? options.kube.kubeTimeoutMs ?? DEFAULTS.kubeTimeoutMs };
+  const kubeContexts = new KubeContexts(kube);
   const metrics = new Metrics();
-  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(options.kube, options.workers) : new InlineActorPool(options.kube, log);
+  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers) : new InlineActorPool(kube, log);
   const supervisor = new Supervisor(
     pool,
     metrics,
@@ -124,9 +129,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, log });
 
-  const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
-    app.listen(options.host, options.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${options.host}:${options.port}`))));
-  }).catch(async (err: unknown) => {
+  // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
+  const listenSocket = await listenExclusive(app, options.host, options.port).catch(async (err: unknown) => {
     await supervisor.close();
     throw err;
   });
