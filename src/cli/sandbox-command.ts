@@ -7,15 +7,18 @@ import { resolve } from 'node:path';
 import { loadInventory, startSandbox } from '../sandbox/index.js';
 import { parseArgs, parseListen, UsageError } from './args.js';
 
-const HELP = `usage: podterm sandbox [--listen HOST:PORT] [--pods FILE] --kubeconfig-out FILE
+const HELP = `usage: podterm sandbox [--listen HOST:PORT] [--pods FILE] [--kill-on-close] --kubeconfig-out FILE
 
   --listen HOST:PORT     where to serve HTTPS (default 127.0.0.1:0, a free port)
   --pods FILE            inventory of namespaces, pods and users (JSON or YAML); default: built in
   --kubeconfig-out FILE  where to write the kubeconfig (contexts admin and restricted)
+  --kill-on-close        closing an exec stream kills everything it started (default: hang up the
+                         terminal and leave survivors running, as a real container runtime does;
+                         the sandbox kills them when it stops)
   --quiet                do not log each exec stream`;
 
 export async function runSandbox(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const args = parseArgs(argv, ['listen', 'pods', 'kubeconfig-out'], ['help', 'quiet']);
+  const args = parseArgs(argv, ['listen', 'pods', 'kubeconfig-out'], ['help', 'quiet', 'kill-on-close']);
   if (args.options.has('help')) {
     console.log(HELP);
     return;
@@ -32,6 +35,7 @@ export async function runSandbox(argv: readonly string[], env: NodeJS.ProcessEnv
     host,
     port,
     ...(inventory ? { inventory } : {}),
+    killOnClose: args.options.has('kill-on-close'),
     log: quiet ? () => {} : (line) => console.error(`[sandbox] ${line}`),
     // Exec'd processes get the caller's PATH so host tools resolve as they do in this shell.
     env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: env.LANG ?? 'C.UTF-8' },

@@ -9,14 +9,17 @@ import type { ExecHandler } from './exec-handler.js';
 import { matchExecPath } from './exec-request.js';
 import { findNamespace, type PodSpec } from './inventory.js';
 import type { SandboxMetrics } from './metrics.js';
-import { discovery, list, namespaceObject, namespaceTable, podObject, podTable, type World } from './objects.js';
+import { discovery, list, namespaceObject, namespaceTable, podTable, type World } from './objects.js';
 import { httpErrors, type HttpStatus } from './status.js';
+import type { ToolRoutes } from './tool-routes.js';
 
 export interface ApiDeps {
   readonly world: World;
   readonly auth: Authenticator;
   readonly metrics: SandboxMetrics;
   readonly exec: ExecHandler;
+  /** attach, log, ephemeral containers, pod watches and field selectors (tool-routes.ts). */
+  readonly tools: ToolRoutes;
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   hostPort(): string;
 }
@@ -56,9 +59,9 @@ export function createApi(deps: ApiDeps): {
     return (findNamespace(inventory, ns)?.pods ?? []).map((pod) => ({ ns, pod }));
   }
 
-  function podList(req: IncomingMessage, res: ServerResponse, pods: { ns: string; pod: PodSpec }[]): void {
-    const body = wantsTable(req) ? podTable(world, pods) : list('PodList', pods.map(({ ns, pod }) => podObject(world, ns, pod, false)));
-    send(res, 200, JSON.stringify(body));
+  function podList(req: IncomingMessage, res: ServerResponse, pods: { ns: string; pod: PodSpec }[], who: Principal, ns?: string): void {
+    if (wantsTable(req)) return send(res, 200, JSON.stringify(podTable(world, pods)));
+    deps.tools.podList(req, res, pods, parseUrl(req), who, ns);
   }
 
   function get(req: IncomingMessage, res: ServerResponse, path: string, who: Principal): void {
@@ -74,7 +77,7 @@ export function createApi(deps: ApiDeps): {
     if (path === '/api/v1/pods') {
       const denied = authorize(who, { verb: 'list', resource: 'pods' });
       if (denied) return sendStatus(res, denied);
-      return podList(req, res, inventory.namespaces.flatMap((n) => podsIn(n.name)));
+      return podList(req, res, inventory.namespaces.flatMap((n) => podsIn(n.name)), who);
     }
     let m = NAMESPACE.exec(path);
     if (m) {
@@ -91,7 +94,7 @@ export function createApi(deps: ApiDeps): {
       const ns = decodeURIComponent(m[1] as string);
       const denied = authorize(who, { verb: 'list', resource: 'pods', namespace: ns });
       if (denied) return sendStatus(res, denied);
-      return podList(req, res, podsIn(ns));
+      return podList(req, res, podsIn(ns), who, ns);
     }
     m = POD.exec(path);
     if (m) {
@@ -101,7 +104,7 @@ export function createApi(deps: ApiDeps): {
       if (denied) return sendStatus(res, denied);
       const pod = podsIn(ns).find((p) => p.pod.name === name);
       if (!pod) return sendStatus(res, httpErrors.notFound('pods', name));
-      return send(res, 200, JSON.stringify(wantsTable(req) ? podTable(world, [pod]) : podObject(world, ns, pod.pod)));
+      return send(res, 200, JSON.stringify(wantsTable(req) ? podTable(world, [pod]) : deps.tools.deps.store.podView(ns, pod.pod)));
     }
     return sendStatus(res, httpErrors.pathNotFound());
   }
@@ -119,6 +122,7 @@ export function createApi(deps: ApiDeps): {
       if (path === '/version') return send(res, 200, JSON.stringify(discovery(path, deps.hostPort())));
       const execTarget = matchExecPath(path);
       if (execTarget) return exec.handlePlain(req, res, execTarget, url);
+      if (deps.tools.onRequest(req, res, path, url, who)) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, httpErrors.methodNotAllowed());
       if (!who) return sendStatus(res, httpErrors.unauthorized());
       get(req, res, path, who);
@@ -127,6 +131,7 @@ export function createApi(deps: ApiDeps): {
       metrics.httpRequestsTotal++;
       const url = parseUrl(req);
       const execTarget = matchExecPath(url.pathname);
+      if (!execTarget && deps.tools.onUpgrade(req, socket, head, url)) return;
       if (!execTarget) return exec.reject(socket, 404, httpErrors.pathNotFound().body);
       exec.handleUpgrade(req, socket, head, execTarget, url);
     },
