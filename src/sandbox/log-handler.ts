@@ -96,6 +96,7 @@ export class LogHandler {
     o: { follow: boolean; timestamps: boolean; tailLines?: number; limitBytes?: number; sinceNs?: bigint },
   ): void {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders(); // a follower with nothing to read yet still gets its 200 at once
     if (!log) {
       res.end();
       return;

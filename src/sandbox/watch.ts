@@ -73,6 +73,7 @@ export class PodWatches {
       type = 'MODIFIED';
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders(); // the client sees the watch established before any event, as from the API server
     this.#streams.add(res);
     const send = (t: string, ref: PodRef): void => {
       res.write(`${JSON.stringify({ type: t, object: this.store.podView(ref.ns, ref.pod) })}\n`);
