@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, Principal } from './auth.js';
 import { negotiateProtocol, type ExecProtocol } from './channel-codec.js';
 import { isHttpStatus, resolveExecRequest, type ExecRequest } from './exec-request.js';
 import { ExecSession, type SessionDeps } from './exec-session.js';
@@ -17,6 +17,8 @@ import { httpErrors, type HttpStatus } from './status.js';
 export interface ExecHandlerDeps extends SessionDeps {
   readonly inventory: Inventory;
   readonly auth: Authenticator;
+  /** Validates the request (default: pods/exec); the attach endpoint brings its own. */
+  resolve?(principal: Principal, method: string, target: { namespace: string; pod: string }, params: URLSearchParams): ExecRequest | HttpStatus;
 }
 
 /** Raw-socket answers get this long to flush before the socket is destroyed. */
@@ -84,6 +86,7 @@ export class ExecHandler {
   #check(req: IncomingMessage, target: { namespace: string; pod: string }, url: URL): ExecRequest | HttpStatus {
     const principal = this.deps.auth.authenticate(req.headers);
     if (!principal) return httpErrors.unauthorized();
+    if (this.deps.resolve) return this.deps.resolve(principal, req.method ?? 'GET', target, url.searchParams);
     return resolveExecRequest(this.deps.inventory, principal, req.method ?? 'GET', target, url.searchParams);
   }
 

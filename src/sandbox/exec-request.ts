@@ -38,14 +38,19 @@ export function queryBool(params: URLSearchParams, name: string): boolean {
   return !(v === '0' || v.toLowerCase() === 'false');
 }
 
-function pickContainer(pod: PodSpec, requested: string): ContainerSpec | HttpStatus {
+/**
+ * The API server's validateContainer (pkg/registry/core/pod/strategy.go): the only container when
+ * none is named; the choices listed cover every container, ephemeral ones (`extra`) included.
+ */
+export function pickContainer(pod: PodSpec, requested: string, extra: readonly ContainerSpec[] = []): ContainerSpec | HttpStatus {
+  const all = [...pod.containers, ...extra];
   if (requested === '') {
     // The API server does not read kubectl.kubernetes.io/default-container; kubectl does that itself.
     if (pod.containers.length === 1) return pod.containers[0] as ContainerSpec;
-    const names = pod.containers.map((c) => c.name).join(' ');
+    const names = all.map((c) => c.name).join(' ');
     return httpErrors.badRequest(`a container name must be specified for pod ${pod.name}, choose one of: [${names}]`);
   }
-  return pod.containers.find((c) => c.name === requested) ?? httpErrors.badRequest(`container ${requested} is not valid for pod ${pod.name}`);
+  return all.find((c) => c.name === requested) ?? httpErrors.badRequest(`container ${requested} is not valid for pod ${pod.name}`);
 }
 
 export function resolveExecRequest(
@@ -54,6 +59,8 @@ export function resolveExecRequest(
   method: string,
   target: { namespace: string; pod: string },
   params: URLSearchParams,
+  /** Ephemeral containers of the pod, with their current state. */
+  extra: (pod: PodSpec) => readonly ContainerSpec[] = () => [],
 ): ExecRequest | HttpStatus {
   // kube-apiserver authorizes a WebSocket GET as verb get, a SPDY POST as create; a WebSocket GET
   // must also be allowed create (AuthorizePodWebsocketUpgradeCreatePermission, beta since 1.35).
@@ -63,7 +70,7 @@ export function resolveExecRequest(
   if (denied) return denied;
   const pod = findPod(inventory, target.namespace, target.pod);
   if (!pod) return httpErrors.notFound('pods', target.pod);
-  const container = pickContainer(pod, params.get('container') ?? '');
+  const container = pickContainer(pod, params.get('container') ?? '', extra(pod));
   if ('code' in container) return container;
   const tty = queryBool(params, 'tty');
   const stdin = queryBool(params, 'stdin');

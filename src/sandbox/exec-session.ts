@@ -22,10 +22,16 @@ export type SessionState = 'open' | 'finishing' | 'closing' | 'closed';
 export interface SessionDeps {
   readonly metrics: SandboxMetrics;
   /** Starts the container's target; throws TargetStartError when the command cannot start. */
-  startTarget(req: ExecRequest, sink: TargetSink): ExecTarget;
+  startTarget(req: ExecRequest, sink: TargetSink, size?: { cols: number; rows: number }): ExecTarget;
   /** How long to wait for the client's close frame after ours before dropping the TCP connection. */
   readonly closeWaitMs: number;
   readonly log: (line: string) => void;
+  /**
+   * TTY execs wait this long for the client's first size before starting the process, as the
+   * kubelet has done since kubernetes#47991, so `stty size` sees the client's terminal and not
+   * 80x24. 0: start at once (attach: the process is already running).
+   */
+  readonly firstSizeWaitMs?: number;
 }
 
 export class ExecSession {
@@ -35,6 +41,9 @@ export class ExecSession {
   /** Set while reading the client is paused for input backpressure. */
   #inputProbe: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** Until the target starts: stdin that arrived early (in order), and a v5 stdin close. */
+  #early: { data: Buffer[]; eof: boolean } | undefined;
+  #firstSizeTimer: NodeJS.Timeout | undefined;
   readonly #resize = new ResizeDecoder();
   readonly #wsClosed: Promise<void>;
   #resolveClosed!: () => void;
@@ -65,6 +74,21 @@ export class ExecSession {
       this.#finish({ kind: 'internal', message: `unable to upgrade connection: container not found ("${req.container.name}")` });
       return;
     }
+    const wait = req.tty ? (deps.firstSizeWaitMs ?? 0) : 0;
+    if (wait > 0) {
+      this.#early = { data: [], eof: false };
+      this.#firstSizeTimer = setTimeout(() => this.#start(undefined), wait);
+    } else {
+      this.#start(undefined);
+    }
+  }
+
+  #start(size: { cols: number; rows: number } | undefined): void {
+    clearTimeout(this.#firstSizeTimer);
+    this.#firstSizeTimer = undefined;
+    if (this.#state !== 'open' || this.#target !== undefined) return;
+    const early = this.#early;
+    this.#early = undefined;
     const sink: TargetSink = {
       stdout: (d) => {
         if (this.req.stdout) this.#sendOutput(STREAM.stdout, d);
@@ -76,12 +100,18 @@ export class ExecSession {
       finished: (outcome) => this.#finish(outcome),
     };
     try {
-      this.#target = deps.startTarget(req, sink);
+      this.#target = this.deps.startTarget(this.req, sink, size);
     } catch (err) {
       // A start failure is the command's failure, reported on channel 3, never the server's crash.
-      const message = err instanceof TargetStartError ? err.message : `error executing command in container: ${(err as Error).message}`;
+      let message = err instanceof TargetStartError ? err.message : `error executing command in container: ${(err as Error).message}`;
+      // On v5 the API server relays the kubelet's InternalError and wraps it once more
+      // (StreamTranslator: NewInternalError(err)): "Internal error occurred: Internal error occurred: ...".
+      if (this.protocol === 'v5.channel.k8s.io') message = `Internal error occurred: ${message}`;
       this.#finish({ kind: 'internal', message });
+      return;
     }
+    for (const d of early?.data ?? []) this.#target.writeStdin(d);
+    if (early?.eof) this.#target.endStdin();
   }
 
   get state(): SessionState {
@@ -148,14 +178,23 @@ export class ExecSession {
         void this.close(msg.reason);
         return;
       case 'close-stream':
-        if (msg.channel === STREAM.stdin && this.req.stdin) this.#target?.endStdin();
+        if (msg.channel === STREAM.stdin && this.req.stdin) {
+          if (this.#early) this.#early.eof = true;
+          else this.#target?.endStdin();
+        }
         return;
       case 'data':
-        if (msg.channel === STREAM.stdin && this.req.stdin) {
+        if (msg.channel === STREAM.stdin && this.req.stdin && this.#early) {
+          this.#early.data.push(Buffer.from(msg.payload)); // bounded by the 1 s wait; kubectl sends its size first
+        } else if (msg.channel === STREAM.stdin && this.req.stdin) {
           // Input backpressure: stop reading the socket (TCP then slows the client) until the target drains.
           if (this.#target?.writeStdin(msg.payload) === false) this.#setInputPaused(true);
         } else if (msg.channel === STREAM.resize) {
           for (const size of this.#resize.push(msg.payload)) {
+            if (this.#early && size.width > 0 && size.height > 0) {
+              this.#start({ cols: size.width, rows: size.height });
+              continue;
+            }
             // Resizes apply to terminals only; a zero dimension is ignored as the runtimes do.
             if (this.req.tty && size.width > 0 && size.height > 0) this.#target?.resize(size.width, size.height);
           }
@@ -186,6 +225,8 @@ export class ExecSession {
 
   async #teardown(reason: string, code: number): Promise<void> {
     this.#state = 'closing'; // before anything calls back, so re-entrant calls see it
+    clearTimeout(this.#firstSizeTimer);
+    this.#early = undefined;
     this.deps.log(`exec ${this.#name()}: closing (${reason})`);
     clearInterval(this.#inputProbe);
     this.#inputProbe = undefined;

@@ -13,8 +13,9 @@ import type { ExecHandler } from './exec-handler.js';
 import { matchExecPath } from './exec-request.js';
 import { findNamespace, type PodSpec } from './inventory.js';
 import type { SandboxMetrics } from './metrics.js';
-import { discovery, list, namespaceObject, namespaceTable, podObject, podTable, type World } from './objects.js';
+import { discovery, list, namespaceObject, namespaceTable, podTable, type World } from './objects.js';
 import { httpErrors, type HttpStatus } from './status.js';
+import type { ToolRoutes } from './tool-routes.js';
 
 export interface ApiDeps {
   readonly world: World;
@@ -22,6 +23,8 @@ export interface ApiDeps {
   readonly metrics: SandboxMetrics;
   readonly exec: ExecHandler;
   readonly audit?: AuditLog;
+  /** attach, log, ephemeral containers, pod watches and field selectors (tool-routes.ts). */
+  readonly tools: ToolRoutes;
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   hostPort(): string;
 }
@@ -61,9 +64,9 @@ export function createApi(deps: ApiDeps): {
     return (findNamespace(inventory, ns)?.pods ?? []).map((pod) => ({ ns, pod }));
   }
 
-  function podList(req: IncomingMessage, res: ServerResponse, pods: { ns: string; pod: PodSpec }[]): void {
-    const body = wantsTable(req) ? podTable(world, pods) : list('PodList', pods.map(({ ns, pod }) => podObject(world, ns, pod, false)));
-    send(res, 200, JSON.stringify(body));
+  function podList(req: IncomingMessage, res: ServerResponse, pods: { ns: string; pod: PodSpec }[], who: Principal, ns?: string): void {
+    if (wantsTable(req)) return send(res, 200, JSON.stringify(podTable(world, pods)));
+    deps.tools.podList(req, res, pods, parseUrl(req), who, ns);
   }
 
   function get(req: IncomingMessage, res: ServerResponse, path: string, who: Principal): void {
@@ -79,7 +82,7 @@ export function createApi(deps: ApiDeps): {
     if (path === '/api/v1/pods') {
       const denied = authorize(who, { verb: 'list', resource: 'pods' });
       if (denied) return sendStatus(res, denied);
-      return podList(req, res, inventory.namespaces.flatMap((n) => podsIn(n.name)));
+      return podList(req, res, inventory.namespaces.flatMap((n) => podsIn(n.name)), who);
     }
     let m = NAMESPACE.exec(path);
     if (m) {
@@ -96,7 +99,7 @@ export function createApi(deps: ApiDeps): {
       const ns = decodeURIComponent(m[1] as string);
       const denied = authorize(who, { verb: 'list', resource: 'pods', namespace: ns });
       if (denied) return sendStatus(res, denied);
-      return podList(req, res, podsIn(ns));
+      return podList(req, res, podsIn(ns), who, ns);
     }
     m = POD.exec(path);
     if (m) {
@@ -106,7 +109,7 @@ export function createApi(deps: ApiDeps): {
       if (denied) return sendStatus(res, denied);
       const pod = podsIn(ns).find((p) => p.pod.name === name);
       if (!pod) return sendStatus(res, httpErrors.notFound('pods', name));
-      return send(res, 200, JSON.stringify(wantsTable(req) ? podTable(world, [pod]) : podObject(world, ns, pod.pod)));
+      return send(res, 200, JSON.stringify(wantsTable(req) ? podTable(world, [pod]) : deps.tools.deps.store.podView(ns, pod.pod)));
     }
     return sendStatus(res, httpErrors.pathNotFound());
   }
@@ -122,6 +125,7 @@ export function createApi(deps: ApiDeps): {
     if (path === '/version') return send(res, 200, JSON.stringify(discovery(path, deps.hostPort())));
     const execTarget = matchExecPath(path);
     if (execTarget) return exec.handlePlain(req, res, execTarget, url);
+    if (deps.tools.onRequest(req, res, path, url, who)) return;
     if (!who) return sendStatus(res, httpErrors.unauthorized());
     if (handleReview(req, res, path, who)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, httpErrors.methodNotAllowed());
@@ -145,11 +149,13 @@ export function createApi(deps: ApiDeps): {
       const url = parseUrl(req);
       if (deps.audit) auditUpgrade(deps.audit, req, socket, url, () => auth.authenticate(req.headers));
       const execTarget = matchExecPath(url.pathname);
-      if (!execTarget) return exec.reject(socket, 404, httpErrors.pathNotFound().body);
+      // Identify first: the attach route (tools) authorizes with what identify() resolved.
       auth.identify(req).then(
         (identified) => {
           if (identified && 'code' in identified) return exec.reject(socket, identified.code, identified.body);
-          exec.handleUpgrade(req, socket, head, execTarget, url);
+          if (execTarget) return exec.handleUpgrade(req, socket, head, execTarget, url);
+          if (deps.tools.onUpgrade(req, socket, head, url)) return;
+          exec.reject(socket, 404, httpErrors.pathNotFound().body);
         },
         () => exec.reject(socket, 401, httpErrors.unauthorized().body),
       );

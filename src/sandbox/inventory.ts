@@ -17,6 +17,12 @@
  *               state: running        # running | waiting | terminated (default running)
  *               reason: CrashLoopBackOff   # optional, for waiting/terminated
  *               target: process       # process (real host process) | echo | flood (in-process)
+ *                                     # | none (no executables: every exec fails as containerd's does)
+ *               tty: true             # the main process gets a terminal (kubectl attach -t)
+ *               stdin: true           # the main process reads stdin (kubectl attach -i)
+ *               command: [sh]         # the main process (default sh when tty or stdin is set;
+ *                                     # otherwise none); started at the first attach
+ *               ticker: 1000          # an in-process main process logging `line N` every N ms
  *   users:                            # required: admin and restricted; any others allowed
  *     admin: { namespaces: ["*"] }    # old form: "*" = cluster-admin
  *     restricted: { namespaces: [load] }   # old form: pods and exec in these namespaces
@@ -31,7 +37,7 @@ import { parseRbac, parseUser, RbacInventoryError, type IdentityUserSpec } from 
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 export type ContainerState = 'running' | 'waiting' | 'terminated';
-export type TargetKind = 'process' | 'echo' | 'flood';
+export type TargetKind = 'process' | 'echo' | 'flood' | 'none';
 
 export interface ContainerSpec {
   readonly name: string;
@@ -39,6 +45,12 @@ export interface ContainerSpec {
   readonly state: ContainerState;
   readonly reason?: string;
   readonly target: TargetKind;
+  readonly tty?: boolean;
+  readonly stdin?: boolean;
+  /** The main process (attach, logs); absent: sh when tty or stdin, else none. */
+  readonly command?: readonly string[];
+  /** Main process is an in-process line ticker with this period (ms). */
+  readonly ticker?: number;
 }
 
 export interface PodSpec {
@@ -81,7 +93,7 @@ export const DEFAULT_INVENTORY: Inventory = {
     {
       name: 'default',
       pods: [
-        { name: 'shell', phase: 'Running', annotations: {}, labels: { app: 'shell' }, containers: [c('main')] },
+        { name: 'shell', phase: 'Running', annotations: {}, labels: { app: 'shell' }, containers: [c('main', 'process', { tty: true, stdin: true })] },
         {
           name: 'multi',
           phase: 'Running',
@@ -102,6 +114,14 @@ export const DEFAULT_INVENTORY: Inventory = {
           annotations: {},
           labels: { app: 'done' },
           containers: [c('main', 'process', { state: 'terminated', reason: 'Completed' })],
+        },
+        { name: 'logs', phase: 'Running', annotations: {}, labels: { app: 'logs' }, containers: [c('main', 'process', { ticker: 1000 })] },
+        {
+          name: 'distroless',
+          phase: 'Running',
+          annotations: {},
+          labels: { app: 'distroless' },
+          containers: [c('app', 'none', { image: 'gcr.io/distroless/static-debian12' })],
         },
       ],
     },
@@ -164,7 +184,7 @@ function unique(names: string[], where: string): void {
 
 function container(v: unknown, where: string): ContainerSpec {
   const o = obj(v, where);
-  const target = oneOf<TargetKind>(o.target, ['process', 'echo', 'flood'], 'process', `${where}.target`);
+  const target = oneOf<TargetKind>(o.target, ['process', 'echo', 'flood', 'none'], 'process', `${where}.target`);
   const state = oneOf<ContainerState>(o.state, ['running', 'waiting', 'terminated'], 'running', `${where}.state`);
   const spec: ContainerSpec = {
     name: dns(o.name, `${where}.name`),
@@ -172,7 +192,19 @@ function container(v: unknown, where: string): ContainerSpec {
     state,
     target,
   };
-  return o.reason === undefined ? spec : { ...spec, reason: str(o.reason, `${where}.reason`) };
+  const extra: { -readonly [K in keyof ContainerSpec]?: ContainerSpec[K] } = {};
+  if (o.reason !== undefined) extra.reason = str(o.reason, `${where}.reason`);
+  for (const k of ['tty', 'stdin'] as const) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== 'boolean') throw new InventoryError(`${where}.${k}: expected true or false`);
+    extra[k] = o[k];
+  }
+  if (o.command !== undefined) extra.command = list(o.command, `${where}.command`).map((x, i) => str(x, `${where}.command[${i}]`));
+  if (o.ticker !== undefined) {
+    if (typeof o.ticker !== 'number' || !Number.isInteger(o.ticker) || o.ticker < 10) throw new InventoryError(`${where}.ticker: expected an integer >= 10 (ms)`);
+    extra.ticker = o.ticker;
+  }
+  return { ...spec, ...extra };
 }
 
 function pod(v: unknown, where: string): PodSpec {

@@ -91,10 +91,13 @@ export function podObject(w: World, ns: string, pod: PodSpec, typed = true): Rec
       containers: pod.containers.map((c) => ({
         name: c.name,
         image: c.image,
+        ...(c.command ? { command: c.command } : {}),
         resources: {},
         terminationMessagePath: '/dev/termination-log',
         terminationMessagePolicy: 'File',
         imagePullPolicy: 'IfNotPresent',
+        ...(c.stdin ? { stdin: true } : {}),
+        ...(c.tty ? { tty: true } : {}),
       })),
       restartPolicy: pod.phase === 'Succeeded' ? 'Never' : 'Always',
       terminationGracePeriodSeconds: 30,
@@ -223,8 +226,11 @@ export function discovery(path: string, hostPort: string): Record<string, unknow
         groupVersion: 'v1',
         resources: [
           { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
-          { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'], categories: ['all'] },
+          { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'], categories: ['all'] },
+          { name: 'pods/attach', singularName: '', namespaced: true, kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+          { name: 'pods/ephemeralcontainers', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] },
           { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+          { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
         ],
       };
     default:

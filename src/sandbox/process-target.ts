@@ -1,10 +1,17 @@
 /**
  * Exec targets backed by real host processes: node-pty when tty=true, pipes otherwise. The command
  * array is exec'd directly, with no shell in between, as a container runtime does. Each process
- * leads its own session; close() sends SIGHUP to the whole session, then SIGKILL after a grace
- * period, and resolves only once the leader has been reaped, so the process gauge never lies.
+ * leads its own session.
+ *
+ * close() has two modes. By default it does what a real runtime does when the exec stream goes
+ * away: a pty is hung up (its master closed, so the kernel and node-pty send SIGHUP to the
+ * terminal's processes), pipes are closed, and nothing more; what survives is handed to the
+ * SurvivorTracker, counted, and killed only when the sandbox stops. With killOnClose it sends
+ * SIGHUP to the whole session and every process carrying the exec's marker (setsid children
+ * included), then SIGKILL after a grace period, and resolves only once the leader has been reaped.
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -12,6 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import * as pty from 'node-pty';
 import { sessionAlive, signalSession } from './process-group.js';
 import type { ExecOutcome } from './status.js';
+import { markedProcesses, signalAll } from './survivors.js';
 import { TargetStartError, type ExecTarget, type TargetSink, type TargetSpec } from './target.js';
 
 export interface ProcessGauge {
@@ -23,6 +31,17 @@ export interface ProcessTargetOptions {
   /** Time between SIGHUP and SIGKILL when closing. */
   readonly graceMs: number;
   readonly gauge: ProcessGauge;
+  /** true: close() kills everything the exec started; false: it hangs up, as a runtime does. */
+  readonly killOnClose: boolean;
+  /** The exec's PODTERM_SANDBOX_EXEC value (survivors.ts), also set in spec.env by the caller. */
+  readonly marker?: string;
+  /** Takes over what a hung-up exec left running. */
+  readonly survivors?: SurvivorSink;
+}
+
+export interface SurvivorSink {
+  adopt(marker: string, leaderPid: number | undefined): void;
+  leaderExited(marker: string, pid: number): void;
 }
 
 /** After the leader exits, how long to wait for its pipes to reach EOF (a background child may hold them). */
@@ -37,16 +56,24 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/**
+ * The failure containerd reports when runc cannot find the executable (runc uses Go's
+ * exec.LookPath: a bare name is searched in $PATH, a path is stat'ed), wrapped as containerd's
+ * CRI exec does: `failed to exec in container: failed to start exec "<exec id>": ...`.
+ */
+export function execNotFound(name: string): TargetStartError {
+  const why = name.includes('/') ? `stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`;
+  const id = randomBytes(32).toString('hex');
+  return new TargetStartError(
+    `error executing command in container: failed to exec in container: failed to start exec "${id}": OCI runtime exec failed: exec failed: unable to start container process: ${name.includes('/') ? `exec: "${name}": ` : ''}${why}: unknown`,
+  );
+}
+
 /** PATH lookup as execvp does it, so a missing binary fails like containerd rather than as a pty error. */
 export function resolveExecutable(name: string, env: Readonly<Record<string, string>>): string {
   const candidates = name.includes('/') ? [name] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
   const found = candidates.find(isExecutable);
-  if (found === undefined) {
-    const why = name.includes('/') ? `stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`;
-    throw new TargetStartError(
-      `error executing command in container: failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: ${why}: unknown`,
-    );
-  }
+  if (found === undefined) throw execNotFound(name);
   return found;
 }
 
@@ -63,15 +90,29 @@ function outcomeOf(code: number, command: readonly string[]): ExecOutcome {
   return code === 0 ? { kind: 'success' } : { kind: 'exit', code: code & 0xff, command };
 }
 
-/** Shared teardown: SIGHUP the session, wait, SIGKILL what is left, wait for the leader's reaping. */
-async function killSession(pid: number, exited: Promise<void>, isExited: () => boolean, graceMs: number): Promise<void> {
+function signalMarked(marker: string | undefined, signal: NodeJS.Signals): void {
+  if (marker !== undefined) signalAll(markedProcesses((v) => v === marker).map((p) => p.pid), signal);
+}
+
+/**
+ * Kill-on-close teardown: SIGHUP the session and the marked processes (a setsid child has left the
+ * session but kept the marker), wait, SIGKILL what is left, wait for the leader's reaping.
+ */
+async function killSession(pid: number, exited: Promise<void>, isExited: () => boolean, opts: ProcessTargetOptions): Promise<void> {
   signalSession(pid, 'SIGHUP');
-  const deadline = Date.now() + graceMs;
+  signalMarked(opts.marker, 'SIGHUP');
+  const deadline = Date.now() + opts.graceMs;
   while (Date.now() < deadline && (!isExited() || sessionAlive(pid))) {
     await Promise.race([exited, delay(50)]);
   }
   if (!isExited() || sessionAlive(pid)) signalSession(pid, 'SIGKILL');
+  signalMarked(opts.marker, 'SIGKILL');
   await exited;
+}
+
+/** Real-runtime close: the caller has hung up; hand what is still running to the tracker. */
+function release(pid: number, isExited: () => boolean, opts: ProcessTargetOptions): void {
+  if (opts.marker !== undefined) opts.survivors?.adopt(opts.marker, isExited() ? undefined : pid);
 }
 
 export function startProcessTarget(spec: TargetSpec, sink: TargetSink, opts: ProcessTargetOptions): ExecTarget {
@@ -97,7 +138,8 @@ class PtyTarget implements ExecTarget {
 
   constructor(file: string, args: string[], spec: TargetSpec, sink: TargetSink, readonly opts: ProcessTargetOptions) {
     // encoding null: node-pty hands us Buffers, so bytes reach the client unchanged (no UTF-8 round trip).
-    this.#pty = pty.spawn(file, args, { name: 'xterm-256color', cols: 80, rows: 24, cwd: spec.cwd, env: { ...spec.env }, encoding: null });
+    const size = spec.size ?? { cols: 80, rows: 24 };
+    this.#pty = pty.spawn(file, args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, cwd: spec.cwd, env: { ...spec.env }, encoding: null });
     opts.gauge.processStarted();
     this.#pty.onData((d: string | Buffer) => this.#coalesce(typeof d === 'string' ? Buffer.from(d) : d));
     this.#sink = sink;
@@ -106,6 +148,7 @@ class PtyTarget implements ExecTarget {
       this.#pty.onExit(({ exitCode, signal }) => {
         this.#state = 'exited';
         opts.gauge.processExited();
+        if (opts.marker !== undefined) opts.survivors?.leaderExited(opts.marker, this.#pty.pid);
         resolve();
         this.#flush(); // output before the status
         if (this.#closing === undefined) sink.finished(outcomeOf(signal ? 128 + signal : exitCode, spec.command));
@@ -176,7 +219,14 @@ class PtyTarget implements ExecTarget {
       this.#batch = []; // nobody reads any more
       this.#batchBytes = 0;
       this.resume(); // a paused socket would never see EOF, and node-pty waits for it before 'exit'
-      await killSession(this.#pty.pid, this.#exited, () => this.#state === 'exited', this.opts.graceMs);
+      if (!this.opts.killOnClose) {
+        // The hang-up: closing the master makes the kernel send SIGHUP to the terminal's session
+        // leader and foreground group, and node-pty sends the leader SIGHUP once the fd is closed.
+        (this.#pty as unknown as { destroy(): void }).destroy();
+        release(this.#pty.pid, () => this.#state === 'exited', this.opts);
+        return;
+      }
+      await killSession(this.#pty.pid, this.#exited, () => this.#state === 'exited', this.opts);
     })();
     return this.#closing;
   }
@@ -213,6 +263,7 @@ class PipeTarget implements ExecTarget {
       this.#child.once('exit', (code, signal) => {
         this.#state = 'exited';
         opts.gauge.processExited();
+        if (opts.marker !== undefined && this.#child.pid !== undefined) opts.survivors?.leaderExited(opts.marker, this.#child.pid);
         resolve();
         this.#status = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
         this.#armDrain();
@@ -276,7 +327,14 @@ class PipeTarget implements ExecTarget {
       clearTimeout(this.#drainTimer);
       this.#child.stdin?.destroy();
       const pid = this.#child.pid;
-      if (pid !== undefined) await killSession(pid, this.#exited, () => this.#state === 'exited', this.opts.graceMs);
+      if (!this.opts.killOnClose) {
+        // A runtime closes the exec's pipes and leaves the process be; its next write gets EPIPE.
+        this.#child.stdout?.destroy();
+        this.#child.stderr?.destroy();
+        if (pid !== undefined) release(pid, () => this.#state === 'exited', this.opts);
+        return;
+      }
+      if (pid !== undefined) await killSession(pid, this.#exited, () => this.#state === 'exited', this.opts);
       this.#child.stdout?.destroy();
       this.#child.stderr?.destroy();
     })();

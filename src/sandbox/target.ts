@@ -16,6 +16,8 @@ export interface TargetSpec {
   readonly stdin: boolean;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
+  /** The terminal's size at start (tty only); default 80x24. */
+  readonly size?: { readonly cols: number; readonly rows: number };
 }
 
 export interface ExecTarget {

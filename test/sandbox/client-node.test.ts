@@ -7,7 +7,8 @@ import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { assertDrained } from './helpers.js';
 
-const sb = await startSandbox({ killGraceMs: 500 });
+// Held to kill-on-close: these tests end execs by closing the socket and expect nothing left.
+const sb = await startSandbox({ killGraceMs: 500, killOnClose: true });
 after(() => sb.close());
 afterEach(() => assertDrained(sb));
 

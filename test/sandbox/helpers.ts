@@ -27,10 +27,12 @@ export interface ExecQuery {
   tty?: boolean;
   /** Replaces the whole query string when given. */
   raw?: string;
+  /** Default exec. */
+  subresource?: 'exec' | 'attach';
 }
 
 export function execPath(q: ExecQuery): string {
-  const base = `/api/v1/namespaces/${q.ns ?? 'default'}/pods/${q.pod}/exec`;
+  const base = `/api/v1/namespaces/${q.ns ?? 'default'}/pods/${q.pod}/${q.subresource ?? 'exec'}`;
   if (q.raw !== undefined) return `${base}?${q.raw}`;
   const p = new URLSearchParams();
   for (const c of q.command ?? []) p.append('command', c);
@@ -166,4 +168,10 @@ export function httpGet(sb: Sandbox, path: string, token?: string, accept?: stri
     req.on('error', reject);
     req.end();
   });
+}
+
+/** After sandbox.close(): nothing the sandbox started is left (execs, attaches, follows, watches, processes). */
+export function assertStopped(sb: Sandbox): void {
+  assert.deepEqual(sb.stats(), { execActive: 0, processesActive: 0 });
+  assert.deepEqual(sb.toolStats(), { attachActive: 0, logStreamsActive: 0, watchesActive: 0, mainProcessesActive: 0, survivorsActive: 0 });
 }

@@ -5,7 +5,8 @@ import { after, afterEach, test } from 'node:test';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { assertDrained, httpGet, openExec } from './helpers.js';
 
-const sb = await startSandbox({ killGraceMs: 500 });
+// Held to kill-on-close: these tests end execs by closing the socket and expect nothing left.
+const sb = await startSandbox({ killGraceMs: 500, killOnClose: true });
 after(() => sb.close());
 afterEach(() => assertDrained(sb));
 
@@ -16,7 +17,7 @@ test('discovery: /version, /api, /apis, /api/v1 with pods and pods/exec', async 
   assert.equal(JSON.parse((await httpGet(sb, '/apis', sb.tokens.admin)).body).kind, 'APIGroupList');
   const v1 = JSON.parse((await httpGet(sb, '/api/v1', sb.tokens.admin)).body);
   assert.equal(v1.kind, 'APIResourceList');
-  assert.deepEqual(v1.resources.map((r: { name: string }) => r.name).sort(), ['namespaces', 'pods', 'pods/exec']);
+  assert.deepEqual(v1.resources.map((r: { name: string }) => r.name).sort(), ['namespaces', 'pods', 'pods/attach', 'pods/ephemeralcontainers', 'pods/exec', 'pods/log']);
 });
 
 test('authentication: no token reads only public paths; a wrong token is 401 everywhere', async () => {
@@ -43,7 +44,7 @@ test('pods: get decodes as a v1 Pod; lists and per-user permissions', async () =
   const all = JSON.parse((await httpGet(sb, '/api/v1/pods', sb.tokens.admin)).body);
   assert.equal(all.kind, 'PodList');
   assert.deepEqual(all.items.map((p: { metadata: { namespace: string; name: string } }) => `${p.metadata.namespace}/${p.metadata.name}`), [
-    'default/shell', 'default/multi', 'default/stopped', 'default/done', 'load/echo', 'load/flood',
+    'default/shell', 'default/multi', 'default/stopped', 'default/done', 'default/logs', 'default/distroless', 'load/echo', 'load/flood',
   ]);
   const r = sb.tokens.restricted;
   assert.equal(JSON.parse((await httpGet(sb, '/api/v1/namespaces/load/pods', r)).body).items.length, 2);

@@ -106,7 +106,7 @@ test('get pods, get pods -A, get namespaces, and their denials', async () => {
   assert.match(pods.stdout, /\nshell\s+1\/1\s+Running\s+0\s/);
   assert.match(pods.stdout, /\nstopped\s+0\/1\s+CrashLoopBackOff\s+5\s/);
   const all = await kubectl(['get', 'pods', '-A', '-o', 'name']);
-  assert.equal(all.stdout, 'pod/shell\npod/multi\npod/stopped\npod/done\npod/echo\npod/flood\n');
+  assert.equal(all.stdout, 'pod/shell\npod/multi\npod/stopped\npod/done\npod/logs\npod/distroless\npod/echo\npod/flood\n');
   const json = await kubectl(['get', 'pod', 'multi', '-o', 'json']);
   const pod = JSON.parse(json.stdout);
   assert.equal(pod.spec.nodeName, 'sandbox-node');

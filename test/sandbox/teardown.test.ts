@@ -14,7 +14,8 @@ import { assertDrained, channels, openExec, type ExecClient } from './helpers.js
 
 const MARK = `podterm-test-${randomUUID()}`;
 const env = { PATH: '/usr/local/bin:/usr/bin:/bin', PODTERM_TEST_MARK: MARK };
-const sb = await startSandbox({ killGraceMs: 500, env });
+// These tests hold the sandbox to kill-on-close; runtime-fidelity.test.ts covers the default (hang-up).
+const sb = await startSandbox({ killGraceMs: 500, env, killOnClose: true });
 after(() => sb.close());
 afterEach(async () => {
   await assertDrained(sb, 10_000);
@@ -86,7 +87,7 @@ test('a background child keeping the pipes open does not keep the exec alive aft
 });
 
 test('sandbox.close() with open streams ends them, kills their processes and is idempotent', async (t) => {
-  const own: Sandbox = await startSandbox({ killGraceMs: 500, env });
+  const own: Sandbox = await startSandbox({ killGraceMs: 500, env, killOnClose: true });
   t.after(() => own.close());
   const xs = [
     openExec(t, own, { pod: 'shell', command: ['sh', '-c', 'echo up; sleep 60'], stdout: true }),

@@ -6,7 +6,8 @@ import { after, afterEach, test } from 'node:test';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { assertDrained, channels, channelText, execPath, httpGet, openExec, refusedUpgrade, wsUpgradeHeaders } from './helpers.js';
 
-const sb = await startSandbox({ killGraceMs: 500 });
+// Held to kill-on-close: these tests end execs by closing the socket and expect nothing left.
+const sb = await startSandbox({ killGraceMs: 500, killOnClose: true });
 after(() => sb.close());
 afterEach(() => assertDrained(sb));
 
