@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import uws from 'uWebSockets.js';
+import type { LogFn } from '../../src/log/logger.js';
+import { guardRoute } from '../../src/server/route-guard.js';
 import { ADMIN_TOKEN, startGatewayFor, startSandboxFor } from '../helpers/gateway-stack.js';
 import { RawConnection, rawRequest, type NoResponse, type RawResponse } from '../helpers/raw-http.js';
 
@@ -93,4 +96,61 @@ test('a WebSocket upgrade with Sec-WebSocket-Version other than 13 gets 426 and 
   const next = answered(await rawRequest(gw.port, upgrade('13', 'wrong-token')));
   assert.equal(next.status, 401);
   assert.deepEqual(next.headers.get('sec-websocket-version'), undefined);
+});
+
+test('the guard itself: a throw after answering, a late answer after the client left, no answer, a rejected non-Error', async (t) => {
+  const failures: unknown[] = [];
+  const onFailure = (err: unknown): void => void failures.push(err);
+  process.on('uncaughtException', onFailure);
+  process.on('unhandledRejection', onFailure);
+  t.after(() => {
+    process.off('uncaughtException', onFailure);
+    process.off('unhandledRejection', onFailure);
+  });
+  const logged: string[] = [];
+  const log: LogFn = (_level, msg) => void logged.push(msg);
+  const app = uws.App();
+  let releaseLate!: () => void;
+  const late = new Promise<void>((r) => (releaseLate = r));
+  let lateDone!: (answeredAfterAbort: boolean) => void;
+  const lateResult = new Promise<boolean>((r) => (lateDone = r));
+  app.get('/twice', guardRoute(log, 'twice', (_req, reply) => {
+    reply.json(200, { first: true });
+    reply.json(200, { second: true });
+    throw new Error('after answering');
+  }));
+  app.get('/late', guardRoute(log, 'late', async (_req, reply) => {
+    await late;
+    reply.json(200, { late: true }); // the client is gone: must be a no-op
+    lateDone(reply.done);
+  }));
+  app.get('/silent', guardRoute(log, 'silent', () => undefined));
+  app.get('/reject', guardRoute(log, 'reject', () => Promise.reject('not an Error')));
+  const listen = await new Promise<uws.us_listen_socket>((resolve) => app.listen('127.0.0.1', 0, (s) => resolve(s)));
+  t.after(() => uws.us_listen_socket_close(listen));
+  const port = uws.us_socket_local_port(listen);
+
+  const c = await RawConnection.open(port);
+  t.after(() => c.close());
+  const twice = answered(await c.request('GET /twice HTTP/1.1\r\nHost: x\r\n\r\n'));
+  assert.deepEqual(JSON.parse(twice.body.toString()), { first: true });
+  const silent = answered(await c.request('GET /silent HTTP/1.1\r\nHost: x\r\n\r\n'));
+  assert.equal(silent.status, 500);
+  assert.equal(jsonError(silent).code, 'Internal');
+  const rejected = answered(await c.request('GET /reject HTTP/1.1\r\nHost: x\r\n\r\n'));
+  assert.equal(rejected.status, 500);
+  // Nothing extra arrived after those answers (a second answer would be read here).
+  assert.equal(answered(await c.request('GET /twice HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200);
+
+  const gone = await RawConnection.open(port);
+  gone.request('GET /late HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 100 }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 50));
+  gone.close();
+  await new Promise((r) => setTimeout(r, 50));
+  releaseLate();
+  assert.equal(await lateResult, true);
+  await new Promise((r) => setTimeout(r, 50));
+
+  assert.deepEqual(failures, []);
+  assert.ok(logged.includes('route handler failed'));
 });
