@@ -136,7 +136,15 @@ function build(f: Fuzzer, cookie: string): Built {
     body = randomChars(f, URL_CHARS, 200);
     headers.push(`Content-Length: ${body.length}`);
   }
-  const target = path(f) + query(f);
+  let target = path(f) + query(f);
+  if (f.chance(0.1)) {
+    // A WebSocket upgrade attempt, mostly well-formed, so the upgrade handler sees every branch.
+    target = `/ws/exec${f.chance(0.5) ? `?namespace=${f.pick(['default', 'load', '%ff', segment(f)])}&pod=${f.pick(['shell', 'nope', segment(f)])}` : query(f)}`;
+    headers.push('Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${f.pick(['dGhlIHNhbXBsZSBub25jZQ==', headerValue(f)])}`);
+    headers.push(`Sec-WebSocket-Version: ${f.pick(['13', '13', '13', '8', headerValue(f)])}`);
+    if (f.chance(0.8)) headers.push(`Sec-WebSocket-Protocol: ${f.pick(['podterm.v1', 'x, podterm.v1', headerValue(f)])}`);
+    if (f.chance(0.3)) headers.push(`Origin: ${f.pick(['http://127.0.0.1', 'http://evil.example', headerValue(f)])}`);
+  }
   if (f.chance(0.02)) {
     // Broken on purpose: bare LF, a NUL, a space in the target, or no version.
     const bytes = f.pick([`GET ${target} HTTP/1.1\nHost: x\n\n`, `GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n`, `GET /a b HTTP/1.1\r\n\r\n`, `GET /\r\n\r\n`]);
