@@ -10,6 +10,7 @@ import { KubeContexts, type KubeSource } from '../kube/config.js';
 import { DEFAULT_MAX_CLIENT_MESSAGE } from '../protocol/index.js';
 import { InlineActorPool, PiscinaActorPool } from '../actor/pools.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
+import { createLogger, logFn, type LogFn, type Logger, type LogLevel } from '../log/logger.js';
 import { Metrics } from '../supervisor/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { Authenticator, type TokenBinding } from '../auth/token-auth.js';
@@ -18,7 +19,7 @@ import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+export type { LogFn };
 
 export interface GatewayOptions {
   host: string;
@@ -36,7 +37,12 @@ export interface GatewayOptions {
   webRoot?: string;
   /** Bound on each Kubernetes API call (default 10000); carried to the kube layer in KubeSource. */
   kubeTimeoutMs?: number;
+  /** A log function (the CLI's, today); when absent the gateway logs with `logger`. */
   log?: LogFn;
+  /** Additive: the process logger (src/log/logger.ts); created at `logLevel` on stdout when absent. */
+  logger?: Logger;
+  /** Additive: level of the logger the gateway creates (default info). */
+  logLevel?: LogLevel;
   /** Additive: how long an actor may take to close before it counts as stuck (default 5000). */
   closeDeadlineMs?: number;
   /** Additive: browser-socket watermarks for pausing output (defaults 128 KiB / 32 KiB). */
@@ -94,11 +100,14 @@ export const DEFAULTS = {
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   assertNativeUws();
-  const log: LogFn = options.log ?? (() => undefined);
+  const given = options.log;
+  const logger = given ? undefined : (options.logger ?? createLogger({ level: options.logLevel ?? 'info' }));
+  const forComponent = (component: string): LogFn => (logger ? logFn(logger.child({ component })) : (given as LogFn));
+  const log = forComponent('gateway');
   const kube: KubeSource = { ...options.kube, kubeTimeoutMs: options.kubeTimeoutMs ?? options.kube.kubeTimeoutMs ?? DEFAULTS.kubeTimeoutMs };
   const kubeContexts = new KubeContexts(kube);
   const metrics = new Metrics();
-  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers) : new InlineActorPool(kube, log);
+  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers) : new InlineActorPool(kube, forComponent('actor'));
   const supervisor = new Supervisor(
     pool,
     metrics,
@@ -111,8 +120,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes,
       lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
     },
-    log,
+    forComponent('supervisor'),
   );
+  metrics.watch(() => supervisor.stats());
   const auth = new Authenticator(options.tokens);
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../../web/', import.meta.url));
   const files = loadStaticFiles(webRoot);
@@ -123,11 +133,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     auth,
     supervisor,
     allowedOrigins: options.allowedOrigins,
+    metrics,
+    log: forComponent('ws'),
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
     idleTimeoutSec: 120,
     maxBackpressure: 16 * 1024 * 1024,
   });
-  mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, log });
+  mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, metricsText: () => metrics.text(), log: forComponent('http') });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
   const listenSocket = await listenExclusive(app, options.host, options.port).catch(async (err: unknown) => {
@@ -148,7 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url,
     port,
     stats,
-    metricsText: () => supervisor.metricsText(),
+    metricsText: () => metrics.text(),
     drain: (graceMs) => supervisor.drain(graceMs ?? options.drainGraceMs ?? DEFAULTS.drainGraceMs),
     terminateWorker: () => supervisor.terminateWorker(),
     heapAfterGc: async () => (await supervisor.stats(true)).heapUsed,

@@ -1,10 +1,11 @@
 /** The HTTP side of the gateway: health, metrics, the token exchange, the page and the JSON API. */
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { PodtermError, toPodtermError } from '../protocol/errors.js';
+import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
+import { PodtermError } from '../protocol/errors.js';
 import type { KubeApi } from '../kube/api.js';
+import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Authenticator, Identity } from '../auth/token-auth.js';
-import { guard, send, sendError, sendJson } from './http-util.js';
+import { guardRoute, type Reply } from './route-guard.js';
 import { FILE_NAME, type StaticFile } from './static-files.js';
 import { validLabel } from './validate.js';
 
@@ -13,43 +14,40 @@ export interface HttpRoutesOptions {
   supervisor: Supervisor;
   kube: KubeApi;
   files: Map<string, StaticFile> | undefined;
-  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** The Prometheus text for /metrics. */
+  metricsText: () => Promise<string>;
+  log: LogFn;
 }
 
 const UNAUTHENTICATED_PAGE =
   '<!doctype html><meta charset="utf-8"><title>podterm</title><p>You are not signed in. Open the URL that <code>podterm serve</code> printed, the one with <code>?token=</code>.</p>\n';
 const NOT_BUILT = 'podterm: the web page was not built. Run `npm run build`, then reload.\n';
+const TEXT = 'text/plain; charset=utf-8';
 
 export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
   const identify = (req: HttpRequest): Identity | undefined => o.auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization'));
+  const route = (pattern: string, handler: (req: HttpRequest, reply: Reply) => void | Promise<void>): void => {
+    app.get(pattern, guardRoute(o.log, `GET ${pattern}`, handler));
+  };
 
-  app.get('/healthz', (res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
-  app.get('/readyz', (res) => {
-    if (o.supervisor.draining) send(res, 503, 'text/plain; charset=utf-8', 'draining\n');
-    else send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+  route('/healthz', (_req, reply) => reply.send(200, TEXT, 'ok\n'));
+  route('/readyz', (_req, reply) => {
+    if (o.supervisor.draining) reply.send(503, TEXT, 'draining\n');
+    else reply.send(200, TEXT, 'ready\n');
   });
-  app.get('/metrics', (res) => {
-    const g = guard(res);
-    o.supervisor.metricsText().then(
-      (text) => {
-        if (!g.aborted) send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', text);
-      },
-      (err: unknown) => {
-        o.log('error', 'metrics failed', { error: String(err) });
-        if (!g.aborted) sendError(res, new PodtermError('Internal'));
-      },
-    );
+  route('/metrics', async (_req, reply) => {
+    reply.send(200, 'text/plain; version=0.0.4; charset=utf-8', await o.metricsText());
   });
 
-  app.get('/', (res, req) => {
+  route('/', (req, reply) => {
     const token = req.getQuery('token');
     const forwardedTls = req.getHeader('x-forwarded-proto').toLowerCase() === 'https';
     if (token) {
-      // The token in a query string is accepted only here, and never logged (PROTOCOL.md).
+      // The token in a query string is accepted only here, and never logged (docs/protocol.md).
       const identity = o.auth.fromToken(token);
-      if (!identity) return send(res, 401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
+      if (!identity) return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
       const id = o.auth.startCookieSession(identity);
-      return send(res, 303, 'text/plain; charset=utf-8', '', [
+      return reply.send(303, TEXT, '', [
         ['Location', '/'],
         // Secure only under TLS: podterm itself serves plain HTTP, so TLS means a terminating proxy.
         ['Set-Cookie', o.auth.cookieHeader(id, forwardedTls)],
@@ -57,45 +55,41 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
         ['Referrer-Policy', 'no-referrer'],
       ]);
     }
-    if (!identify(req)) return send(res, 401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
-    serveFile(res, o.files, 'index.html');
+    if (!identify(req)) return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
+    serveFile(reply, o.files, 'index.html');
   });
 
-  app.get('/api/v1/namespaces', (res, req) => {
+  route('/api/v1/namespaces', async (req, reply) => {
     const identity = identify(req);
-    if (!identity) return sendError(res, new PodtermError('Unauthorized'));
-    const g = guard(res);
-    o.kube.listNamespaces(identity.context, identity.namespaces).then(
-      (names) => !g.aborted && sendJson(res, 200, { items: names.map((name) => ({ name })) }),
-      (err: unknown) => !g.aborted && sendError(res, toPodtermError(err)),
-    );
+    if (!identity) return reply.error(new PodtermError('Unauthorized'));
+    const names = await o.kube.listNamespaces(identity.context, identity.namespaces);
+    reply.json(200, { items: names.map((name) => ({ name })) });
   });
 
-  app.get('/api/v1/namespaces/:ns/pods', (res, req) => {
+  route('/api/v1/namespaces/:ns/pods', async (req, reply) => {
     const identity = identify(req);
-    if (!identity) return sendError(res, new PodtermError('Unauthorized'));
+    if (!identity) return reply.error(new PodtermError('Unauthorized'));
+    // A URIError (e.g. `%ff`) becomes 400 BadRequest in the guard.
     const ns = decodeURIComponent(req.getParameter(0) ?? '');
-    if (!validLabel(ns)) return sendError(res, new PodtermError('BadRequest', 'namespace must be a DNS-1123 label.'));
-    const g = guard(res);
-    o.kube.listPods(identity.context, ns).then(
-      (items) => !g.aborted && sendJson(res, 200, { items }),
-      (err: unknown) => !g.aborted && sendError(res, toPodtermError(err)),
-    );
+    if (!validLabel(ns)) return reply.error(new PodtermError('BadRequest', 'namespace must be a DNS-1123 label.'));
+    // Kube failures arrive as PodtermErrors (src/kube maps them); anything else is Internal, logged.
+    const items = await o.kube.listPods(identity.context, ns);
+    reply.json(200, { items });
   });
 
-  app.get('/:file', (res, req) => {
+  route('/:file', (req, reply) => {
     const name = req.getParameter(0) ?? '';
-    if (!identify(req)) return sendError(res, new PodtermError('Unauthorized'));
-    if (!FILE_NAME.test(name)) return sendError(res, new PodtermError('NotFound', 'No such file.'));
-    serveFile(res, o.files, name);
+    if (!identify(req)) return reply.error(new PodtermError('Unauthorized'));
+    if (!FILE_NAME.test(name)) return reply.error(new PodtermError('NotFound', 'No such file.'));
+    serveFile(reply, o.files, name);
   });
 
-  app.any('/*', (res) => sendError(res, new PodtermError('NotFound', 'No such path.')));
+  app.any('/*', guardRoute(o.log, 'ANY /*', (_req, reply) => reply.error(new PodtermError('NotFound', 'No such path.'))));
 }
 
-function serveFile(res: HttpResponse, files: Map<string, StaticFile> | undefined, name: string): void {
-  if (!files) return send(res, 200, 'text/plain; charset=utf-8', NOT_BUILT);
+function serveFile(reply: Reply, files: Map<string, StaticFile> | undefined, name: string): void {
+  if (!files) return reply.send(200, TEXT, NOT_BUILT);
   const file = files.get(name);
-  if (!file) return sendError(res, new PodtermError('NotFound', 'No such file.'));
-  send(res, 200, file.type, file.body, file.headers);
+  if (!file) return reply.error(new PodtermError('NotFound', 'No such file.'));
+  reply.send(200, file.type, file.body, file.headers);
 }

@@ -4,12 +4,14 @@
  * buffers: messages go to the actor as they are, encoded frames come back ready to send.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
+import { ERRORS, PodtermError } from '../protocol/errors.js';
 import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
+import type { LogFn } from '../log/logger.js';
+import type { Metrics } from '../supervisor/metrics.js';
 import type { Session } from '../supervisor/session.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { originAllowed, type Authenticator, type Identity } from '../auth/token-auth.js';
-import { sendError } from './http-util.js';
+import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
@@ -26,6 +28,8 @@ interface SocketData {
 export interface WsExecOptions {
   auth: Authenticator;
   supervisor: Supervisor;
+  metrics: Metrics;
+  log: LogFn;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number;
   /** uWS idle timeout in seconds; with automatic pings a live browser never hits it. */
@@ -34,79 +38,113 @@ export interface WsExecOptions {
   maxBackpressure: number;
 }
 
+/**
+ * uWS drops the TCP connection without a close frame (the client sees 1006) when a message, or the
+ * fragments of one, exceed maxPayloadLength; it refuses a single frame from its header, before
+ * buffering it. docs/protocol.md wants 1009, so uWS gets this much headroom above the configured
+ * limit and message() enforces the limit itself: up to limit + headroom the client gets 1009, beyond
+ * it 1006. The headroom is also what one socket can make uWS buffer, hence bounded.
+ */
+export const MESSAGE_HEADROOM_BYTES = 256 * 1024;
+
+/** RFC 6455 §4.4: the only version we speak; any other gets 426 and this header. */
+const WS_VERSION = '13';
+
 export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
+  // Every refusal after the upgrade: counted as a failure, then the error frame and the close code.
+  const refuse = (ws: WebSocket<SocketData>, err: PodtermError): void => {
+    o.metrics.countFailure(err.code);
+    sendErrorAndClose(ws, err);
+  };
+  const refuseOnError = (ws: WebSocket<SocketData>, err: PodtermError): void => {
+    if (!ws.getUserData().closed) refuse(ws, err);
+  };
   app.ws<SocketData>('/ws/exec', {
-    // uWS drops the TCP connection (1006) above maxPayloadLength; PROTOCOL.md wants a 1009 close,
-    // so uWS gets headroom and the configured limit is enforced in message() below. Only messages
-    // beyond the headroom too are cut without a close frame.
-    maxPayloadLength: Math.max(2 * o.maxMessageBytes, o.maxMessageBytes + 64 * 1024),
+    maxPayloadLength: o.maxMessageBytes + MESSAGE_HEADROOM_BYTES,
     idleTimeout: o.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: o.maxBackpressure,
-    upgrade: (res, req, context) => {
+    upgrade: guardUpgrade(o.log, 'GET /ws/exec', (req, reply, context) => {
       // Copy everything out of req now: it is only valid during this callback.
       const key = req.getHeader('sec-websocket-key');
       const protocols = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
+      if (req.getHeader('sec-websocket-version') !== WS_VERSION) {
+        return reply.error(new PodtermError('BadRequest', `This server speaks WebSocket version ${WS_VERSION} only.`), {
+          status: 426,
+          headers: [['Sec-WebSocket-Version', WS_VERSION]],
+        });
+      }
       const identity = o.auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization'));
-      if (!identity) return sendError(res, new PodtermError('Unauthorized'));
+      if (!identity) return reply.error(new PodtermError('Unauthorized'));
       if (!originAllowed(req.getHeader('origin'), req.getHeader('host'), o.allowedOrigins)) {
-        return sendError(res, new PodtermError('Forbidden', 'This page origin may not open terminals here.'));
+        return reply.error(new PodtermError('Forbidden', 'This page origin may not open terminals here.'));
       }
       if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
-        return sendError(res, new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
+        return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
       }
-      let params: ExecParams;
-      try {
-        params = parseExecQuery(req.getQuery() ?? '');
-      } catch (err) {
-        return sendError(res, toPodtermError(err));
-      }
+      const params = parseExecQuery(req.getQuery() ?? '');
       const data: SocketData = { identity, params, session: undefined, closed: false };
-      res.cork(() => res.upgrade(data, key, SUBPROTOCOL, extensions, context));
-    },
-    open: (ws) => {
-      const data = ws.getUserData();
-      const result = o.supervisor.open(
-        { ownerKey: data.identity.key, context: data.identity.context, ...data.params },
-        {
-          // These run from port events, outside any uWS callback: cork so uWS writes them now.
-          send: (ab) => {
-            if (data.closed) return true;
-            let status = 1;
-            ws.cork(() => (status = ws.send(ab, true)));
-            return status !== DROPPED;
+      reply.upgrade(data, key, SUBPROTOCOL, extensions, context);
+    }),
+    open: guardWs(
+      o.log,
+      'open',
+      (ws: WebSocket<SocketData>) => {
+        const data = ws.getUserData();
+        const result = o.supervisor.open(
+          { ownerKey: data.identity.key, context: data.identity.context, ...data.params },
+          {
+            // These run from port events, outside any uWS callback: cork so uWS writes them now.
+            send: (ab) => {
+              if (data.closed) return true;
+              let status = 1;
+              ws.cork(() => (status = ws.send(ab, true)));
+              return status !== DROPPED;
+            },
+            bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+            end: (code, reason) => {
+              if (data.closed) return;
+              ws.cork(() => ws.end(code, reason));
+            },
           },
-          bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-          end: (code, reason) => {
-            if (!data.closed) ws.cork(() => ws.end(code, reason));
-          },
-        },
-      );
-      if (result instanceof PodtermError) {
-        // PROTOCOL.md lists limits as close codes: upgrade, then the error frame, then close.
-        o.supervisor.countRefused(result.code);
-        refuse(ws, result);
-        return;
-      }
-      data.session = result;
-    },
-    message: (ws, message) => {
-      if (message.byteLength > o.maxMessageBytes) return refuse(ws, new PodtermError('MessageTooBig'));
-      ws.getUserData().session?.fromClient(message);
-    },
-    drain: (ws) => {
-      ws.getUserData().session?.drained();
-    },
-    close: (ws) => {
-      const data = ws.getUserData();
-      data.closed = true;
-      data.session?.clientClosed();
-    },
+        );
+        if (result instanceof PodtermError) {
+          // docs/protocol.md lists limits as close codes: upgrade, then the error frame, then close.
+          o.supervisor.countRefused(result.code);
+          sendErrorAndClose(ws, result);
+          return;
+        }
+        // The session logs its start and end (who, where, how long, outcome, bytes) itself.
+        data.session = result;
+      },
+      refuseOnError,
+    ),
+    message: guardWs(
+      o.log,
+      'message',
+      (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
+        const data = ws.getUserData();
+        if (message.byteLength > o.maxMessageBytes) return refuse(ws, new PodtermError('MessageTooBig'));
+        data.session?.fromClient(message);
+      },
+      refuseOnError,
+    ),
+    drain: guardWs(o.log, 'drain', (ws: WebSocket<SocketData>) => ws.getUserData().session?.drained(), refuseOnError),
+    close: guardWs(
+      o.log,
+      'close',
+      (ws: WebSocket<SocketData>) => {
+        const data = ws.getUserData();
+        data.closed = true;
+        data.session?.clientClosed();
+      },
+      () => undefined,
+    ),
   });
 }
 
-function refuse(ws: WebSocket<SocketData>, err: PodtermError): void {
+function sendErrorAndClose(ws: WebSocket<SocketData>, err: PodtermError): void {
   ws.cork(() => {
     ws.send(errorFrame(err.code, err.message), true);
     ws.end(ERRORS[err.code].close, err.code);

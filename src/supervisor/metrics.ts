@@ -1,71 +1,197 @@
-/** The counters behind /metrics (Prometheus text format, written by hand: no extra dependency). */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+/**
+ * The metrics behind /metrics (docs/protocol.md "Metrics every podterm exposes"), kept by
+ * prom-client in one Registry per gateway: never the global registry, since tests run several
+ * gateways in one process. The default Node.js process metrics are registered there too (they
+ * describe the process, so two gateways in one process report the same values).
+ *
+ * Live gauges (sessions, actors, exec streams, workers) are not kept here: they are read at scrape
+ * time through `watch(probe)`, one probe per scrape shared by every gauge, because the actors are
+ * counted by the workers themselves.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { ERRORS, type ErrorCode } from '../protocol/errors.js';
 
-export type SessionOutcome = 'exited' | 'error' | 'idle_timeout' | 'client_closed' | 'shutdown' | 'worker_lost' | 'refused';
+export type SessionOutcome = 'exited' | 'error' | 'client_closed' | 'shutdown' | 'worker_lost' | 'refused' | 'idle_timeout';
+const OUTCOMES: readonly SessionOutcome[] = ['exited', 'error', 'client_closed', 'shutdown', 'worker_lost', 'refused', 'idle_timeout'];
+
+/**
+ * The outcome of a session the actor ended with this close code and reason (the `end` message):
+ * an idle timeout is its own outcome, not an error.
+ */
+export function outcomeOfEnd(closeCode: number, reason: string): SessionOutcome {
+  if (closeCode === 1000) return 'exited';
+  if (closeCode === ERRORS.ServerShuttingDown.close) return 'shutdown';
+  if (reason === 'IdleTimeout') return 'idle_timeout';
+  return 'error';
+}
+
+/** Error codes that end a session normally (a limit or a drain), so they are not failures. */
+const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['IdleTimeout', 'SessionExpired', 'ServerShuttingDown']);
+
+export function isFailure(code: ErrorCode): boolean {
+  return !NOT_FAILURES.has(code);
+}
+
+export interface LiveCounts {
+  sessionsActive: number;
+  actorsActive: number;
+  execSocketsOpen: number;
+  workers: number;
+}
 
 export class Metrics {
-  sessionsTotal = new Map<SessionOutcome, number>();
-  bytesIn = 0;
-  bytesOut = 0;
-  backpressurePauses = 0;
-  closeDeadlineMisses = 0;
-  /** Failed opens and failed sessions, by error code (NotFound, ContainerNotRunning, NoShell...). */
-  failures = new Map<string, number>();
-  workerRecycles = 0;
-  /** Sessions that were on a worker when it was recycled: what the last resort cost. */
-  recycledSessions = 0;
+  readonly registry = new Registry();
+  readonly #sessions: Counter<'outcome'>;
+  readonly #failures: Counter<'code'>;
+  readonly #bytes: Counter<'direction'>;
+  readonly #pauses: Counter;
+  readonly #deadlineMisses: Counter;
+  readonly #recycles: Counter;
+  readonly #recycledSessions: Counter;
+  readonly #abandoned: Counter;
+  /** Sessions given up because their actor could not be reached (read by tests). */
   abandonedSessions = 0;
-  readonly #loop: IntervalHistogram;
+  // Plain mirrors of the counters, for the `x += n` / `x++` callers and for stats().
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #backpressurePauses = 0;
+  #closeDeadlineMisses = 0;
+  #probe: (() => Promise<LiveCounts>) | undefined;
+  #scrape: Promise<LiveCounts> | undefined;
 
   constructor() {
-    this.#loop = monitorEventLoopDelay({ resolution: 20 });
-    this.#loop.enable();
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.#sessions = new Counter({ name: 'podterm_sessions_total', help: 'Sessions ended, by outcome.', labelNames: ['outcome'], registers });
+    for (const outcome of OUTCOMES) this.#sessions.inc({ outcome }, 0);
+    this.#failures = new Counter({
+      name: 'podterm_session_failures_total',
+      help: 'Sessions that failed to open or failed while open, by error code (docs/protocol.md).',
+      labelNames: ['code'],
+      registers,
+    });
+    for (const code of Object.keys(ERRORS) as ErrorCode[]) if (isFailure(code)) this.#failures.inc({ code }, 0);
+    this.#bytes = new Counter({ name: 'podterm_bytes_total', help: 'Bytes of WebSocket payload moved.', labelNames: ['direction'], registers });
+    this.#bytes.inc({ direction: 'in' }, 0);
+    this.#bytes.inc({ direction: 'out' }, 0);
+    this.#pauses = new Counter({ name: 'podterm_backpressure_pauses_total', help: 'Times a browser socket passed its high-water mark.', registers });
+    this.#deadlineMisses = new Counter({ name: 'podterm_close_deadline_misses_total', help: 'Actors that did not finish closing in time.', registers });
+    this.#recycles = new Counter({ name: 'podterm_worker_recycles_total', help: 'Worker threads ended because an actor missed its close deadline (the last resort).', registers });
+    this.#recycledSessions = new Counter({ name: 'podterm_worker_recycle_sessions_total', help: 'Sessions that were on a worker when it was recycled: what the last resort cost.', registers });
+    this.#abandoned = new Counter({ name: 'podterm_sessions_abandoned_total', help: 'Sessions given up because their actor could not be reached in time.', registers });
+    const live = (name: string, help: string, pick: (c: LiveCounts) => number): void => {
+      const metrics = this;
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const counts = await metrics.#probeOnce();
+          if (counts) this.set(pick(counts));
+        },
+      });
+    };
+    live('podterm_sessions_active', 'Sessions open (including ones still closing).', (c) => c.sessionsActive);
+    live('podterm_actors_active', 'Session actors alive, counted by the workers themselves.', (c) => c.actorsActive);
+    live('podterm_exec_streams_active', 'Exec sockets to the API server that are open.', (c) => c.execSocketsOpen);
+    live('podterm_workers', 'Worker threads running actors (0: the main thread).', (c) => c.workers);
+  }
+
+  /** Where the live gauges read their values at scrape time (the supervisor's stats()). */
+  watch(probe: () => Promise<LiveCounts>): void {
+    this.#probe = probe;
+  }
+
+  /** One probe per scrape: prom-client collects every metric at once, so they share it. */
+  #probeOnce(): Promise<LiveCounts | undefined> {
+    const probe = this.#probe;
+    if (!probe) return Promise.resolve(undefined);
+    this.#scrape ??= probe().finally(() => {
+      this.#scrape = undefined;
+    });
+    return this.#scrape;
   }
 
   countSession(outcome: SessionOutcome): void {
-    this.sessionsTotal.set(outcome, (this.sessionsTotal.get(outcome) ?? 0) + 1);
+    this.#sessions.inc({ outcome });
   }
 
-  countFailure(code: string): void {
-    this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
+  /** A failed open or a session that ended with this error code (see isFailure). */
+  countFailure(code: ErrorCode): void {
+    if (isFailure(code)) this.#failures.inc({ code });
   }
 
-  render(live: { sessionsActive: number; actorsActive: number; execSocketsOpen: number; workers: number }): string {
-    const mem = process.memoryUsage();
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: Array<[string, number]>): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-    };
-    metric('podterm_sessions_active', 'gauge', 'Sessions open (including ones still closing).', [['', live.sessionsActive]]);
-    const outcomes: SessionOutcome[] = ['exited', 'error', 'idle_timeout', 'client_closed', 'shutdown', 'worker_lost', 'refused'];
-    metric('podterm_sessions_total', 'counter', 'Sessions ended, by outcome.', outcomes.map((o) => [`{outcome="${o}"}`, this.sessionsTotal.get(o) ?? 0]));
-    metric('podterm_actors_active', 'gauge', 'Session actors alive, counted by the workers themselves.', [['', live.actorsActive]]);
-    metric('podterm_exec_streams_active', 'gauge', 'Exec sockets to the API server that are open.', [['', live.execSocketsOpen]]);
-    metric('podterm_workers', 'gauge', 'Worker threads running actors (0: the main thread).', [['', live.workers]]);
-    metric('podterm_bytes_total', 'counter', 'Bytes of WebSocket payload moved.', [
-      ['{direction="in"}', this.bytesIn],
-      ['{direction="out"}', this.bytesOut],
-    ]);
-    metric('podterm_backpressure_pauses_total', 'counter', 'Times a browser socket passed its high-water mark.', [['', this.backpressurePauses]]);
-    metric('podterm_close_deadline_misses_total', 'counter', 'Actors that did not finish closing in time.', [['', this.closeDeadlineMisses]]);
-    metric('podterm_session_failures_total', 'counter', 'Failed opens and failed sessions, by error code.', [...this.failures].map(([c, n]) => [`{code="${c}"}`, n]));
-    metric('podterm_worker_recycles_total', 'counter', 'Worker threads ended because an actor missed its close deadline.', [['', this.workerRecycles]]);
-    metric('podterm_worker_recycle_sessions_total', 'counter', 'Sessions that were on a recycled worker.', [['', this.recycledSessions]]);
-    metric('podterm_sessions_abandoned_total', 'counter', 'Sessions given up because their actor could not be reached.', [['', this.abandonedSessions]]);
-    metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [['', mem.rss]]);
-    metric('process_heap_bytes', 'gauge', 'V8 heap used by the main thread, in bytes.', [['', mem.heapUsed]]);
-    metric('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size of the main thread, in bytes.', [['', mem.heapTotal]]);
-    metric('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JS objects, in bytes.', [['', mem.external]]);
-    const cpu = process.cpuUsage();
-    metric('process_cpu_seconds_total', 'counter', 'User and system CPU time, in seconds.', [['', (cpu.user + cpu.system) / 1e6]]);
-    metric('nodejs_eventloop_lag_seconds', 'gauge', 'Mean event loop delay since the last scrape, in seconds.', [['', Number.isNaN(this.#loop.mean) ? 0 : this.#loop.mean / 1e9]]);
-    metric('nodejs_eventloop_lag_max_seconds', 'gauge', 'Max event loop delay since the last scrape, in seconds.', [['', this.#loop.max / 1e9]]);
-    this.#loop.reset();
-    return lines.join('\n') + '\n';
+  /** A worker recycled for a missed close deadline, with the sessions it was running. */
+  countRecycle(sessions: number): void {
+    this.#recycles.inc();
+    this.#recycledSessions.inc(sessions);
   }
 
+  countAbandoned(): void {
+    this.abandonedSessions++;
+    this.#abandoned.inc();
+  }
+
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+  set bytesIn(v: number) {
+    this.#bytes.inc({ direction: 'in' }, Math.max(0, v - this.#bytesIn));
+    this.#bytesIn = v;
+  }
+  get bytesOut(): number {
+    return this.#bytesOut;
+  }
+  set bytesOut(v: number) {
+    this.#bytes.inc({ direction: 'out' }, Math.max(0, v - this.#bytesOut));
+    this.#bytesOut = v;
+  }
+  get backpressurePauses(): number {
+    return this.#backpressurePauses;
+  }
+  set backpressurePauses(v: number) {
+    this.#pauses.inc(Math.max(0, v - this.#backpressurePauses));
+    this.#backpressurePauses = v;
+  }
+  get closeDeadlineMisses(): number {
+    return this.#closeDeadlineMisses;
+  }
+  set closeDeadlineMisses(v: number) {
+    this.#deadlineMisses.inc(Math.max(0, v - this.#closeDeadlineMisses));
+    this.#closeDeadlineMisses = v;
+  }
+
+  /** The Prometheus text. Live gauges come from the watch() probe. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Kept for Supervisor.metricsText(): `live` is ignored when a probe is watched (the gauges read
+   * it themselves); without one, the gauges are set from it.
+   */
+  render(live: LiveCounts): Promise<string> {
+    if (!this.#probe) {
+      const fixed = Promise.resolve(live);
+      return this.#withProbe(() => fixed);
+    }
+    return this.text();
+  }
+
+  async #withProbe(probe: () => Promise<LiveCounts>): Promise<string> {
+    this.#probe = probe;
+    try {
+      return await this.text();
+    } finally {
+      this.#probe = undefined;
+    }
+  }
+
+  /**
+   * Removes every metric from the registry. (prom-client offers no way to stop the default
+   * metrics' event-loop histogram and GC observer; they stay with the process.)
+   */
   close(): void {
-    this.#loop.disable();
+    this.registry.clear();
   }
 }

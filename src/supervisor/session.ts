@@ -7,12 +7,12 @@
  * One state table and one close funnel (STYLE.md 1-4): every way out goes through #close(), which
  * turns the state to `closing` before it calls anything back.
  */
-import { ERRORS } from '../protocol/errors.js';
+import { ERRORS, isErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { errorFrame } from '../protocol/index.js';
 import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { SessionPort } from '../actor-link/lane.js';
-import type { Metrics, SessionOutcome } from './metrics.js';
+import { outcomeOfEnd, type Metrics, type SessionOutcome } from './metrics.js';
 
 /** What the server gives the supervisor for one browser socket (uWS WebSocket, wrapped). */
 export interface ClientLink {
@@ -84,7 +84,7 @@ export class Session {
   #threadId: number | undefined;
   #outcome: SessionOutcome | undefined;
   /** The error code the actor ended with, when it failed (counted per code). */
-  #failure: string | undefined;
+  #failure: ErrorCode | undefined;
   #deadline: NodeJS.Timeout | undefined;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -166,7 +166,7 @@ export class Session {
    */
   abandon(): void {
     if (this.#state === 'closed') return;
-    this.#deps.metrics.abandonedSessions++;
+    this.#deps.metrics.countAbandoned();
     this.#deps.log('error', 'session abandoned: its actor did not end in time', { session: this.id, threadId: this.#threadId, state: this.#state });
     this.#outcome ??= 'worker_lost';
     this.#actorEnded(undefined, { abandoned: true });
@@ -248,8 +248,8 @@ export class Session {
         this.#output(m.data);
         return;
       case 'end':
-        if (m.code !== 1000 && m.code !== ERRORS.ServerShuttingDown.close) this.#failure ??= m.reason;
-        this.#outcome ??= outcomeOf({ kind: 'actor-end', code: m.code, reason: m.reason });
+        if (m.code !== 1000 && isErrorCode(m.reason)) this.#failure ??= m.reason;
+        this.#outcome ??= outcomeOfEnd(m.code, m.reason);
         this.#close({ kind: 'actor-end', code: m.code, reason: m.reason });
         return;
     }
@@ -315,9 +315,6 @@ function outcomeOf(cause: CloseCause): SessionOutcome {
     case 'dropped-send':
       return 'error';
     case 'actor-end':
-      if (cause.code === 1000) return 'exited';
-      if (cause.code === ERRORS.ServerShuttingDown.close) return 'shutdown';
-      if (cause.reason === 'IdleTimeout') return 'idle_timeout';
-      return 'error';
+      return outcomeOfEnd(cause.code, cause.reason);
   }
 }

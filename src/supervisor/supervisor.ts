@@ -3,7 +3,7 @@
  * every one of them has ended. Drain and close go through here.
  */
 import { randomUUID } from 'node:crypto';
-import { PodtermError } from '../protocol/errors.js';
+import { PodtermError, type ErrorCode } from '../protocol/errors.js';
 import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
@@ -103,7 +103,7 @@ export class Supervisor {
     return session;
   }
 
-  countRefused(code: string): void {
+  countRefused(code: ErrorCode): void {
     this.#metrics.countSession('refused');
     this.#metrics.countFailure(code);
   }
@@ -133,8 +133,7 @@ export class Supervisor {
     if (this.#recycling.has(threadId)) return;
     this.#recycling.add(threadId);
     const cost = [...this.#sessions.values()].filter((s) => s.threadId === threadId && s.state !== 'closed').length;
-    this.#metrics.workerRecycles++;
-    this.#metrics.recycledSessions += cost;
+    this.#metrics.countRecycle(cost);
     this.#deps.log('warn', 'recycling a worker thread', { threadId, sessions: cost });
     void this.#pool.recycle(threadId).finally(() => this.#recycling.delete(threadId));
   }

@@ -36,6 +36,8 @@ export async function startGatewayFor(t: TestContext, sandbox: Sandbox, o: Parti
       { token: ADMIN_TOKEN, context: 'admin' },
       { token: RESTRICTED_TOKEN, context: 'restricted', namespaces: ['load'] },
     ],
+    // Warnings and errors only, so the test output stays readable (the logger itself is tested).
+    logLevel: 'warn',
     ...o,
   });
   t.after(() => gateway.close());

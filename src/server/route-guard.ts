@@ -1,0 +1,159 @@
+/**
+ * The one wrapper every uWS handler goes through. uWebSockets.js calls handlers from C++: an
+ * exception escaping one of them is an uncaught exception, and a request left unanswered aborts the
+ * process ("Returning from a request handler without responding…"). So no handler may throw past
+ * here: a synchronous throw or a rejected promise becomes a JSON `{code, message}` answer
+ * (docs/protocol.md), answered at most once and never after uWS reported an abort.
+ */
+import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from 'uWebSockets.js';
+import { ERRORS, PodtermError } from '../protocol/errors.js';
+import type { LogFn } from '../log/logger.js';
+import { statusLine } from './http-util.js';
+
+type ReplyState = 'open' | 'answered' | 'aborted';
+
+/** One HTTP response: corked writes, one answer, nothing after an abort. */
+export class Reply {
+  #state: ReplyState = 'open';
+  readonly #res: HttpResponse;
+  readonly #head: boolean;
+
+  constructor(res: HttpResponse, method: string) {
+    this.#res = res;
+    // uWS writes a body even for HEAD (RFC 9110 §9.3.2 forbids it), which desynchronises a
+    // keep-alive connection. A HEAD answer gets an empty body and closes the connection (uWS
+    // 20.30's endWithoutBody leaves the connection unable to take the next request).
+    this.#head = method === 'head';
+    // Registered before anything can await: uWS requires it for any response answered later.
+    res.onAborted(() => {
+      if (this.#state === 'open') this.#state = 'aborted';
+    });
+  }
+
+  /** Answered or aborted: nothing more may be written. */
+  get done(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** Writes a full response; a no-op when already answered or aborted. `close` ends the connection. */
+  send(status: number, type: string, body: string | Buffer, headers: ReadonlyArray<readonly [string, string]> = [], close = false): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'answered';
+    const res = this.#res;
+    res.cork(() => {
+      res.writeStatus(statusLine(status));
+      res.writeHeader('Content-Type', type);
+      for (const [k, v] of headers) res.writeHeader(k, v);
+      if (this.#head) res.end('', true);
+      else res.end(body, close);
+    });
+  }
+
+  json(status: number, value: unknown, headers: ReadonlyArray<readonly [string, string]> = [], close = false): void {
+    this.send(status, 'application/json; charset=utf-8', JSON.stringify(value), [['Cache-Control', 'no-store'], ...headers], close);
+  }
+
+  /** The error body every failure before an upgrade uses: HTTP status + `{code, message}`. */
+  error(err: PodtermError, o: { status?: number; headers?: ReadonlyArray<readonly [string, string]>; close?: boolean } = {}): void {
+    this.json(o.status ?? ERRORS[err.code].http, { code: err.code, message: err.message }, o.headers, o.close);
+  }
+
+  /** Completes a WebSocket upgrade (inside cork, as uWS requires for upgrades answered later). */
+  upgrade<T>(data: T, key: string, protocol: string, extensions: string, context: us_socket_context_t): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'answered';
+    this.#res.cork(() => this.#res.upgrade(data, key, protocol, extensions, context));
+  }
+}
+
+/** Malformed percent-encoding (decodeURIComponent's URIError) is the client's fault, not ours. */
+export function toClientError(err: unknown): PodtermError | undefined {
+  if (err instanceof PodtermError) return err;
+  if (err instanceof URIError) return new PodtermError('BadRequest', 'The URL has malformed percent-encoding.');
+  return undefined;
+}
+
+/**
+ * RFC 9112 §6.3: several Content-Length values that differ (or one that is not a number) make the
+ * message length unknowable; a server must answer 400 and close the connection. uWS reads only the
+ * first value (getHeader), which lets a proxy and podterm disagree on where a request ends.
+ */
+export function framingProblem(req: HttpRequest): PodtermError | undefined {
+  let length: string | undefined;
+  let bad = false;
+  req.forEach((key, value) => {
+    if (key !== 'content-length') return;
+    for (const v of value.split(',')) {
+      const n = v.trim();
+      if (!/^\d{1,15}$/.test(n) || (length !== undefined && length !== n)) bad = true;
+      length ??= n;
+    }
+  });
+  return bad ? new PodtermError('BadRequest', 'The request has conflicting or invalid Content-Length headers.') : undefined;
+}
+
+export type RouteHandler = (req: HttpRequest, reply: Reply) => void | Promise<void>;
+export type UpgradeHandler = (req: HttpRequest, reply: Reply, context: us_socket_context_t) => void | Promise<void>;
+
+/**
+ * Wraps an HTTP route (or, with `context`, a WebSocket upgrade). The handler must copy what it needs
+ * out of `req` before its first await (uWS reuses it); every answer goes through `reply`.
+ */
+export function guardRoute(log: LogFn, route: string, handler: RouteHandler): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => run(log, route, res, req, (reply) => handler(req, reply));
+}
+
+export function guardUpgrade(log: LogFn, route: string, handler: UpgradeHandler): (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void {
+  return (res, req, context) => run(log, route, res, req, (reply) => handler(req, reply, context));
+}
+
+function run(log: LogFn, route: string, res: HttpResponse, req: HttpRequest, body: (reply: Reply) => void | Promise<void>): void {
+  let reply: Reply | undefined;
+  const fail = (err: unknown): void => {
+    const known = toClientError(err);
+    if (!known || known.code === 'Internal') log('error', 'route handler failed', { route, err: known?.cause ?? err });
+    if (!reply || reply.done) return;
+    reply.error(known ?? new PodtermError('Internal'));
+  };
+  try {
+    reply = new Reply(res, req.getMethod());
+    const framing = framingProblem(req);
+    if (framing) return reply.error(framing, { close: true });
+    const pending = body(reply);
+    if (pending instanceof Promise) {
+      pending.then(
+        () => {
+          if (!reply?.done) fail(new Error(`route ${route} resolved without answering`));
+        },
+        fail,
+      );
+    } else if (!reply.done) {
+      fail(new Error(`route ${route} returned without answering`));
+    }
+  } catch (err) {
+    fail(err);
+    // Not even a Reply could be made: the request must still be answered or uWS aborts the process.
+    if (!reply) res.cork(() => res.writeStatus(statusLine(500)).end('', true));
+  }
+}
+
+/** Wraps a WebSocket event handler: a throw is logged and the socket closed with Internal (1011). */
+export function guardWs<T, A extends unknown[]>(
+  log: LogFn,
+  event: string,
+  handler: (ws: WebSocket<T>, ...args: A) => void,
+  onError: (ws: WebSocket<T>, err: PodtermError) => void,
+): (ws: WebSocket<T>, ...args: A) => void {
+  return (ws, ...args) => {
+    try {
+      handler(ws, ...args);
+    } catch (err) {
+      log('error', 'websocket handler failed', { event, err });
+      try {
+        onError(ws, toClientError(err) ?? new PodtermError('Internal'));
+      } catch (err2) {
+        log('error', 'websocket error handler failed', { event, err: err2 });
+      }
+    }
+  };
+}
