@@ -86,6 +86,8 @@ export class Session {
   /** The error code the actor ended with, when it failed (counted per code). */
   #failure: ErrorCode | undefined;
   #deadline: NodeJS.Timeout | undefined;
+  readonly #where: { namespace: string; pod: string; container: string | null | undefined };
+  #closeCode: number | undefined;
   #bytesIn = 0;
   #bytesOut = 0;
   /** Settles when the actor has ended (or its worker died, or it was given up). Never rejects. */
@@ -97,6 +99,7 @@ export class Session {
     this.ownerKey = ownerKey;
     this.#link = link;
     this.#deps = deps;
+    this.#where = { namespace: init.namespace, pod: init.pod, container: init.container };
     this.finished = new Promise((resolve) => (this.#finish = resolve));
     const port = new SessionPort<FromActor, ToActor>(init.session);
     this.#port = port;
@@ -248,6 +251,7 @@ export class Session {
         this.#output(m.data);
         return;
       case 'end':
+        this.#closeCode ??= m.code;
         if (m.code !== 1000 && isErrorCode(m.reason)) this.#failure ??= m.reason;
         this.#outcome ??= outcomeOfEnd(m.code, m.reason);
         this.#close({ kind: 'actor-end', code: m.code, reason: m.reason });
@@ -294,9 +298,11 @@ export class Session {
     if (this.#failure) this.#deps.metrics.countFailure(this.#failure);
     this.#deps.log('info', 'session end', {
       session: this.id,
-      owner: this.ownerKey,
+      who: this.ownerKey,
+      ...this.#where,
       outcome,
       ...(this.#failure ? { code: this.#failure } : {}),
+      ...(this.#closeCode !== undefined ? { closeCode: this.#closeCode } : {}),
       durationMs: Date.now() - this.startedAt,
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,

@@ -81,7 +81,7 @@ export class Supervisor {
     const id = randomUUID();
     this.#holdingSlot.add(id);
     this.#perOwner.set(req.ownerKey, owned + 1);
-    this.#deps.log('info', 'session start', { session: id, owner: req.ownerKey, namespace: req.namespace, pod: req.pod, container: req.container });
+    this.#deps.log('info', 'session start', { session: id, who: req.ownerKey, namespace: req.namespace, pod: req.pod, container: req.container });
     const session = new Session(
       {
         session: id,

@@ -78,7 +78,8 @@ test('/metrics: default process metrics, session counters, live gauges, failures
   assert.equal(typeof ok.durationMs, 'number');
   assert.ok((ok.bytesIn as number) > 0 && (ok.bytesOut as number) > 0);
   const failed = ends.find((l) => l.pod === 'nope') as Record<string, unknown>;
-  assert.equal(failed.outcome, 'NotFound');
+  assert.equal(failed.outcome, 'error');
+  assert.equal(failed.code, 'NotFound');
   assert.equal(failed.closeCode, 4404);
   assert.ok(!JSON.stringify(lines).includes(ADMIN_TOKEN));
 });
