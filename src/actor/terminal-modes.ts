@@ -31,6 +31,13 @@ const enum M {
 /** Called with [start, end) of a complete query sequence inside the buffer being scanned. */
 export type QuerySink = (start: number, end: number) => void;
 
+/** What DECSC (ESC 7, CSI s, ?1048, ?1049) saves and DECRC restores, less the cursor position. */
+interface Saved {
+  sgr: Uint8Array;
+  g0: number;
+}
+const NOTHING_SAVED: Saved = { sgr: new Uint8Array(0), g0: 0x42 };
+
 export class TerminalModes {
   #state = S.Ground;
   #seqStart = -1; // where the current sequence began in the buffer being scanned; -1 if in an earlier one
@@ -46,11 +53,17 @@ export class TerminalModes {
   #mouse = 0; // 0, 9, 1000, 1002 or 1003
   #mouseEnc = 0; // 0, 1006, 1015 or 1016
   #cursorStyle = 0;
-  #top = 0; // DECSTBM, 0 = unset
+  // DECSTBM, 0 = unset. xterm.js keeps one region per buffer and resets the alternate one on leaving it.
+  #top = 0;
   #bottom = 0;
+  #altTop = 0;
+  #altBottom = 0;
   #g0 = 0x42; // 'B' = US ASCII
   #sgr = new Uint8Array(SGR_MAX); // SGR parameters since the last reset, ';'-joined
   #sgrLen = 0;
+  // xterm.js saves the cursor per buffer; restoring with nothing saved gives the defaults.
+  #savedNormal = NOTHING_SAVED;
+  #savedAlt = NOTHING_SAVED;
 
   /** True when no sequence is in progress: the next byte starts text or a new sequence. */
   get ground(): boolean {
@@ -69,6 +82,8 @@ export class TerminalModes {
     c.#raw.set(this.#raw); c.#rawLen = this.#rawLen;
     c.#flags = this.#flags; c.#alt = this.#alt; c.#mouse = this.#mouse; c.#mouseEnc = this.#mouseEnc;
     c.#cursorStyle = this.#cursorStyle; c.#top = this.#top; c.#bottom = this.#bottom; c.#g0 = this.#g0;
+    c.#altTop = this.#altTop; c.#altBottom = this.#altBottom;
+    c.#savedNormal = this.#savedNormal; c.#savedAlt = this.#savedAlt; // never mutated, only replaced
     c.#sgr.set(this.#sgr); c.#sgrLen = this.#sgrLen;
     return c;
   }
@@ -153,6 +168,8 @@ export class TerminalModes {
     if (b === 0x63) this.#reset(); // RIS
     else if (b === 0x3d) this.#flags |= M.AppKeypad; // DECKPAM
     else if (b === 0x3e) this.#flags &= ~M.AppKeypad; // DECKPNM
+    else if (b === 0x37) this.#save(this.#alt !== 0); // DECSC
+    else if (b === 0x38) this.#restore(this.#alt !== 0); // DECRC
   }
 
   #escDispatch(final: number): void {
@@ -191,8 +208,10 @@ export class TerminalModes {
       if (b === 0x6d) this.#sgrDispatch(); // m
       else if (b === 0x72) { // r: DECSTBM
         const t = this.#params[0] as number, bo = count > 1 ? this.#params[1] as number : -1;
-        this.#top = t > 0 ? t : 0; this.#bottom = bo > 0 ? bo : 0;
-      }
+        this.#setRegion(t > 0 ? t : 0, bo > 0 ? bo : 0);
+      } else if (b === 0x73) this.#save(this.#alt !== 0); // s: SCOSC
+      else if (b === 0x75) this.#restore(this.#alt !== 0); // u: SCORC
+
     } else if (this.#inter === 0x20 && b === 0x71 && this.#prefix === 0) { // SP q: DECSCUSR
       const p = this.#params[0] as number;
       this.#cursorStyle = p > 0 ? p : 0;
@@ -230,11 +249,33 @@ export class TerminalModes {
       case 2004: this.#flag(M.Paste, on); break;
       case 9: case 1000: case 1002: case 1003: this.#mouse = on ? p : 0; break;
       case 1006: case 1015: case 1016: this.#mouseEnc = on ? p : 0; break;
+      case 1048: if (on) this.#save(this.#alt !== 0); else this.#restore(this.#alt !== 0); break;
       case 47: case 1047: case 1049:
-        if (on && this.#alt === 0) this.#alt = p;
-        else if (!on) this.#alt = 0;
+        if (on) {
+          if (p === 1049) this.#save(this.#alt !== 0);
+          if (this.#alt === 0) this.#alt = p;
+        } else {
+          this.#alt = 0; this.#altTop = 0; this.#altBottom = 0;
+          if (p === 1049) this.#restore(false);
+        }
         break;
     }
+  }
+
+  #save(alt: boolean): void {
+    const s: Saved = { sgr: this.#sgr.slice(0, this.#sgrLen), g0: this.#g0 };
+    if (alt) this.#savedAlt = s; else this.#savedNormal = s;
+  }
+
+  #restore(alt: boolean): void {
+    const s = alt ? this.#savedAlt : this.#savedNormal;
+    this.#sgr.set(s.sgr);
+    this.#sgrLen = s.sgr.length;
+    this.#g0 = s.g0;
+  }
+
+  #setRegion(top: number, bottom: number): void {
+    if (this.#alt !== 0) { this.#altTop = top; this.#altBottom = bottom; } else { this.#top = top; this.#bottom = bottom; }
   }
 
   #flag(bit: number, on: boolean): void {
@@ -296,22 +337,31 @@ export class TerminalModes {
     }
   }
 
+  /** DECSTR as xterm.js does it (InputHandler.softReset): every flag here, not mouse or buffer. */
   #softReset(): void {
-    this.#flags &= ~(M.AppCursor | M.Origin | M.NoWrap | M.CursorHidden | M.Insert | M.AppKeypad);
-    this.#top = 0; this.#bottom = 0; this.#g0 = 0x42; this.#sgrLen = 0;
+    this.#flags = 0; this.#cursorStyle = 0;
+    this.#setRegion(0, 0);
+    this.#g0 = 0x42; this.#sgrLen = 0;
+    if (this.#alt !== 0) this.#savedAlt = NOTHING_SAVED; else this.#savedNormal = NOTHING_SAVED;
   }
 
   #reset(): void {
     this.#softReset();
-    this.#flags = 0; this.#alt = 0; this.#mouse = 0; this.#mouseEnc = 0; this.#cursorStyle = 0;
+    this.#alt = 0; this.#mouse = 0; this.#mouseEnc = 0;
+    this.#top = 0; this.#bottom = 0; this.#altTop = 0; this.#altBottom = 0;
+    this.#savedNormal = NOTHING_SAVED; this.#savedAlt = NOTHING_SAVED;
   }
 
   /** The sequences that put a freshly reset terminal into these modes ('' when all are default). */
   prefix(): string {
     let s = '';
     const f = this.#flags;
-    if (this.#alt !== 0) s += `\x1b[?${this.#alt}h`;
+    const saved = (v: Saved): string => v.sgr.length === 0 && v.g0 === 0x42 ? '' : `${sgr(v.sgr)}\x1b(${String.fromCharCode(v.g0)}\x1b7`;
+    s += saved(this.#savedNormal);
     if (this.#top !== 0 || this.#bottom !== 0) s += `\x1b[${this.#top || 1};${this.#bottom || ''}r`;
+    if (this.#alt !== 0) s += `\x1b[?${this.#alt}h`;
+    if (this.#altTop !== 0 || this.#altBottom !== 0) s += `\x1b[${this.#altTop || 1};${this.#altBottom || ''}r`;
+    if (this.#alt !== 0) s += saved(this.#savedAlt);
     if (f & M.Origin) s += '\x1b[?6h';
     if (f & M.NoWrap) s += '\x1b[?7l';
     if (f & M.Insert) s += '\x1b[4h';
@@ -323,8 +373,12 @@ export class TerminalModes {
     if (this.#mouseEnc !== 0) s += `\x1b[?${this.#mouseEnc}h`;
     if (f & M.Focus) s += '\x1b[?1004h';
     if (f & M.Paste) s += '\x1b[?2004h';
-    if (this.#g0 !== 0x42) s += `\x1b(${String.fromCharCode(this.#g0)}`;
-    if (this.#sgrLen > 0) s += `\x1b[0;${Buffer.from(this.#sgr.subarray(0, this.#sgrLen)).toString('latin1')}m`;
+    if (this.#g0 !== 0x42 || s.includes('\x1b7')) s += `\x1b(${String.fromCharCode(this.#g0)}`;
+    if (this.#sgrLen > 0 || s.includes('\x1b7')) s += sgr(this.#sgr.subarray(0, this.#sgrLen));
     return s;
   }
+}
+
+function sgr(params: Uint8Array): string {
+  return params.length === 0 ? '\x1b[m' : `\x1b[0;${Buffer.from(params).toString('latin1')}m`;
 }
