@@ -31,7 +31,7 @@ export interface ReplayCounter {
 export const replayBuffers: ReplayCounter = { live: 0 };
 
 export interface ReplayBufferOptions {
-  /** Largest segment; the ring holds at most capBytes + segmentBytes of memory. Default 16 KiB. */
+  /** Largest segment; the ring holds at most capBytes + 2 × segmentBytes of memory. Default 16 KiB. */
   segmentBytes?: number;
   counter?: ReplayCounter;
 }
