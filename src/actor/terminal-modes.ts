@@ -31,6 +31,10 @@ const enum M {
 /** Called with [start, end) of a complete query sequence inside the buffer being scanned. */
 export type QuerySink = (start: number, end: number) => void;
 
+/** CSI finals that never change a tracked mode (so are skipped in place): every final but h l m p q r s u. */
+const FAST_SKIP = new Uint8Array(128);
+for (let c = 0x40; c <= 0x7e; c++) FAST_SKIP[c] = 'hlmpqrsu'.includes(String.fromCharCode(c)) ? 0 : 1;
+
 /** What DECSC (ESC 7, CSI s, ?1048, ?1049) saves and DECRC restores, less the cursor position. */
 interface Saved {
   sgr: Uint8Array;
@@ -99,8 +103,20 @@ export class TerminalModes {
     while (i < end) {
       const state = this.#state;
       if (state === S.Ground) {
-        const e = buf.indexOf(ESC, i);
-        if (e < 0 || e >= end) return end;
+        // Sequences are often a few bytes apart (colours, cursor moves): look there in JS first,
+        // as a Buffer#indexOf call costs more than a short loop; memchr for the long stretches.
+        let e = i;
+        const near = Math.min(end, i + 32);
+        while (e < near && buf[e] !== ESC) e++;
+        if (e === near) {
+          if (near === end) return end;
+          e = buf.indexOf(ESC, near);
+          if (e < 0 || e >= end) return end;
+        }
+        if (sink === undefined) {
+          const next = this.#fast(buf, e, end);
+          if (next > 0) { i = next; continue; }
+        }
         this.#seqStart = e;
         this.#state = S.Esc;
         i = e + 1;
@@ -151,6 +167,37 @@ export class TerminalModes {
       if (untilGround && this.#state === S.Ground) return i;
     }
     return end;
+  }
+
+  /**
+   * The common sequences of a flood, read in place when whole in this buffer: a CSI that cannot
+   * change a tracked mode (cursor moves, erases) is skipped, an SGR is read straight from the
+   * buffer, ESC ( B sets G0. Returns the index after the sequence, or 0 for the byte-wise path.
+   */
+  #fast(buf: Buffer, e: number, end: number): number {
+    const n = buf[e + 1];
+    if (n === 0x28) { // ESC ( F
+      const f = buf[e + 2];
+      if (f === undefined || e + 2 >= end || f < 0x30 || f > 0x7e) return 0;
+      this.#g0 = f;
+      return e + 3;
+    }
+    if (n !== 0x5b || e + 2 >= end) return 0;
+    let j = e + 2;
+    let c = buf[j] as number;
+    while (c >= 0x30 && c <= 0x3f && ++j < end) c = buf[j] as number;
+    if (j >= end || c < 0x40 || c > 0x7e) return 0; // intermediates, controls, or cut off: byte-wise
+    if (FAST_SKIP[c] === 1) return j + 1;
+    if (c !== 0x6d) return 0; // h l r s u and friends: byte-wise
+    const first = buf[e + 2] as number;
+    if (first >= 0x3c) return j + 1; // CSI > ... m and the like are not SGR
+    const len = j - e - 2;
+    if (len > RAW_MAX) return 0;
+    if (len === 0 || (len === 1 && first === 0x30)) { this.#sgrLen = 0; return j + 1; }
+    for (let k = 0; k < len; k++) this.#raw[k] = buf[e + 2 + k] as number;
+    this.#rawLen = len;
+    this.#sgrDispatch();
+    return j + 1;
   }
 
   #esc(b: number): void {
@@ -315,7 +362,7 @@ export class TerminalModes {
     } else if (keepFrom > 0 || this.#sgrLen + 1 + add > SGR_MAX) {
       this.#sgrLen = 0; // a reset inside, or too much accumulated: start again from this one (lossy at worst)
     }
-    this.#sgr.set(raw.subarray(keepFrom, len), this.#sgrLen);
+    for (let k = keepFrom, w = this.#sgrLen; k < len; k++, w++) this.#sgr[w] = raw[k] as number; // no view allocated
     this.#sgrLen += add;
   }
 
