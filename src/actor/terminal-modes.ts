@@ -189,9 +189,9 @@ export class TerminalModes {
     if (j >= end || c < 0x40 || c > 0x7e) return 0; // intermediates, controls, or cut off: byte-wise
     if (FAST_SKIP[c] === 1) return j + 1;
     if (c !== 0x6d) return 0; // h l r s u and friends: byte-wise
-    const first = buf[e + 2] as number;
-    if (first >= 0x3c) return j + 1; // CSI > ... m and the like are not SGR
     const len = j - e - 2;
+    const first = buf[e + 2] as number;
+    if (len > 0 && first >= 0x3c) return j + 1; // CSI > ... m and the like are not SGR
     if (len > RAW_MAX) return 0;
     if (len === 0 || (len === 1 && first === 0x30)) { this.#sgrLen = 0; return j + 1; }
     for (let k = 0; k < len; k++) this.#raw[k] = buf[e + 2 + k] as number;

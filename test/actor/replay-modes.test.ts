@@ -127,7 +127,7 @@ test('the query sink reports exactly the queries, and a clone does not share sta
 test('SGR: colour arguments are not resets, and a reset in the middle keeps only what follows', () => {
   const cases: [string, string][] = [
     ['\x1b[38;5;0m', '\x1b[0;38;5;0m'], ['\x1b[1m\x1b[38;2;0;0;0m', '\x1b[0;1;38;2;0;0;0m'], ['\x1b[1;0;4m', '\x1b[0;4m'],
-    ['\x1b[1;m', ''], ['\x1b[1m\x1b[0m', ''], ['\x1b[4:3m', '\x1b[0;4:3m'], ['\x1b[>4;1m', ''],
+    ['\x1b[1;m', ''], ['\x1b[1m\x1b[0m', ''], ['\x1b[1m\x1b[m', ''], ['\x1b[1mab\x1b[>4;1m', '\x1b[0;1m'], ['\x1b[4:3m', '\x1b[0;4:3m'], ['\x1b[>4;1m', ''],
   ];
   for (const [seq, prefix] of cases) {
     const m = new TerminalModes();
