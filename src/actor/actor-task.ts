@@ -4,7 +4,8 @@
  * has released everything. One ActorHost per worker thread, built from workerData on first load
  * (this file is the worker's composition root).
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { threadId, workerData, type MessagePort } from 'node:worker_threads';
+import { createLogger, logFn, type LogLevel } from '../log/logger.js';
 import type { KubeSource } from '../kube/config.js';
 import type { ActorInit } from '../actor-link/actor-messages.js';
 import { ActorHost } from './actor-host.js';
@@ -12,6 +13,8 @@ import { ActorHost } from './actor-host.js';
 export interface ActorWorkerData {
   kube: KubeSource;
   probeChannel: string;
+  /** The workers log with a pino logger of their own (functions cannot cross threads). */
+  logLevel: LogLevel;
 }
 export interface ActorTask {
   init: ActorInit;
@@ -20,7 +23,7 @@ export interface ActorTask {
 }
 
 const data = workerData as ActorWorkerData;
-const host = new ActorHost(data.kube, () => undefined);
+const host = new ActorHost(data.kube, logFn(createLogger({ level: data.logLevel }).child({ component: 'actor', threadId })));
 host.listen(data.probeChannel);
 
 export default function runActorTask(task: ActorTask): Promise<void> {

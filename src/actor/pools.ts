@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import type { KubeSource } from '../kube/config.js';
 import { ActorHost, NO_LANE } from './actor-host.js';
 import type { ActorLog } from './session-actor.js';
+import type { LogLevel } from '../log/logger.js';
 import type { ActorTask, ActorWorkerData } from './actor-task.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
@@ -46,12 +47,12 @@ export class PiscinaActorPool implements ActorPool {
   readonly #waiting = new WaitingSessions();
   #nextProbe = 1;
 
-  constructor(kube: KubeSource, workers: number) {
+  constructor(kube: KubeSource, workers: number, logLevel: LogLevel) {
     this.workers = workers;
     const probeChannel = `podterm-probe-${randomUUID()}`;
     this.#channel = new BroadcastChannel(probeChannel);
     this.#channel.unref();
-    const workerData: ActorWorkerData = { kube, probeChannel };
+    const workerData: ActorWorkerData = { kube, probeChannel, logLevel };
     this.#pool = new Piscina<ActorTask, void>({
       filename: ACTOR_TASK,
       minThreads: workers,

@@ -12,6 +12,7 @@ import { StartupError } from './cli-errors.js';
 import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
 import { Lifetime } from './lifetime.js';
 import { SERVE_OPTIONS } from './serve-options.js';
+import { createLogger, logFn, type LogFn } from '../log/logger.js';
 import type { KubeSource } from '../kube/config.js';
 import type { GatewayOptions } from '../server/gateway.js';
 
@@ -26,9 +27,6 @@ interface SandboxModule {
   startSandbox(opts?: { host?: string; port?: number }): Promise<SandboxHandle>;
 }
 
-function log(level: string, msg: string, fields?: Record<string, unknown>): void {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
-}
 
 function readLimits(): string {
   try {
@@ -45,6 +43,9 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     console.log(SERVE_HELP);
     return 0;
   }
+  // One pino logger for the CLI, the gateway and (at the same level) the actor workers.
+  const logger = createLogger({ level: v['log-level'] });
+  const log = logFn(logger.child({ component: 'cli' }));
   // client-node takes seconds to load: a usage error must not wait for it.
   const { chooseCluster, inspectKubeSource } = await import('./kube-source.js');
   const cluster = chooseCluster({ kubeconfig: v.kubeconfig, kubeconfigFrom: from.kubeconfig, inCluster: v['in-cluster'], sandbox: v.sandbox, kubeTimeoutMs: v['kube-timeout-ms'] }, env);
@@ -75,7 +76,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       // Where the credentials come from, never the credentials themselves.
       log('info', 'cluster', { ...(cluster.kind === 'kubeconfig' ? { kubeconfig: cluster.file, from: cluster.from } : { inCluster: true }), context: cluster.summary.context, server: cluster.summary.server });
     }
-    if (life.stopping) return await stopped(life);
+    if (life.stopping) return await stopped(life, log);
 
     const { startGateway, DEFAULTS } = await import('../server/gateway.js');
     // Two sockets per session, plus the sandbox's socket and pty/pipes when it runs in this process.
@@ -99,7 +100,8 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       drainGraceMs: v['drain-grace-ms'],
       kubeTimeoutMs: v['kube-timeout-ms'],
       webRoot: v['web-root'],
-      log,
+      logger,
+      logLevel: v['log-level'],
     };
     const gateway = await startGateway(options).catch((err: unknown) => {
       const e = err as { name?: string; code?: string };
@@ -108,7 +110,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       throw err;
     });
     life.add(() => gateway.close());
-    if (life.stopping) return await stopped(life);
+    if (life.stopping) return await stopped(life, log);
 
     // The ready line bench and tests parse. A token podterm made up is shown once, here, so the
     // user can sign in; a token the operator gave is theirs and never printed (it would end up
@@ -125,14 +127,14 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       process.exit(1);
     }, grace + 30_000).unref();
     await Promise.race([gateway.drain(), life.hurried()]);
-    return await stopped(life);
+    return await stopped(life, log);
   } catch (err) {
     await life.close();
     throw err;
   }
 }
 
-async function stopped(life: Lifetime): Promise<number> {
+async function stopped(life: Lifetime, log: LogFn): Promise<number> {
   await life.close();
   log('info', 'stopped');
   return 0;

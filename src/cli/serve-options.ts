@@ -3,7 +3,8 @@
  * this table (test/cli/readme.test.ts keeps README equal to it).
  */
 import { flag, list, value } from './args.js';
-import { MAX_TIMER_MS, existingDir, int, listen, origin, token, user } from './values.js';
+import { LOG_LEVELS } from '../log/logger.js';
+import { MAX_TIMER_MS, existingDir, int, listen, oneOf, origin, token, user } from './values.js';
 
 const asIs = (raw: string): string => raw;
 
@@ -31,5 +32,6 @@ export const SERVE_OPTIONS = {
   'max-message-bytes': value('N', int(1024, 16 * 1024 * 1024), 'largest client message; larger closes with 1009', { default: '65536' }),
   'drain-grace-ms': value('MS', int(0, MAX_TIMER_MS), 'on SIGTERM/SIGINT: readiness goes false, new sessions are refused, open ones close with 1001 after this grace, then exit 0', { default: '10000' }),
   'kube-timeout-ms': value('MS', int(1, MAX_TIMER_MS), 'bound on each Kubernetes API call of a session start and of the pod and namespace lists (then `UpstreamUnavailable`)', { default: '10000' }),
+  'log-level': value('LEVEL', oneOf(LOG_LEVELS), 'JSON log lines on stderr (pino) at this level and above, from the main thread and the workers; secrets are redacted', { env: 'PODTERM_LOG_LEVEL', default: 'info' }),
   'web-root': value('DIR', existingDir, 'serve another build of the page', { defaultText: 'the built page' }),
 };

@@ -19,6 +19,14 @@ export function int(min: number, max: number): Parser<number> {
   };
 }
 
+/** One of a fixed set of words (a log level, a mode). */
+export function oneOf<T extends string>(choices: readonly T[]): Parser<T> {
+  return (raw, from) => {
+    if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`${from} wants one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw as T;
+  };
+}
+
 /** HOST:PORT (IPv6 as [::1]:PORT). Port 0 picks a free port. */
 export const listen: Parser<{ host: string; port: number }> = (raw, from) => {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);

@@ -1,5 +1,5 @@
 /**
- * The process logger: pino, one JSON object per line on stdout (or a given stream), child loggers
+ * The process logger: pino, one JSON object per line on stderr (or a given stream), child loggers
  * per component. Secrets never reach the output: known secret fields are redacted by path (pino's
  * `redact`), and every string (the message included) is scrubbed of `token=` query values, bearer
  * credentials and cookie values, because a URL or a header can end up inside any field.
@@ -60,7 +60,7 @@ function scrub(v: unknown, depth = 0): unknown {
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where the JSON lines go; stdout when absent. */
+  /** Where the JSON lines go; stderr when absent (stdout carries only the ready line). */
   destination?: DestinationStream;
 }
 
@@ -82,7 +82,8 @@ export function createLogger(o: LoggerOptions = {}): Logger {
       },
     },
   };
-  return o.destination ? pino(options, o.destination) : pino(options);
+  // Synchronous writes: a line logged just before process.exit() (a failed start) is not lost.
+  return pino(options, o.destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** The LogFn other code takes, backed by a (child) pino logger. */

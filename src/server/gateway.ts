@@ -107,7 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const kube: KubeSource = { ...options.kube, kubeTimeoutMs: options.kubeTimeoutMs ?? options.kube.kubeTimeoutMs ?? DEFAULTS.kubeTimeoutMs };
   const kubeContexts = new KubeContexts(kube);
   const metrics = new Metrics();
-  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers) : new InlineActorPool(kube, forComponent('actor'));
+  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info')) : new InlineActorPool(kube, forComponent('actor'));
   const supervisor = new Supervisor(
     pool,
     metrics,
