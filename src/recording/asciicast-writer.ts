@@ -1,0 +1,484 @@
+/**
+ * One session's recording: an asciicast v2 file (`ID.cast`) and its sidecar (`ID.json`), written by
+ * the session actor off the main thread. Events are formatted at once and queued; the queue is
+ * written in large chunks by one write at a time, so a slow disk costs memory up to a cap, never the
+ * terminal's pace. At the cap (or `maxBytes`, or a write error) the recording stops:
+ * - `best-effort`: events are dropped from there on, a marker says where and why, `onStop` reports it
+ *   (a metric, a log line); the session goes on.
+ * - `strict`: `open()` rejects with RecordingFailed when the file cannot be created (the session is
+ *   refused), and a later stop reports a fatal RecordingFailed through `onStop` (the session ends).
+ *   In strict mode `output()` also returns false above half the buffer cap and `onDrain` fires below
+ *   a quarter, so the actor may pause its exec stream rather than lose the session to a slow disk.
+ *
+ * Output is UTF-8 decoded with a streaming TextDecoder: a character split across chunks is carried
+ * to the next event, never replaced. Bytes that are not UTF-8 at all are replaced with U+FFFD per
+ * WHATWG Encoding (one per maximal invalid subpart), the way asciinema's own recorder does (it
+ * decodes with errors="replace"). asciicast data is a JSON string, so nothing else can be stored.
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { PodtermError } from '../protocol/errors.js';
+import { commandString, eventLine, headerLine, type EventCode } from './asciicast-format.js';
+import { castPath, metaPath, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
+
+export type RecordMode = 'best-effort' | 'strict';
+
+/** Who and what is recorded (header title, sidecar). */
+export interface RecordingSubject {
+  session: string;
+  user: string;
+  groups: string[];
+  replica: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+}
+
+export interface AsciicastWriterOptions {
+  dir: string;
+  /** The recording id (file name); the session id is the natural choice. Validated. */
+  id: string;
+  subject: RecordingSubject;
+  width: number;
+  height: number;
+  /** Header env; TERM defaults to xterm-256color (what the page's xterm.js is), SHELL to command[0]. */
+  term?: string;
+  shell?: string;
+  mode?: RecordMode;
+  /** `--record-input`: also record `i` events (this captures passwords typed at prompts). */
+  recordInput?: boolean;
+  /** `--record-max-bytes`: the .cast stops growing past this size; 0 = no limit. */
+  maxBytes?: number;
+  /** Bytes formatted but not yet written (queued + in flight) at which the recording stops. */
+  bufferBytes?: number;
+  /** Write as soon as this much is queued; a smaller tail waits up to flushIntervalMs. */
+  flushBytes?: number;
+  flushIntervalMs?: number;
+  /** Consecutive output within this window becomes one `o` event. */
+  coalesceMs?: number;
+  /** close() waits this long for the last writes, then gives up on them (reason close-timeout). */
+  closeTimeoutMs?: number;
+  /** Create the .cast with O_EXCL (default); false opens an existing file (tests on /dev/full, FIFOs). */
+  exclusive?: boolean;
+  /** The recording stopped early. `fatal` is set in strict mode: end the session with it. */
+  onStop?: (stop: RecordingStop, fatal: PodtermError | undefined) => void;
+  /** Strict mode: the queue fell below a quarter of the cap after output() returned false. */
+  onDrain?: () => void;
+}
+
+export interface RecordingEnd {
+  exitCode: number | null;
+  /** Why the session ended, e.g. `exit`, `idle-timeout`; also the end marker's label. */
+  outcome: string;
+}
+
+export interface CloseResult {
+  meta: RecordingMeta;
+  /** False if the sidecar could not be written (the .cast may still be there). */
+  metaWritten: boolean;
+}
+
+export const RECORDING_DEFAULTS = {
+  maxBytes: 0,
+  bufferBytes: 4 * 1024 * 1024,
+  flushBytes: 64 * 1024,
+  flushIntervalMs: 200,
+  coalesceMs: 5,
+  closeTimeoutMs: 10_000,
+} as const;
+
+export type WriterState = 'open' | 'stopped' | 'closing' | 'closed';
+const EDGES: Readonly<Record<WriterState, readonly WriterState[]>> = {
+  // -> closed directly only when a strict open() fails (nothing to flush, no sidecar).
+  open: ['stopped', 'closing', 'closed'],
+  stopped: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+const STOP_TEXT: Record<StopReason, string> = {
+  'max-bytes': 'recording stopped: --record-max-bytes reached',
+  'buffer-full': 'recording stopped: the disk did not keep up (buffer cap reached)',
+  'write-error': 'recording stopped: write error',
+  'close-timeout': 'recording stopped: the last writes did not finish',
+};
+
+export class AsciicastWriter {
+  static #live = 0;
+  /** Writers with an open file handle in this thread (residue checks). */
+  static get live(): number {
+    return AsciicastWriter.#live;
+  }
+
+  /** Creates the file and writes the header and a first sidecar. See the class comment for modes. */
+  static async open(opts: AsciicastWriterOptions): Promise<AsciicastWriter> {
+    const w = new AsciicastWriter(opts);
+    await w.#open();
+    return w;
+  }
+
+  #state: WriterState = 'open';
+  readonly #o: Required<Omit<AsciicastWriterOptions, 'onStop' | 'onDrain' | 'term' | 'shell'>> & AsciicastWriterOptions;
+  readonly #cast: string;
+  readonly #metaFile: string;
+  readonly #startedAt = Date.now();
+  readonly #t0 = performance.now();
+  readonly #outDec = new TextDecoder('utf-8', { ignoreBOM: true });
+  readonly #inDec = new TextDecoder('utf-8', { ignoreBOM: true });
+  #fh: FileHandle | undefined;
+  #lastT = 0;
+  #held = '';
+  #heldT = 0;
+  #queue: string[] = [];
+  #queued = 0;
+  #inflight = 0;
+  #accepted = 0;
+  #written = 0;
+  #writing: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stop: RecordingStop | undefined;
+  #dropped = 0;
+  #outputBytes = 0;
+  #inputBytes = 0;
+  #needDrain = false;
+  #closing: Promise<CloseResult> | undefined;
+  /** During open() a strict failure rejects open() instead of calling onStop. */
+  #opening = true;
+
+  private constructor(opts: AsciicastWriterOptions) {
+    const d = RECORDING_DEFAULTS;
+    this.#o = {
+      ...opts,
+      mode: opts.mode ?? 'best-effort',
+      recordInput: opts.recordInput ?? false,
+      exclusive: opts.exclusive ?? true,
+      maxBytes: opts.maxBytes ?? d.maxBytes,
+      bufferBytes: opts.bufferBytes ?? d.bufferBytes,
+      flushBytes: opts.flushBytes ?? d.flushBytes,
+      flushIntervalMs: opts.flushIntervalMs ?? d.flushIntervalMs,
+      coalesceMs: opts.coalesceMs ?? d.coalesceMs,
+      closeTimeoutMs: opts.closeTimeoutMs ?? d.closeTimeoutMs,
+    };
+    this.#cast = castPath(opts.dir, opts.id);
+    this.#metaFile = metaPath(opts.dir, opts.id);
+    for (const k of ['width', 'height', 'bufferBytes', 'flushBytes'] as const) {
+      if (!Number.isInteger(this.#o[k]) || this.#o[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
+    }
+  }
+
+  get state(): WriterState {
+    return this.#state;
+  }
+  get id(): string {
+    return this.#o.id;
+  }
+  get path(): string {
+    return this.#cast;
+  }
+  get stop(): RecordingStop | undefined {
+    return this.#stop;
+  }
+
+  /**
+   * Output bytes, exactly as the owner received them. Returns false only in strict mode while the
+   * queue is above half the cap (pause the source until onDrain).
+   */
+  output(data: Uint8Array): boolean {
+    if (this.#state !== 'open') return this.#drop();
+    this.#outputBytes += data.byteLength;
+    const text = this.#outDec.decode(data, { stream: true });
+    if (text !== '') {
+      const t = this.#now();
+      if (this.#held !== '' && t - this.#heldT <= this.#o.coalesceMs / 1000 && this.#held.length < this.#o.flushBytes) {
+        this.#held += text;
+      } else {
+        this.#commitHeld();
+        this.#held = text;
+        this.#heldT = t;
+      }
+      if (this.#held.length >= this.#o.flushBytes) this.#commitHeld();
+      this.#schedule();
+    }
+    return !this.#needDrain;
+  }
+
+  /** Input bytes; recorded only with recordInput. */
+  input(data: Uint8Array): void {
+    if (!this.#o.recordInput) return;
+    if (this.#state !== 'open') return void this.#drop();
+    this.#inputBytes += data.byteLength;
+    const text = this.#inDec.decode(data, { stream: true });
+    if (text !== '') this.#event('i', text);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols < 1 || rows < 1) return;
+    if (this.#state !== 'open') return void this.#drop();
+    this.#event('r', `${cols}x${rows}`);
+  }
+
+  /** A marker (joins, leaves, resumes): players show it as a chapter. */
+  marker(label: string): void {
+    if (this.#state !== 'open') return void this.#drop();
+    this.#event('m', label.slice(0, 256));
+  }
+
+  /**
+   * Flushes, writes the end marker, closes the file and writes the sidecar. Idempotent: later calls
+   * get the first call's promise. Never rejects.
+   */
+  close(end: RecordingEnd): Promise<CloseResult> {
+    this.#closing ??= this.#close(end);
+    return this.#closing;
+  }
+
+  #transition(to: WriterState): void {
+    if (!EDGES[this.#state].includes(to)) throw new Error(`recording: illegal transition ${this.#state} -> ${to}`);
+    this.#state = to;
+  }
+
+  #drop(): boolean {
+    if (this.#state === 'stopped') this.#dropped++;
+    return !this.#needDrain;
+  }
+
+  /** Seconds since the start, never going backwards (performance.now is monotonic). */
+  #now(): number {
+    const t = Math.round((performance.now() - this.#t0) * 1000) / 1e6;
+    if (t > this.#lastT) this.#lastT = t;
+    return this.#lastT;
+  }
+
+  #event(code: EventCode, data: string): void {
+    this.#commitHeld();
+    this.#push(eventLine(this.#now(), code, data));
+    this.#schedule();
+  }
+
+  #commitHeld(): void {
+    if (this.#held === '') return;
+    const line = eventLine(this.#heldT, 'o', this.#held);
+    this.#held = '';
+    this.#push(line);
+  }
+
+  /** Queues one line, or stops the recording if it would pass a cap. */
+  #push(line: string): void {
+    if (this.#state !== 'open' && this.#state !== 'closing') return;
+    if (this.#stop) return;
+    const n = Buffer.byteLength(line);
+    if (this.#o.maxBytes > 0 && this.#accepted + n > this.#o.maxBytes) return this.#halt('max-bytes');
+    if (this.#queued + this.#inflight + n > this.#o.bufferBytes) return this.#halt('buffer-full');
+    this.#queue.push(line);
+    this.#queued += n;
+    this.#accepted += n;
+    if (this.#o.mode === 'strict' && this.#queued + this.#inflight >= this.#o.bufferBytes / 2) this.#needDrain = true;
+  }
+
+  /** Stops the recording here; state flips before anyone is called back. */
+  #halt(reason: StopReason, errno?: string): void {
+    if (this.#stop) return;
+    this.#dropped++;
+    const failed = reason === 'write-error' || reason === 'close-timeout';
+    this.#stop = { reason, at: this.#lastT, atBytes: failed ? this.#written : this.#accepted, ...(errno ? { errno } : {}) };
+    if (this.#state === 'open') this.#transition('stopped');
+    this.#held = '';
+    if (failed) {
+      this.#dropped += this.#queue.length;
+      this.#queue = [];
+      this.#queued = 0;
+    } else {
+      // The marker goes after everything accepted, past the caps (it is small and final).
+      const line = eventLine(this.#lastT, 'm', STOP_TEXT[reason]);
+      this.#queue.push(line);
+      this.#queued += Buffer.byteLength(line);
+      this.#accepted += Buffer.byteLength(line);
+      this.#kick();
+    }
+    const fatal = this.#o.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
+    if (fatal && this.#opening) return;
+    try {
+      this.#o.onStop?.(this.#stop, fatal);
+    } catch {
+      // A callback's failure is its own; the recording's state is already final.
+    }
+  }
+
+  #schedule(): void {
+    if (this.#queued >= this.#o.flushBytes) return this.#kick();
+    if (this.#timer || (this.#queued === 0 && this.#held === '')) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#commitHeld();
+      this.#kick();
+    }, this.#o.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Starts the write loop unless a write is in flight (it picks up what is queued when done). */
+  #kick(): void {
+    if (this.#writing || this.#queued === 0 || !this.#fh) return;
+    this.#writing = this.#pump(this.#fh);
+  }
+
+  async #pump(fh: FileHandle): Promise<void> {
+    let first = true;
+    while (this.#queued > 0 && (first || this.#queued >= this.#o.flushBytes || this.#state === 'closing')) {
+      first = false;
+      const chunk = this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join('');
+      this.#inflight = this.#queued;
+      this.#queue = [];
+      this.#queued = 0;
+      try {
+        await writeAll(fh, Buffer.from(chunk, 'utf8'));
+        this.#written += this.#inflight;
+      } catch (err) {
+        this.#inflight = 0;
+        this.#halt('write-error', errnoOf(err));
+        break;
+      }
+      this.#inflight = 0;
+      if (this.#needDrain && this.#queued <= this.#o.bufferBytes / 4) {
+        this.#needDrain = false;
+        try {
+          this.#o.onDrain?.();
+        } catch {
+          // as for onStop
+        }
+      }
+    }
+    this.#writing = undefined;
+    if (this.#queued > 0 && this.#state !== 'closing') this.#schedule();
+  }
+
+  async #open(): Promise<void> {
+    const o = this.#o;
+    const argv = o.subject.command;
+    try {
+      this.#fh = await open(this.#cast, o.exclusive ? 'wx' : 'w', 0o640);
+      AsciicastWriter.#live++;
+      this.#push(headerLine({
+        version: 2,
+        width: o.width,
+        height: o.height,
+        timestamp: Math.floor(this.#startedAt / 1000),
+        command: commandString(argv),
+        title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
+        env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
+      }));
+      this.#kick();
+      await this.#writing;
+      if (this.#stop) throw new Error(this.#stop.errno ?? this.#stop.reason);
+      await writeFileAtomic(this.#metaFile, JSON.stringify(this.#meta(null)) + '\n');
+      this.#opening = false;
+    } catch (err) {
+      this.#opening = false;
+      if (o.mode === 'strict') {
+        this.#transition('closed');
+        this.#closing = Promise.resolve({ meta: this.#meta(null), metaWritten: false });
+        await this.#release();
+        if (o.exclusive) await unlink(this.#cast).catch(() => undefined);
+        throw new PodtermError('RecordingFailed', undefined, { cause: err });
+      }
+      this.#halt('write-error', errnoOf(err));
+    }
+  }
+
+  async #close(end: RecordingEnd): Promise<CloseResult> {
+    this.#transition('closing');
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#stop) {
+      this.#held += this.#outDec.decode();
+      this.#commitHeld();
+      const tail = this.#o.recordInput ? this.#inDec.decode() : '';
+      if (tail !== '') this.#push(eventLine(this.#now(), 'i', tail));
+      this.#push(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)));
+    }
+    const flushed = await this.#flushWithin(this.#o.closeTimeoutMs);
+    if (!flushed) this.#halt('close-timeout');
+    if (flushed) {
+      await this.#fh?.datasync().catch(() => undefined);
+      await this.#release();
+    } else {
+      // A write is stuck in the thread pool; FileHandle.close waits for it, so let it finish alone.
+      void this.#release();
+    }
+    const meta = this.#meta(end);
+    let metaWritten = true;
+    await writeFileAtomic(this.#metaFile, JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
+    this.#transition('closed');
+    return { meta, metaWritten };
+  }
+
+  /** Waits for the queue to reach the file; false if that takes longer than `ms`. */
+  async #flushWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const drained = (async () => {
+      while (this.#writing || (this.#queued > 0 && this.#fh && this.#stop?.reason !== 'write-error')) {
+        this.#kick();
+        await this.#writing;
+      }
+      return true as const;
+    })();
+    try {
+      return await Promise.race([drained, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #release(): Promise<void> {
+    const fh = this.#fh;
+    if (!fh) return;
+    this.#fh = undefined;
+    try {
+      await fh.close();
+    } catch {
+      // The descriptor is gone either way.
+    } finally {
+      AsciicastWriter.#live--;
+    }
+  }
+
+  #meta(end: RecordingEnd | null): RecordingMeta {
+    const s = this.#o.subject;
+    return {
+      version: 1,
+      id: this.#o.id,
+      session: s.session,
+      user: s.user,
+      groups: [...s.groups],
+      replica: s.replica,
+      namespace: s.namespace,
+      pod: s.pod,
+      container: s.container,
+      command: [...s.command],
+      startedAt: new Date(this.#startedAt).toISOString(),
+      endedAt: end ? new Date().toISOString() : null,
+      exitCode: end ? end.exitCode : null,
+      outcome: end ? end.outcome : null,
+      bytes: this.#written,
+      outputBytes: this.#outputBytes,
+      inputBytes: this.#inputBytes,
+      inputRecorded: this.#o.recordInput,
+      mode: this.#o.mode,
+      stopped: this.#stop ?? null,
+      droppedEvents: this.#dropped,
+    };
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.byteLength) {
+    const { bytesWritten } = await fh.write(buf, off, buf.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+function errnoOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EUNKNOWN';
+}
