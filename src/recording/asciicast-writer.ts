@@ -137,6 +137,8 @@ export class AsciicastWriter {
   #writing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stop: RecordingStop | undefined;
+  /** The write error that stopped the recording (the cause of a strict open's rejection). */
+  #writeError: unknown;
   #dropped = 0;
   #outputBytes = 0;
   #inputBytes = 0;
@@ -334,6 +336,7 @@ export class AsciicastWriter {
         this.#written += this.#inflight;
       } catch (err) {
         this.#inflight = 0;
+        this.#writeError ??= err;
         this.#halt('write-error', errnoOf(err));
         break;
       }
@@ -368,7 +371,7 @@ export class AsciicastWriter {
       }));
       this.#kick();
       await this.#writing;
-      if (this.#stop) throw new Error(this.#stop.errno ?? this.#stop.reason);
+      if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
       await writeFileAtomic(this.#metaFile, JSON.stringify(this.#meta(null)) + '\n');
       this.#opening = false;
     } catch (err) {
