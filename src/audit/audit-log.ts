@@ -72,7 +72,7 @@ export interface AuditFields {
 export interface AuditLogOptions {
   /** A file path (appended to, created if missing) or `-` for stdout. */
   dest: string;
-  /** Fields put on every line (e.g. replica). */
+  /** Fields put on every line unless the event sets them (e.g. replica). */
   base?: Pick<AuditFields, 'replica'>;
 }
 
@@ -115,6 +115,7 @@ export class AuditLog {
   readonly #dest: ReturnType<typeof pino.destination>;
   readonly #logger: Logger;
   readonly #stdout: boolean;
+  readonly #base: AuditFields;
   #closing: Promise<void> | undefined;
   #written = 0;
   #errors = 0;
@@ -130,13 +131,15 @@ export class AuditLog {
 
   private constructor(fd: number, opts: AuditLogOptions) {
     this.#stdout = fd === 1;
+    // Merged into each event's fields (not pino's `base`, which would repeat a key the event sets).
+    this.#base = { ...opts.base };
     // sync: false = sonic-boom buffers and writes from the thread pool; close() flushes. Given an
     // fd it has nothing to open, so it cannot fail late; it never closes fd 1.
     this.#dest = pino.destination({ dest: fd, sync: false });
     this.#dest.on('error', () => void this.#errors++);
     this.#logger = pino(
       {
-        base: opts.base?.replica ? { replica: escapeText(opts.base.replica) } : null,
+        base: null,
         // No level key (every line is an audit event): pino then opens the line with a bare `{`, so
         // the time goes first without pino's usual leading comma.
         formatters: { level: () => ({}) },
@@ -159,7 +162,7 @@ export class AuditLog {
     if (this.#state !== 'open') return;
     try {
       // sanitizeFields keeps known keys only, so no field can rename the event.
-      this.#logger.info({ event, ...sanitizeFields(fields) });
+      this.#logger.info({ event, ...sanitizeFields({ ...this.#base, ...fields }) });
       this.#written++;
     } catch {
       this.#errors++;
