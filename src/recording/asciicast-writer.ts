@@ -19,73 +19,11 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { PodtermError } from '../protocol/errors.js';
 import { commandString, eventLine, headerLine, type EventCode } from './asciicast-format.js';
 import { castPath, metaPath, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
+import { WriteQueue } from './write-queue.js';
+import { RECORDING_DEFAULTS, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
 
-export type RecordMode = 'best-effort' | 'strict';
-
-/** Who and what is recorded (header title, sidecar). */
-export interface RecordingSubject {
-  session: string;
-  user: string;
-  groups: string[];
-  replica: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  command: string[];
-}
-
-export interface AsciicastWriterOptions {
-  dir: string;
-  /** The recording id (file name); the session id is the natural choice. Validated. */
-  id: string;
-  subject: RecordingSubject;
-  width: number;
-  height: number;
-  /** Header env; TERM defaults to xterm-256color (what the page's xterm.js is), SHELL to command[0]. */
-  term?: string;
-  shell?: string;
-  mode?: RecordMode;
-  /** `--record-input`: also record `i` events (this captures passwords typed at prompts). */
-  recordInput?: boolean;
-  /** `--record-max-bytes`: the .cast stops growing past this size; 0 = no limit. */
-  maxBytes?: number;
-  /** Bytes formatted but not yet written (queued + in flight) at which the recording stops. */
-  bufferBytes?: number;
-  /** Write as soon as this much is queued; a smaller tail waits up to flushIntervalMs. */
-  flushBytes?: number;
-  flushIntervalMs?: number;
-  /** Consecutive output within this window becomes one `o` event. */
-  coalesceMs?: number;
-  /** close() waits this long for the last writes, then gives up on them (reason close-timeout). */
-  closeTimeoutMs?: number;
-  /** Create the .cast with O_EXCL (default); false opens an existing file (tests on /dev/full, FIFOs). */
-  exclusive?: boolean;
-  /** The recording stopped early. `fatal` is set in strict mode: end the session with it. */
-  onStop?: (stop: RecordingStop, fatal: PodtermError | undefined) => void;
-  /** Strict mode: the queue fell below a quarter of the cap after output() returned false. */
-  onDrain?: () => void;
-}
-
-export interface RecordingEnd {
-  exitCode: number | null;
-  /** Why the session ended, e.g. `exit`, `idle-timeout`; also the end marker's label. */
-  outcome: string;
-}
-
-export interface CloseResult {
-  meta: RecordingMeta;
-  /** False if the sidecar could not be written (the .cast may still be there). */
-  metaWritten: boolean;
-}
-
-export const RECORDING_DEFAULTS = {
-  maxBytes: 0,
-  bufferBytes: 4 * 1024 * 1024,
-  flushBytes: 64 * 1024,
-  flushIntervalMs: 200,
-  coalesceMs: 5,
-  closeTimeoutMs: 10_000,
-} as const;
+export { RECORDING_DEFAULTS } from './writer-options.js';
+export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode } from './writer-options.js';
 
 export type WriterState = 'open' | 'stopped' | 'closing' | 'closed';
 const EDGES: Readonly<Record<WriterState, readonly WriterState[]>> = {
@@ -129,12 +67,10 @@ export class AsciicastWriter {
   #lastT = 0;
   #held = '';
   #heldT = 0;
-  #queue: string[] = [];
-  #queued = 0;
-  #inflight = 0;
+  /** Exists once the file is open. */
+  #queue: WriteQueue | undefined;
+  /** Bytes of the .cast accepted (queued, in flight or written). */
   #accepted = 0;
-  #written = 0;
-  #writing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stop: RecordingStop | undefined;
   /** The write error that stopped the recording (the cause of a strict open's rejection). */
@@ -230,7 +166,12 @@ export class AsciicastWriter {
    * get the first call's promise. Never rejects.
    */
   close(end: RecordingEnd): Promise<CloseResult> {
-    this.#closing ??= this.#close(end);
+    this.#closing ??= this.#close(end).catch(async () => {
+      // Not expected (every step above catches its own failure), but close never rejects.
+      this.#state = 'closed';
+      await this.#release();
+      return { meta: this.#meta(end), metaWritten: false };
+    });
     return this.#closing;
   }
 
@@ -270,11 +211,12 @@ export class AsciicastWriter {
     if (this.#stop) return;
     const n = Buffer.byteLength(line);
     if (this.#o.maxBytes > 0 && this.#accepted + n > this.#o.maxBytes) return this.#halt('max-bytes');
-    if (this.#queued + this.#inflight + n > this.#o.bufferBytes) return this.#halt('buffer-full');
-    this.#queue.push(line);
-    this.#queued += n;
+    const q = this.#queue;
+    if (!q) return;
+    if (q.pending + n > this.#o.bufferBytes) return this.#halt('buffer-full');
+    q.push(line, n);
     this.#accepted += n;
-    if (this.#o.mode === 'strict' && this.#queued + this.#inflight >= this.#o.bufferBytes / 2) this.#needDrain = true;
+    if (this.#o.mode === 'strict' && q.pending >= this.#o.bufferBytes / 2) this.#needDrain = true;
   }
 
   /** Stops the recording here; state flips before anyone is called back. */
@@ -282,20 +224,19 @@ export class AsciicastWriter {
     if (this.#stop) return;
     this.#dropped++;
     const failed = reason === 'write-error' || reason === 'close-timeout';
-    this.#stop = { reason, at: this.#lastT, atBytes: failed ? this.#written : this.#accepted, ...(errno ? { errno } : {}) };
+    const written = this.#queue?.written ?? 0;
+    this.#stop = { reason, at: this.#lastT, atBytes: failed ? written : this.#accepted, ...(errno ? { errno } : {}) };
     if (this.#state === 'open') this.#transition('stopped');
     this.#held = '';
+    this.#needDrain = false; // nothing more is queued: never leave a source paused
     if (failed) {
-      this.#dropped += this.#queue.length;
-      this.#queue = [];
-      this.#queued = 0;
-    } else {
+      this.#dropped += this.#queue?.discard() ?? 0;
+    } else if (this.#queue) {
       // The marker goes after everything accepted, past the caps (it is small and final).
       const line = eventLine(this.#lastT, 'm', STOP_TEXT[reason]);
-      this.#queue.push(line);
-      this.#queued += Buffer.byteLength(line);
+      this.#queue.push(line, Buffer.byteLength(line));
       this.#accepted += Buffer.byteLength(line);
-      this.#kick();
+      this.#queue.kick();
     }
     const fatal = this.#o.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
     if (fatal && this.#opening) return;
@@ -307,51 +248,37 @@ export class AsciicastWriter {
   }
 
   #schedule(): void {
-    if (this.#queued >= this.#o.flushBytes) return this.#kick();
-    if (this.#timer || (this.#queued === 0 && this.#held === '')) return;
+    const q = this.#queue;
+    if (!q) return;
+    if (q.queued >= this.#o.flushBytes) return q.kick();
+    if (this.#timer || (q.queued === 0 && this.#held === '')) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#commitHeld();
-      this.#kick();
+      this.#queue?.kick();
     }, this.#o.flushIntervalMs);
     this.#timer.unref();
   }
 
-  /** Starts the write loop unless a write is in flight (it picks up what is queued when done). */
-  #kick(): void {
-    if (this.#writing || this.#queued === 0 || !this.#fh) return;
-    this.#writing = this.#pump(this.#fh);
-  }
-
-  async #pump(fh: FileHandle): Promise<void> {
-    let first = true;
-    while (this.#queued > 0 && (first || this.#queued >= this.#o.flushBytes || this.#state === 'closing')) {
-      first = false;
-      const chunk = this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join('');
-      this.#inflight = this.#queued;
-      this.#queue = [];
-      this.#queued = 0;
-      try {
-        await writeAll(fh, Buffer.from(chunk, 'utf8'));
-        this.#written += this.#inflight;
-      } catch (err) {
-        this.#inflight = 0;
+  #openQueue(fh: FileHandle): WriteQueue {
+    return new WriteQueue(fh, this.#o.flushBytes, {
+      onError: (err) => {
         this.#writeError ??= err;
         this.#halt('write-error', errnoOf(err));
-        break;
-      }
-      this.#inflight = 0;
-      if (this.#needDrain && this.#queued <= this.#o.bufferBytes / 4) {
+      },
+      onProgress: () => {
+        if (!this.#needDrain || this.#state !== 'open' || (this.#queue?.pending ?? 0) > this.#o.bufferBytes / 4) return;
         this.#needDrain = false;
         try {
           this.#o.onDrain?.();
         } catch {
           // as for onStop
         }
-      }
-    }
-    this.#writing = undefined;
-    if (this.#queued > 0 && this.#state !== 'closing') this.#schedule();
+      },
+      onIdle: () => {
+        if (this.#state !== 'closing') this.#schedule();
+      },
+    });
   }
 
   async #open(): Promise<void> {
@@ -360,6 +287,7 @@ export class AsciicastWriter {
     try {
       this.#fh = await open(this.#cast, o.exclusive ? 'wx' : 'w', 0o640);
       AsciicastWriter.#live++;
+      this.#queue = this.#openQueue(this.#fh);
       this.#push(headerLine({
         version: 2,
         width: o.width,
@@ -369,8 +297,7 @@ export class AsciicastWriter {
         title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
         env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
       }));
-      this.#kick();
-      await this.#writing;
+      await this.#queue.drain();
       if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
       await writeFileAtomic(this.#metaFile, JSON.stringify(this.#meta(null)) + '\n');
       this.#opening = false;
@@ -418,13 +345,7 @@ export class AsciicastWriter {
   async #flushWithin(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    const drained = (async () => {
-      while (this.#writing || (this.#queued > 0 && this.#fh && this.#stop?.reason !== 'write-error')) {
-        this.#kick();
-        await this.#writing;
-      }
-      return true as const;
-    })();
+    const drained = (this.#queue?.drain() ?? Promise.resolve()).then(() => true as const);
     try {
       return await Promise.race([drained, late]);
     } finally {
@@ -462,7 +383,7 @@ export class AsciicastWriter {
       endedAt: end ? new Date().toISOString() : null,
       exitCode: end ? end.exitCode : null,
       outcome: end ? end.outcome : null,
-      bytes: this.#written,
+      bytes: this.#queue?.written ?? 0,
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,
       inputRecorded: this.#o.recordInput,
@@ -470,14 +391,6 @@ export class AsciicastWriter {
       stopped: this.#stop ?? null,
       droppedEvents: this.#dropped,
     };
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.byteLength) {
-    const { bytesWritten } = await fh.write(buf, off, buf.byteLength - off);
-    off += bytesWritten;
   }
 }
 
