@@ -34,6 +34,9 @@ const EDGES: Readonly<Record<WriterState, readonly WriterState[]>> = {
   closed: [],
 };
 
+/** Output pieces at least this long (UTF-16 units) become their own event. */
+const COALESCE_MAX = 4096;
+
 const STOP_TEXT: Record<StopReason, string> = {
   'max-bytes': 'recording stopped: --record-max-bytes reached',
   'buffer-full': 'recording stopped: the disk did not keep up (buffer cap reached)',
@@ -127,7 +130,8 @@ export class AsciicastWriter {
     const text = this.#outDec.decode(data, { stream: true });
     if (text !== '') {
       const t = this.#now();
-      if (this.#held !== '' && t - this.#heldT <= this.#o.coalesceMs / 1000 && this.#held.length < this.#o.flushBytes) {
+      // Only small pieces are coalesced: joining large ones costs a copy and saves little.
+      if (this.#held !== '' && text.length < COALESCE_MAX && this.#held.length < this.#o.flushBytes && t - this.#heldT <= this.#o.coalesceMs / 1000) {
         this.#held += text;
       } else {
         this.#commitHeld();
@@ -206,15 +210,16 @@ export class AsciicastWriter {
   }
 
   /** Queues one line, or stops the recording if it would pass a cap. */
-  #push(line: string): void {
+  #push(text: string): void {
     if (this.#state !== 'open' && this.#state !== 'closing') return;
     if (this.#stop) return;
-    const n = Buffer.byteLength(line);
+    const line = Buffer.from(text, 'utf8');
+    const n = line.byteLength;
     if (this.#o.maxBytes > 0 && this.#accepted + n > this.#o.maxBytes) return this.#halt('max-bytes');
     const q = this.#queue;
     if (!q) return;
     if (q.pending + n > this.#o.bufferBytes) return this.#halt('buffer-full');
-    q.push(line, n);
+    q.push(line);
     this.#accepted += n;
     if (this.#o.mode === 'strict' && q.pending >= this.#o.bufferBytes / 2) this.#needDrain = true;
   }
@@ -233,9 +238,9 @@ export class AsciicastWriter {
       this.#dropped += this.#queue?.discard() ?? 0;
     } else if (this.#queue) {
       // The marker goes after everything accepted, past the caps (it is small and final).
-      const line = eventLine(this.#lastT, 'm', STOP_TEXT[reason]);
-      this.#queue.push(line, Buffer.byteLength(line));
-      this.#accepted += Buffer.byteLength(line);
+      const line = Buffer.from(eventLine(this.#lastT, 'm', STOP_TEXT[reason]), 'utf8');
+      this.#queue.push(line);
+      this.#accepted += line.byteLength;
       this.#queue.kick();
     }
     const fatal = this.#o.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;

@@ -1,5 +1,6 @@
 /**
- * The recording's write side: lines queue up as strings and go to the file in large chunks, one
+ * The recording's write side: lines queue up as UTF-8 buffers (encoded once, when queued, so their
+ * exact size is known for the caps) and go to the file in large chunks, one
  * write in flight at a time (so the file keeps their order). The file handle belongs to the
  * AsciicastWriter; this only writes to it. A failed write ends all writing (the bytes after a hole
  * would be a corrupt recording); the writer decides what that means for the session.
@@ -19,7 +20,7 @@ export class WriteQueue {
   readonly #fh: FileHandle;
   readonly #chunk: number;
   readonly #hooks: WriteQueueHooks;
-  #lines: string[] = [];
+  #lines: Buffer[] = [];
   #queued = 0;
   #inflight = 0;
   #written = 0;
@@ -49,11 +50,11 @@ export class WriteQueue {
     return this.#failed;
   }
 
-  /** Queues one line of `bytes` UTF-8 bytes; written by the next kick(). */
-  push(line: string, bytes: number): void {
+  /** Queues one encoded line; written by the next kick(). */
+  push(line: Buffer): void {
     if (this.#failed) return;
     this.#lines.push(line);
-    this.#queued += bytes;
+    this.#queued += line.byteLength;
   }
 
   /** Starts writing what is queued unless a write is in flight (that loop picks it up). */
@@ -87,7 +88,7 @@ export class WriteQueue {
     let first = true;
     while (this.#queued > 0 && !this.#failed && (first || this.#eager || this.#queued >= this.#chunk)) {
       first = false;
-      const chunk = Buffer.from(this.#lines.length === 1 ? this.#lines[0]! : this.#lines.join(''), 'utf8');
+      const chunk = this.#lines.length === 1 ? this.#lines[0]! : Buffer.concat(this.#lines, this.#queued);
       this.#inflight = this.#queued;
       this.#lines = [];
       this.#queued = 0;
