@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
@@ -186,4 +187,35 @@ test('ids are validated: no path can be smuggled in', async (t) => {
     await assert.rejects(AsciicastWriter.open(opts(dir, { id })), { code: 'BadRequest' }, id);
   }
   assert.equal(AsciicastWriter.live, 0);
+});
+
+test('in a worker thread (where the session actor runs): the file is the same, the live count is per thread and back to zero', async (t) => {
+  const dir = await tempDir(t);
+  const { Worker } = await import('node:worker_threads');
+  const mod = new URL('../../src/recording/asciicast-writer.js', import.meta.url).href;
+  const worker = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const { AsciicastWriter } = await import(workerData.mod);
+      const w = await AsciicastWriter.open(workerData.opts);
+      const liveOpen = AsciicastWriter.live;
+      for (let i = 0; i < 64; i++) w.output(Buffer.from(workerData.text));
+      w.resize(100, 30);
+      const { meta } = await w.close({ exitCode: 3, outcome: 'exit' });
+      parentPort.postMessage({ liveOpen, liveClosed: AsciicastWriter.live, meta });
+    })().catch((err) => parentPort.postMessage({ error: String(err) }));
+  `, { eval: true, workerData: { mod, opts: { ...opts(dir, { id: 'in-worker' }), onStop: undefined }, text: TEXT.toString('utf8') } });
+  t.after(() => worker.terminate());
+  const exited = once(worker, 'exit');
+  const [msg] = await once(worker, 'message') as [{ liveOpen: number; liveClosed: number; meta: RecordingMeta; error?: string }];
+  assert.equal(msg.error, undefined);
+  assert.equal(msg.liveOpen, 1);
+  assert.equal(msg.liveClosed, 0);
+  assert.equal(AsciicastWriter.live, 0, 'the main thread never counted it');
+  assert.equal(msg.meta.exitCode, 3);
+  const file = join(dir, 'in-worker.cast');
+  const expected = Buffer.concat(Array.from({ length: 64 }, () => TEXT));
+  assert.equal(sha(outputOf(parseCast(await readFile(file, 'utf8')))), sha(expected));
+  assert.equal(sha(await asciinemaCat(file)), sha(expected));
+  await exited;
 });
