@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'ServerShuttingDown'
   | 'Internal'
   | 'BadRequest'
-  | 'MessageTooBig';
+  | 'MessageTooBig'
+  | 'RecordingFailed';
 
 export interface ErrorSpec {
   /** WebSocket close code sent after the error frame. */
@@ -42,6 +43,9 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
   Internal: { close: 1011, http: 500, text: 'Something went wrong on the server.' },
   // PROTOCOL.md: messages larger than the configured limit close the socket with 1009.
   MessageTooBig: { close: 1009, http: 413, text: 'The message is larger than the server accepts.' },
+  // `--record-mode strict` (docs/protocol.md, Additions): the recording cannot start or stopped
+  // being written, so the session is refused or ended rather than run unrecorded.
+  RecordingFailed: { close: 4414, http: 503, text: 'The session cannot be recorded, and recording is required here.' },
 };
 
 /** A failure with a stable code; `message` is safe to show to the user. */

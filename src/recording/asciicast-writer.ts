@@ -1,0 +1,405 @@
+/**
+ * One session's recording: an asciicast v2 file (`ID.cast`) and its sidecar (`ID.json`), written by
+ * the session actor off the main thread. Events are formatted at once and queued; the queue is
+ * written in large chunks by one write at a time, so a slow disk costs memory up to a cap, never the
+ * terminal's pace. At the cap (or `maxBytes`, or a write error) the recording stops:
+ * - `best-effort`: events are dropped from there on, a marker says where and why, `onStop` reports it
+ *   (a metric, a log line); the session goes on.
+ * - `strict`: `open()` rejects with RecordingFailed when the file cannot be created (the session is
+ *   refused), and a later stop reports a fatal RecordingFailed through `onStop` (the session ends).
+ *   In strict mode `output()` also returns false above half the buffer cap and `onDrain` fires below
+ *   a quarter, so the actor may pause its exec stream rather than lose the session to a slow disk.
+ *
+ * Output is UTF-8 decoded with a streaming TextDecoder: a character split across chunks is carried
+ * to the next event, never replaced. Bytes that are not UTF-8 at all are replaced with U+FFFD per
+ * WHATWG Encoding (one per maximal invalid subpart), the way asciinema's own recorder does (it
+ * decodes with errors="replace"). asciicast data is a JSON string, so nothing else can be stored.
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { PodtermError } from '../protocol/errors.js';
+import { commandString, eventLine, headerLine, type EventCode } from './asciicast-format.js';
+import { castPath, metaPath, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
+import { WriteQueue } from './write-queue.js';
+import { RECORDING_DEFAULTS, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
+
+export { RECORDING_DEFAULTS } from './writer-options.js';
+export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode } from './writer-options.js';
+
+export type WriterState = 'open' | 'stopped' | 'closing' | 'closed';
+const EDGES: Readonly<Record<WriterState, readonly WriterState[]>> = {
+  // -> closed directly only when a strict open() fails (nothing to flush, no sidecar).
+  open: ['stopped', 'closing', 'closed'],
+  stopped: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+/** Output pieces at least this long (UTF-16 units) become their own event. */
+const COALESCE_MAX = 4096;
+
+const STOP_TEXT: Record<StopReason, string> = {
+  'max-bytes': 'recording stopped: --record-max-bytes reached',
+  'buffer-full': 'recording stopped: the disk did not keep up (buffer cap reached)',
+  'write-error': 'recording stopped: write error',
+  'close-timeout': 'recording stopped: the last writes did not finish',
+};
+
+export class AsciicastWriter {
+  static #live = 0;
+  /** Writers with an open file handle in this thread (residue checks). */
+  static get live(): number {
+    return AsciicastWriter.#live;
+  }
+
+  /** Creates the file and writes the header and a first sidecar. See the class comment for modes. */
+  static async open(opts: AsciicastWriterOptions): Promise<AsciicastWriter> {
+    const w = new AsciicastWriter(opts);
+    await w.#open();
+    return w;
+  }
+
+  #state: WriterState = 'open';
+  readonly #o: Required<Omit<AsciicastWriterOptions, 'onStop' | 'onDrain' | 'term' | 'shell'>> & AsciicastWriterOptions;
+  readonly #cast: string;
+  readonly #metaFile: string;
+  readonly #startedAt = Date.now();
+  readonly #t0 = performance.now();
+  readonly #outDec = new TextDecoder('utf-8', { ignoreBOM: true });
+  readonly #inDec = new TextDecoder('utf-8', { ignoreBOM: true });
+  #fh: FileHandle | undefined;
+  #lastT = 0;
+  #held = '';
+  #heldT = 0;
+  /** Exists once the file is open. */
+  #queue: WriteQueue | undefined;
+  /** Bytes of the .cast accepted (queued, in flight or written). */
+  #accepted = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stop: RecordingStop | undefined;
+  /** The write error that stopped the recording (the cause of a strict open's rejection). */
+  #writeError: unknown;
+  #dropped = 0;
+  #outputBytes = 0;
+  #inputBytes = 0;
+  #needDrain = false;
+  #closing: Promise<CloseResult> | undefined;
+  /** During open() a strict failure rejects open() instead of calling onStop. */
+  #opening = true;
+
+  private constructor(opts: AsciicastWriterOptions) {
+    const d = RECORDING_DEFAULTS;
+    this.#o = {
+      ...opts,
+      mode: opts.mode ?? 'best-effort',
+      recordInput: opts.recordInput ?? false,
+      exclusive: opts.exclusive ?? true,
+      maxBytes: opts.maxBytes ?? d.maxBytes,
+      bufferBytes: opts.bufferBytes ?? d.bufferBytes,
+      flushBytes: opts.flushBytes ?? d.flushBytes,
+      flushIntervalMs: opts.flushIntervalMs ?? d.flushIntervalMs,
+      coalesceMs: opts.coalesceMs ?? d.coalesceMs,
+      closeTimeoutMs: opts.closeTimeoutMs ?? d.closeTimeoutMs,
+    };
+    this.#cast = castPath(opts.dir, opts.id);
+    this.#metaFile = metaPath(opts.dir, opts.id);
+    for (const k of ['width', 'height', 'bufferBytes', 'flushBytes'] as const) {
+      if (!Number.isInteger(this.#o[k]) || this.#o[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
+    }
+  }
+
+  get state(): WriterState {
+    return this.#state;
+  }
+  get id(): string {
+    return this.#o.id;
+  }
+  get path(): string {
+    return this.#cast;
+  }
+  get stop(): RecordingStop | undefined {
+    return this.#stop;
+  }
+
+  /**
+   * Output bytes, exactly as the owner received them. Returns false only in strict mode while the
+   * queue is above half the cap (pause the source until onDrain).
+   */
+  output(data: Uint8Array): boolean {
+    if (this.#state !== 'open') return this.#drop();
+    this.#outputBytes += data.byteLength;
+    const text = this.#outDec.decode(data, { stream: true });
+    if (text !== '') {
+      const t = this.#now();
+      // Only small pieces are coalesced: joining large ones costs a copy and saves little.
+      if (this.#held !== '' && text.length < COALESCE_MAX && this.#held.length < this.#o.flushBytes && t - this.#heldT <= this.#o.coalesceMs / 1000) {
+        this.#held += text;
+      } else {
+        this.#commitHeld();
+        this.#held = text;
+        this.#heldT = t;
+      }
+      if (this.#held.length >= this.#o.flushBytes) this.#commitHeld();
+      this.#schedule();
+    }
+    return !this.#needDrain;
+  }
+
+  /** Input bytes; recorded only with recordInput. */
+  input(data: Uint8Array): void {
+    if (!this.#o.recordInput) return;
+    if (this.#state !== 'open') return void this.#drop();
+    this.#inputBytes += data.byteLength;
+    const text = this.#inDec.decode(data, { stream: true });
+    if (text !== '') this.#event('i', text);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols < 1 || rows < 1) return;
+    if (this.#state !== 'open') return void this.#drop();
+    this.#event('r', `${cols}x${rows}`);
+  }
+
+  /** A marker (joins, leaves, resumes): players show it as a chapter. */
+  marker(label: string): void {
+    if (this.#state !== 'open') return void this.#drop();
+    this.#event('m', label.slice(0, 256));
+  }
+
+  /**
+   * Flushes, writes the end marker, closes the file and writes the sidecar. Idempotent: later calls
+   * get the first call's promise. Never rejects.
+   */
+  close(end: RecordingEnd): Promise<CloseResult> {
+    this.#closing ??= this.#close(end).catch(async () => {
+      // Not expected (every step above catches its own failure), but close never rejects.
+      this.#state = 'closed';
+      await this.#release();
+      return { meta: this.#meta(end), metaWritten: false };
+    });
+    return this.#closing;
+  }
+
+  #transition(to: WriterState): void {
+    if (!EDGES[this.#state].includes(to)) throw new Error(`recording: illegal transition ${this.#state} -> ${to}`);
+    this.#state = to;
+  }
+
+  #drop(): boolean {
+    if (this.#state === 'stopped') this.#dropped++;
+    return !this.#needDrain;
+  }
+
+  /** Seconds since the start, never going backwards (performance.now is monotonic). */
+  #now(): number {
+    const t = Math.round((performance.now() - this.#t0) * 1000) / 1e6;
+    if (t > this.#lastT) this.#lastT = t;
+    return this.#lastT;
+  }
+
+  #event(code: EventCode, data: string): void {
+    this.#commitHeld();
+    this.#push(eventLine(this.#now(), code, data));
+    this.#schedule();
+  }
+
+  #commitHeld(): void {
+    if (this.#held === '') return;
+    const line = eventLine(this.#heldT, 'o', this.#held);
+    this.#held = '';
+    this.#push(line);
+  }
+
+  /** Queues one line, or stops the recording if it would pass a cap. */
+  #push(text: string): void {
+    if (this.#state !== 'open' && this.#state !== 'closing') return;
+    if (this.#stop) return;
+    const line = Buffer.from(text, 'utf8');
+    const n = line.byteLength;
+    if (this.#o.maxBytes > 0 && this.#accepted + n > this.#o.maxBytes) return this.#halt('max-bytes');
+    const q = this.#queue;
+    if (!q) return;
+    if (q.pending + n > this.#o.bufferBytes) return this.#halt('buffer-full');
+    q.push(line);
+    this.#accepted += n;
+    if (this.#o.mode === 'strict' && q.pending >= this.#o.bufferBytes / 2) this.#needDrain = true;
+  }
+
+  /** Stops the recording here; state flips before anyone is called back. */
+  #halt(reason: StopReason, errno?: string): void {
+    if (this.#stop) return;
+    this.#dropped++;
+    const failed = reason === 'write-error' || reason === 'close-timeout';
+    const written = this.#queue?.written ?? 0;
+    this.#stop = { reason, at: this.#lastT, atBytes: failed ? written : this.#accepted, ...(errno ? { errno } : {}) };
+    if (this.#state === 'open') this.#transition('stopped');
+    this.#held = '';
+    this.#needDrain = false; // nothing more is queued: never leave a source paused
+    if (failed) {
+      this.#dropped += this.#queue?.discard() ?? 0;
+    } else if (this.#queue) {
+      // The marker goes after everything accepted, past the caps (it is small and final).
+      const line = Buffer.from(eventLine(this.#lastT, 'm', STOP_TEXT[reason]), 'utf8');
+      this.#queue.push(line);
+      this.#accepted += line.byteLength;
+      this.#queue.kick();
+    }
+    const fatal = this.#o.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
+    if (fatal && this.#opening) return;
+    try {
+      this.#o.onStop?.(this.#stop, fatal);
+    } catch {
+      // A callback's failure is its own; the recording's state is already final.
+    }
+  }
+
+  #schedule(): void {
+    const q = this.#queue;
+    if (!q) return;
+    if (q.queued >= this.#o.flushBytes) return q.kick();
+    if (this.#timer || (q.queued === 0 && this.#held === '')) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#commitHeld();
+      this.#queue?.kick();
+    }, this.#o.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  #openQueue(fh: FileHandle): WriteQueue {
+    return new WriteQueue(fh, this.#o.flushBytes, {
+      onError: (err) => {
+        this.#writeError ??= err;
+        this.#halt('write-error', errnoOf(err));
+      },
+      onProgress: () => {
+        if (!this.#needDrain || this.#state !== 'open' || (this.#queue?.pending ?? 0) > this.#o.bufferBytes / 4) return;
+        this.#needDrain = false;
+        try {
+          this.#o.onDrain?.();
+        } catch {
+          // as for onStop
+        }
+      },
+      onIdle: () => {
+        if (this.#state !== 'closing') this.#schedule();
+      },
+    });
+  }
+
+  async #open(): Promise<void> {
+    const o = this.#o;
+    const argv = o.subject.command;
+    try {
+      this.#fh = await open(this.#cast, o.exclusive ? 'wx' : 'w', 0o640);
+      AsciicastWriter.#live++;
+      this.#queue = this.#openQueue(this.#fh);
+      this.#push(headerLine({
+        version: 2,
+        width: o.width,
+        height: o.height,
+        timestamp: Math.floor(this.#startedAt / 1000),
+        command: commandString(argv),
+        title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
+        env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
+      }));
+      await this.#queue.drain();
+      if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
+      await writeFileAtomic(this.#metaFile, JSON.stringify(this.#meta(null)) + '\n');
+      this.#opening = false;
+    } catch (err) {
+      this.#opening = false;
+      if (o.mode === 'strict') {
+        this.#transition('closed');
+        this.#closing = Promise.resolve({ meta: this.#meta(null), metaWritten: false });
+        await this.#release();
+        if (o.exclusive) await unlink(this.#cast).catch(() => undefined);
+        throw new PodtermError('RecordingFailed', undefined, { cause: err });
+      }
+      this.#halt('write-error', errnoOf(err));
+    }
+  }
+
+  async #close(end: RecordingEnd): Promise<CloseResult> {
+    this.#transition('closing');
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#stop) {
+      this.#held += this.#outDec.decode();
+      this.#commitHeld();
+      const tail = this.#o.recordInput ? this.#inDec.decode() : '';
+      if (tail !== '') this.#push(eventLine(this.#now(), 'i', tail));
+      this.#push(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)));
+    }
+    const flushed = await this.#flushWithin(this.#o.closeTimeoutMs);
+    if (!flushed) this.#halt('close-timeout');
+    if (flushed) {
+      await this.#fh?.datasync().catch(() => undefined);
+      await this.#release();
+    } else {
+      // A write is stuck in the thread pool; FileHandle.close waits for it, so let it finish alone.
+      void this.#release();
+    }
+    const meta = this.#meta(end);
+    let metaWritten = true;
+    await writeFileAtomic(this.#metaFile, JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
+    this.#transition('closed');
+    return { meta, metaWritten };
+  }
+
+  /** Waits for the queue to reach the file; false if that takes longer than `ms`. */
+  async #flushWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const drained = (this.#queue?.drain() ?? Promise.resolve()).then(() => true as const);
+    try {
+      return await Promise.race([drained, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #release(): Promise<void> {
+    const fh = this.#fh;
+    if (!fh) return;
+    this.#fh = undefined;
+    try {
+      await fh.close();
+    } catch {
+      // The descriptor is gone either way.
+    } finally {
+      AsciicastWriter.#live--;
+    }
+  }
+
+  #meta(end: RecordingEnd | null): RecordingMeta {
+    const s = this.#o.subject;
+    return {
+      version: 1,
+      id: this.#o.id,
+      session: s.session,
+      user: s.user,
+      groups: [...s.groups],
+      replica: s.replica,
+      namespace: s.namespace,
+      pod: s.pod,
+      container: s.container,
+      command: [...s.command],
+      startedAt: new Date(this.#startedAt).toISOString(),
+      endedAt: end ? new Date().toISOString() : null,
+      exitCode: end ? end.exitCode : null,
+      outcome: end ? end.outcome : null,
+      bytes: this.#queue?.written ?? 0,
+      outputBytes: this.#outputBytes,
+      inputBytes: this.#inputBytes,
+      inputRecorded: this.#o.recordInput,
+      mode: this.#o.mode,
+      stopped: this.#stop ?? null,
+      droppedEvents: this.#dropped,
+    };
+  }
+}
+
+function errnoOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EUNKNOWN';
+}

@@ -1,0 +1,120 @@
+/**
+ * The recording's write side: lines queue up as UTF-8 buffers (encoded once, when queued, so their
+ * exact size is known for the caps) and go to the file in large chunks, one
+ * write in flight at a time (so the file keeps their order). The file handle belongs to the
+ * AsciicastWriter; this only writes to it. A failed write ends all writing (the bytes after a hole
+ * would be a corrupt recording); the writer decides what that means for the session.
+ */
+import type { FileHandle } from 'node:fs/promises';
+
+export interface WriteQueueHooks {
+  /** A write failed; nothing more is written. Called once. */
+  onError: (err: unknown) => void;
+  /** A chunk reached the file (the writer checks its drain mark). */
+  onProgress: () => void;
+  /** The loop stopped with a tail below the chunk size still queued (the writer arms its timer). */
+  onIdle: () => void;
+}
+
+export class WriteQueue {
+  readonly #fh: FileHandle;
+  readonly #chunk: number;
+  readonly #hooks: WriteQueueHooks;
+  #lines: Buffer[] = [];
+  #queued = 0;
+  #inflight = 0;
+  #written = 0;
+  #writing: Promise<void> | undefined;
+  #failed = false;
+  /** Set by drain(): write everything, small tails included, until the queue is empty. */
+  #eager = false;
+
+  constructor(fh: FileHandle, chunkBytes: number, hooks: WriteQueueHooks) {
+    this.#fh = fh;
+    this.#chunk = chunkBytes;
+    this.#hooks = hooks;
+  }
+
+  /** Bytes queued or being written. */
+  get pending(): number {
+    return this.#queued + this.#inflight;
+  }
+  get queued(): number {
+    return this.#queued;
+  }
+  /** Bytes that reached the file. */
+  get written(): number {
+    return this.#written;
+  }
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Queues one encoded line; written by the next kick(). */
+  push(line: Buffer): void {
+    if (this.#failed) return;
+    this.#lines.push(line);
+    this.#queued += line.byteLength;
+  }
+
+  /** Starts writing what is queued unless a write is in flight (that loop picks it up). */
+  kick(): void {
+    if (this.#writing || this.#queued === 0 || this.#failed) return;
+    this.#writing = this.#pump();
+  }
+
+  /** Writes everything, including lines queued meanwhile; resolves when empty or failed. */
+  async drain(): Promise<void> {
+    this.#eager = true;
+    try {
+      while (this.#writing || (this.#queued > 0 && !this.#failed)) {
+        this.kick();
+        await this.#writing;
+      }
+    } finally {
+      this.#eager = false;
+    }
+  }
+
+  /** Drops what is queued (not what is in flight); returns the number of lines dropped. */
+  discard(): number {
+    const n = this.#lines.length;
+    this.#lines = [];
+    this.#queued = 0;
+    return n;
+  }
+
+  async #pump(): Promise<void> {
+    let first = true;
+    while (this.#queued > 0 && !this.#failed && (first || this.#eager || this.#queued >= this.#chunk)) {
+      first = false;
+      const chunk = this.#lines.length === 1 ? this.#lines[0]! : Buffer.concat(this.#lines, this.#queued);
+      this.#inflight = this.#queued;
+      this.#lines = [];
+      this.#queued = 0;
+      try {
+        await writeAll(this.#fh, chunk);
+        this.#written += this.#inflight;
+        this.#inflight = 0;
+      } catch (err) {
+        this.#inflight = 0;
+        this.#failed = true;
+        this.#writing = undefined;
+        this.#hooks.onError(err);
+        return;
+      }
+      this.#hooks.onProgress();
+    }
+    this.#writing = undefined;
+    if (this.#queued > 0 && !this.#eager) this.#hooks.onIdle();
+  }
+}
+
+/** fh.write may write less than asked (pipes, signals): loop until all of it is written. */
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.byteLength) {
+    const { bytesWritten } = await fh.write(buf, off, buf.byteLength - off);
+    off += bytesWritten;
+  }
+}
