@@ -11,9 +11,20 @@
  * | close   | main -> actor    | reason            | the client is gone or the server is draining   |
  * | hello   | actor -> main    | threadId          | the actor runs (where, for recycling)          |
  * | out     | actor -> main    | data              | one encoded server frame (< MAX_SEND_BYTES)    |
- * | end     | actor -> main    | code, reason      | close the browser socket with this code        |
+ * | end     | actor -> main    | code, reason, exitCode? | close the browser socket with this code  |
  */
 import type { ExecParams } from '../protocol/index.js';
+
+/** `--record-dir` and friends, plus whose session it is (the recording's subject). */
+export interface RecordingConfig {
+  dir: string;
+  mode: 'best-effort' | 'strict';
+  maxBytes: number;
+  recordInput: boolean;
+  replica: string;
+  user: string;
+  groups: string[];
+}
 
 export interface ActorInit extends ExecParams {
   session: string;
@@ -21,6 +32,8 @@ export interface ActorInit extends ExecParams {
   context: string | undefined;
   idleTimeoutMs: number;
   maxSessionAgeMs: number;
+  /** Record this session (asciicast v2) when present. */
+  recording?: RecordingConfig;
 }
 
 /**
@@ -48,13 +61,17 @@ export type ToActor =
 export type FromActor =
   | { t: 'hello'; threadId: number }
   | { t: 'out'; data: ArrayBuffer }
-  | { t: 'end'; code: number; reason: string };
+  | { t: 'end'; code: number; reason: string; exitCode?: number | null };
 
 /** What each actor host (one per worker thread, or the main thread) reports when probed. */
 export interface HostReport {
   threadId: number;
   actors: number;
   execs: number;
+  /** Recordings open (AsciicastWriter.live on that thread). */
+  recordings: number;
+  /** Recordings that stopped early (write error, cap, slow disk), since the thread started. */
+  recordingStops: number;
   /** V8 heap plus external memory (ArrayBuffers in port queues included) of that thread. */
   heapUsed: number;
 }

@@ -7,6 +7,7 @@ import { BroadcastChannel, threadId, type MessagePort } from 'node:worker_thread
 import { KubeContexts, type KubeSource } from '../kube/config.js';
 import { ExecAgents } from '../kube/exec.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
+import { AsciicastWriter } from '../recording/asciicast-writer.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
 import { SessionActor, type ActorCounters, type ActorLog } from './session-actor.js';
@@ -17,7 +18,7 @@ export const NO_LANE = 'podterm: this worker has no lane yet';
 export class ActorHost {
   readonly #kube: KubeContexts;
   readonly #agents = new ExecAgents();
-  readonly counters: ActorCounters = { actors: 0, execs: 0 };
+  readonly counters: ActorCounters = { actors: 0, execs: 0, recordingStops: 0 };
   #probe: BroadcastChannel | undefined;
   /** This thread's one port to the supervisor, carrying every session on it. */
   #lane: Lane | undefined;
@@ -44,7 +45,7 @@ export class ActorHost {
 
   async report(gc: boolean): Promise<HostReport> {
     if (gc) await collectGarbage();
-    return { threadId, actors: this.counters.actors, execs: this.counters.execs, heapUsed: threadMemory() };
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingStops: this.counters.recordingStops, heapUsed: threadMemory() };
   }
 
   /**

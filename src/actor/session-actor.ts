@@ -18,6 +18,7 @@ import {
   type ServerFrame,
 } from '../protocol/index.js';
 import { InputCredit } from './input-credit.js';
+import { SessionRecording } from './session-recording.js';
 import type { KubeContexts } from '../kube/config.js';
 import { KubeApi } from '../kube/api.js';
 import { ExecStream, type ExecAgents } from '../kube/exec.js';
@@ -48,6 +49,7 @@ export type CloseReason =
 export interface ActorCounters {
   actors: number;
   execs: number;
+  recordingStops: number;
 }
 
 export type ActorLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -76,7 +78,14 @@ export class SessionActor {
   readonly #stdout = new OutputBatcher((chunk) => this.#emit(ServerOp.Stdout, chunk));
   #earlyInput: Uint8Array[] = [];
   #earlyBytes = 0;
-  readonly #resize = new ResizeCoalescer((cols, rows) => this.#exec?.resize(cols, rows));
+  readonly #resize = new ResizeCoalescer((cols, rows) => {
+    this.#exec?.resize(cols, rows);
+    this.#recording?.resize(cols, rows);
+  });
+  /** The session's asciicast recording (when --record-dir is set); closed in the close funnel. */
+  #recording: SessionRecording | undefined;
+  /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
+  #recordingBehind = false;
   #lastInputAt = Date.now();
   /**
    * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
@@ -124,6 +133,23 @@ export class SessionActor {
     this.#command = init.command ?? [...SHELL_COMMAND];
     this.#container = init.container ?? (await this.#defaultContainer());
     if (this.#state !== 'starting') return;
+    if (init.recording) {
+      // Before the exec: in strict mode a recording that cannot start refuses the session.
+      this.#recording = await SessionRecording.start(
+        init.recording,
+        { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, cols: init.cols, rows: init.rows },
+        {
+          log: this.#deps.log,
+          fatal: (err) => void this.close({ kind: 'error', error: err }),
+          paced: (behind) => {
+            this.#recordingBehind = behind;
+            this.#applyFlow();
+          },
+          stopped: () => this.#deps.counters.recordingStops++,
+        },
+      );
+      if (this.#state !== 'starting') return;
+    }
     const exec = await ExecStream.open(
       kc,
       { namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, tty: true, cols: init.cols, rows: init.rows },
@@ -230,6 +256,7 @@ export class SessionActor {
 
   #stdin(bytes: Uint8Array): void {
     this.#credit.received(bytes.byteLength);
+    this.#recording?.input(bytes);
     const exec = this.#exec;
     if (!exec || this.#state !== 'open') {
       this.#earlyBytes += bytes.byteLength;
@@ -273,7 +300,7 @@ export class SessionActor {
    */
   #applyFlow(): void {
     if (!this.#exec || this.#state !== 'open') return;
-    if (this.#clientPaused || this.#unacked > OUTPUT_WINDOW) this.#exec.pause();
+    if (this.#clientPaused || this.#recordingBehind || this.#unacked > OUTPUT_WINDOW) this.#exec.pause();
     else this.#exec.resume();
   }
 
@@ -289,6 +316,7 @@ export class SessionActor {
 
   #emit(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, chunk: Buffer): void {
     // One copy of the output into a frame of its own, transferred (not copied) to the main thread.
+    this.#recording?.output(chunk);
     const ab = encodeOutputFrame(op, chunk);
     this.#unacked += ab.byteLength; // read before the transfer detaches it
     this.#post({ t: 'out', data: ab }, [ab]);
@@ -354,7 +382,7 @@ export class SessionActor {
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first
     if (reason.kind === 'exit') {
       this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);
-      this.#post({ t: 'end', code: 1000, reason: 'exited' });
+      this.#post({ t: 'end', code: 1000, reason: 'exited', exitCode: reason.exitCode });
     } else if (reason.kind === 'error') {
       const e = reason.error;
       this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }]);
@@ -370,6 +398,13 @@ export class SessionActor {
       this.#exec = undefined;
       await exec.close();
       this.#deps.counters.execs--;
+    }
+    // After the exec: nothing more can be output. The writer flushes, marks the end, writes the sidecar.
+    const recording = this.#recording;
+    this.#recording = undefined;
+    if (recording) {
+      const outcome = reason.kind === 'exit' ? 'exit' : reason.kind === 'error' ? reason.error.code : reason.request;
+      await recording.close(reason.kind === 'exit' ? reason.exitCode : null, outcome);
     }
     this.#state = 'closed';
     for (const dispose of this.#disposers.splice(0).reverse()) dispose();

@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
 import { parseOptions, renderHelp } from './args.js';
 import { StartupError } from './cli-errors.js';
 import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
@@ -77,6 +79,13 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       log('info', 'cluster', { ...(cluster.kind === 'kubeconfig' ? { kubeconfig: cluster.file, from: cluster.from } : { inCluster: true }), context: cluster.summary.context, server: cluster.summary.server });
     }
     if (life.stopping) return await stopped(life, log);
+    // With the sandbox, recording is on by default in a folder of its own, so a first-time user
+    // sees it work; it is left behind on exit (the recordings are the point).
+    let recordDir = v['record-dir'];
+    if (recordDir === undefined && sandboxed) {
+      recordDir = await mkdtemp(join(tmpdir(), 'podterm-recordings-'));
+      log('info', 'sandbox: recording sessions (asciicast v2) into a temporary folder; choose another with --record-dir', { recordDir });
+    }
 
     const { startGateway, DEFAULTS } = await import('../server/gateway.js');
     // Two sockets per session, plus the sandbox's socket and pty/pipes when it runs in this process.
@@ -102,6 +111,14 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       webRoot: v['web-root'],
       logger,
       logLevel: v['log-level'],
+      ...(recordDir !== undefined ? { recordDir } : {}),
+      recordMode: v['record-mode'],
+      recordMaxBytes: v['record-max-bytes'],
+      recordInput: v['record-input'] === true,
+      recordRetentionDays: v['record-retention-days'],
+      ...(v['recordings-group'] !== undefined ? { recordingsGroup: v['recordings-group'] } : {}),
+      ...(v['audit-log'] !== undefined ? { auditLog: v['audit-log'] } : {}),
+      ...(v['replica-id'] !== undefined ? { replicaId: v['replica-id'] } : {}),
     };
     const gateway = await startGateway(options).catch((err: unknown) => {
       const e = err as { name?: string; code?: string };

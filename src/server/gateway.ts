@@ -18,10 +18,13 @@ import { mountHttpRoutes } from './http-routes.js';
 import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
+import { openRecords, type RecordsOptions } from './records.js';
+import { mountRecordingRoutes } from './recording-routes.js';
+import { personOf } from '../auth/person.js';
 
 export type { LogFn };
 
-export interface GatewayOptions {
+export interface GatewayOptions extends RecordsOptions {
   host: string;
   port: number;
   kube: KubeSource;
@@ -54,6 +57,8 @@ export interface GatewayStats {
   sessionsActive: number;
   actorsActive: number;
   execSocketsOpen: number;
+  /** asciicast writers open in the actors (0 when recording is off). */
+  recordingsOpen: number;
   closeDeadlineMisses: number;
   workers: number;
 }
@@ -106,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = forComponent('gateway');
   const kube: KubeSource = { ...options.kube, kubeTimeoutMs: options.kubeTimeoutMs ?? options.kube.kubeTimeoutMs ?? DEFAULTS.kubeTimeoutMs };
   const kubeContexts = new KubeContexts(kube);
+  const records = await openRecords(options, forComponent('records'));
   const metrics = new Metrics();
   const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info')) : new InlineActorPool(kube, forComponent('actor'));
   const supervisor = new Supervisor(
@@ -121,6 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
     },
     forComponent('supervisor'),
+    records.sessions,
   );
   metrics.watch(() => supervisor.stats());
   const auth = new Authenticator(options.tokens);
@@ -139,11 +146,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     idleTimeoutSec: 120,
     maxBackpressure: 16 * 1024 * 1024,
   });
+  if (records.catalog) {
+    mountRecordingRoutes(app, {
+      catalog: records.catalog,
+      person: (req) => {
+        const identity = auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization'));
+        return identity ? personOf(identity) : undefined;
+      },
+      audit: records.audit,
+      log: forComponent('http'),
+    });
+  }
   mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, metricsText: () => metrics.text(), log: forComponent('http') });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
   const listenSocket = await listenExclusive(app, options.host, options.port).catch(async (err: unknown) => {
     await supervisor.close();
+    await records.close();
     throw err;
   });
   const port = uws.us_socket_local_port(listenSocket);
@@ -154,7 +173,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing: Promise<void> | undefined;
   const stats = async (): Promise<GatewayStats> => {
     const s = await supervisor.stats();
-    return { sessionsActive: s.sessionsActive, actorsActive: s.actorsActive, execSocketsOpen: s.execSocketsOpen, closeDeadlineMisses: metrics.closeDeadlineMisses, workers: s.workers };
+    return {
+      sessionsActive: s.sessionsActive,
+      actorsActive: s.actorsActive,
+      execSocketsOpen: s.execSocketsOpen,
+      recordingsOpen: s.recordingsOpen,
+      closeDeadlineMisses: metrics.closeDeadlineMisses,
+      workers: s.workers,
+    };
   };
   return {
     url,
@@ -168,6 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closing ??= (async () => {
         uws.us_listen_socket_close(listenSocket);
         await supervisor.close();
+        await records.close();
         // Ends every remaining socket (keep-alive HTTP included), so the process can exit.
         (app as unknown as { close(): void }).close();
       })();

@@ -30,6 +30,11 @@ export class Reply {
     });
   }
 
+  /** The peer's address (for the audit log); read it before any await. */
+  remoteAddress(): string {
+    return Buffer.from(this.#res.getRemoteAddressAsText()).toString();
+  }
+
   /** Answered or aborted: nothing more may be written. */
   get done(): boolean {
     return this.#state !== 'open';

@@ -9,7 +9,8 @@ import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
 import type { LogFn } from '../log/logger.js';
 import type { Metrics } from '../supervisor/metrics.js';
 import type { Session } from '../supervisor/session.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { SessionClient, Supervisor } from '../supervisor/supervisor.js';
+import { personOf } from '../auth/person.js';
 import { originAllowed, type Authenticator, type Identity } from '../auth/token-auth.js';
 import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
@@ -20,6 +21,8 @@ const DROPPED = 2;
 interface SocketData {
   identity: Identity;
   params: ExecParams;
+  /** Copied out of the upgrade request for the audit log. */
+  client: SessionClient;
   session: Session | undefined;
   /** Set in the close handler; the socket must not be touched afterwards. */
   closed: boolean;
@@ -84,7 +87,8 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
       }
       const params = parseExecQuery(req.getQuery() ?? '');
-      const data: SocketData = { identity, params, session: undefined, closed: false };
+      const client = { remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
+      const data: SocketData = { identity, params, client, session: undefined, closed: false };
       reply.upgrade(data, key, SUBPROTOCOL, extensions, context);
     }),
     open: guardWs(
@@ -93,7 +97,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       (ws: WebSocket<SocketData>) => {
         const data = ws.getUserData();
         const result = o.supervisor.open(
-          { ownerKey: data.identity.key, context: data.identity.context, ...data.params },
+          { ownerKey: data.identity.key, context: data.identity.context, person: personOf(data.identity), client: data.client, ...data.params },
           {
             // These run from port events, outside any uWS callback: cork so uWS writes them now.
             send: (ab) => {

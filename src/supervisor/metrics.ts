@@ -37,6 +37,8 @@ export interface LiveCounts {
   actorsActive: number;
   execSocketsOpen: number;
   workers: number;
+  recordingsOpen?: number;
+  recordingStops?: number;
 }
 
 export class Metrics {
@@ -79,8 +81,8 @@ export class Metrics {
     this.#recycles = new Counter({ name: 'podterm_worker_recycles_total', help: 'Worker threads ended because an actor missed its close deadline (the last resort).', registers });
     this.#recycledSessions = new Counter({ name: 'podterm_worker_recycle_sessions_total', help: 'Sessions that were on a worker when it was recycled: what the last resort cost.', registers });
     this.#abandoned = new Counter({ name: 'podterm_sessions_abandoned_total', help: 'Sessions given up because their actor could not be reached in time.', registers });
+    const metrics = this;
     const live = (name: string, help: string, pick: (c: LiveCounts) => number): void => {
-      const metrics = this;
       new Gauge({
         name,
         help,
@@ -95,6 +97,20 @@ export class Metrics {
     live('podterm_actors_active', 'Session actors alive, counted by the workers themselves.', (c) => c.actorsActive);
     live('podterm_exec_streams_active', 'Exec sockets to the API server that are open.', (c) => c.execSocketsOpen);
     live('podterm_workers', 'Worker threads running actors (0: the main thread).', (c) => c.workers);
+    live('podterm_recordings_open', 'Session recordings being written by the actors.', (c) => c.recordingsOpen ?? 0);
+    // Counted by the actor threads; read at scrape time and added as it grows.
+    let stopsSeen = 0;
+    new Counter({
+      name: 'podterm_recordings_stopped_total',
+      help: 'Recordings that stopped early (write error, --record-max-bytes, a disk too slow for the buffer); the log line says why.',
+      registers,
+      collect: async function (this: Counter) {
+        const counts = await metrics.#probeOnce();
+        const now = counts?.recordingStops ?? stopsSeen;
+        if (now > stopsSeen) this.inc(now - stopsSeen);
+        stopsSeen = Math.max(stopsSeen, now);
+      },
+    });
   }
 
   /** Where the live gauges read their values at scrape time (the supervisor's stats()). */

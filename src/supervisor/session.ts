@@ -32,6 +32,17 @@ export interface FlowLimits {
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
+/** What a session's end says, for the audit log (session.end). */
+export interface SessionSummary {
+  session: string;
+  outcome: SessionOutcome;
+  code: ErrorCode | undefined;
+  exitCode: number | null | undefined;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export interface SessionDeps {
   pool: ActorPool;
   metrics: Metrics;
@@ -39,8 +50,8 @@ export interface SessionDeps {
   log: LogFn;
   /** The session stopped serving its owner: its per-owner slot is free (the actor may still be closing). */
   onClosing(session: Session): void;
-  /** The actor has ended (or was given up): forget the session. */
-  onDone(session: Session): void;
+  /** The actor has ended (or was given up): forget the session. `summary` is its audit record. */
+  onDone(session: Session, summary: SessionSummary): void;
   /** The actor missed its close deadline on thread `threadId`: the last resort. */
   recycle(threadId: number): void;
 }
@@ -88,6 +99,7 @@ export class Session {
   #deadline: NodeJS.Timeout | undefined;
   readonly #where: { namespace: string; pod: string; container: string | null | undefined };
   #closeCode: number | undefined;
+  #exitCode: number | null | undefined;
   #bytesIn = 0;
   #bytesOut = 0;
   /** Settles when the actor has ended (or its worker died, or it was given up). Never rejects. */
@@ -252,6 +264,7 @@ export class Session {
         return;
       case 'end':
         this.#closeCode ??= m.code;
+        if (m.exitCode !== undefined) this.#exitCode = m.exitCode;
         if (m.code !== 1000 && isErrorCode(m.reason)) this.#failure ??= m.reason;
         this.#outcome ??= outcomeOfEnd(m.code, m.reason);
         this.#close({ kind: 'actor-end', code: m.code, reason: m.reason });
@@ -307,7 +320,15 @@ export class Session {
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
     });
-    this.#deps.onDone(this);
+    this.#deps.onDone(this, {
+      session: this.id,
+      outcome,
+      code: this.#failure,
+      exitCode: this.#exitCode,
+      durationMs: Date.now() - this.startedAt,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+    });
     this.#finish();
   }
 }

@@ -7,8 +7,10 @@ import { PodtermError, type ErrorCode } from '../protocol/errors.js';
 import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
+import type { RecordingConfig } from '../actor-link/actor-messages.js';
+import type { AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
-import { Session, type ClientLink, type FlowLimits, type LogFn, type SessionDeps } from './session.js';
+import { Session, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionSummary } from './session.js';
 
 export interface SupervisorLimits extends FlowLimits {
   maxSessions: number;
@@ -17,16 +19,40 @@ export interface SupervisorLimits extends FlowLimits {
   maxSessionAgeMs: number;
 }
 
+/** Whose session it is, as the audit log and the recording name them. */
+export interface SessionPerson {
+  user: string;
+  groups: string[];
+  via: string;
+}
+
+/** Where the request came from (audit only). */
+export interface SessionClient {
+  remoteAddress?: string;
+  userAgent?: string;
+}
+
+/** Recording and audit, both optional (`--record-dir`, `--audit-log`). */
+export interface SessionRecords {
+  replica: string;
+  recording?: Omit<RecordingConfig, 'user' | 'groups' | 'replica'>;
+  audit?: AuditLog;
+}
+
 export interface SessionRequest extends ExecParams {
   /** Who owns the session, for the per-token limit (never the token itself). */
   ownerKey: string;
   context: string | undefined;
+  person: SessionPerson;
+  client?: SessionClient;
 }
 
 export interface SupervisorStats {
   sessionsActive: number;
   actorsActive: number;
   execSocketsOpen: number;
+  recordingsOpen: number;
+  recordingStops: number;
   workers: number;
   /** Heap used per thread (main thread first), after a GC when asked. */
   heapUsed: number[];
@@ -49,7 +75,12 @@ export class Supervisor {
   #closing: Promise<void> | undefined;
   readonly #recycling = new Set<number>();
 
-  constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn) {
+  readonly #records: SessionRecords;
+  /** Per live session, what its end line in the audit log repeats. */
+  readonly #auditBase = new Map<string, AuditFields>();
+
+  constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn, records: SessionRecords = { replica: 'podterm' }) {
+    this.#records = records;
     this.#pool = pool;
     this.#metrics = metrics;
     this.#limits = limits;
@@ -59,7 +90,10 @@ export class Supervisor {
       flow: limits,
       log,
       onClosing: (s) => this.#releaseSlot(s),
-      onDone: (s) => this.#forget(s),
+      onDone: (s, summary) => {
+        this.#audited(summary);
+        this.#forget(s);
+      },
       recycle: (threadId) => this.#recycle(threadId),
     };
   }
@@ -81,6 +115,23 @@ export class Supervisor {
     const id = randomUUID();
     this.#holdingSlot.add(id);
     this.#perOwner.set(req.ownerKey, owned + 1);
+    if (this.#records.audit) {
+      const base: AuditFields = {
+        user: req.person.user,
+        groups: req.person.groups,
+        via: req.person.via,
+        session: id,
+        namespace: req.namespace,
+        pod: req.pod,
+        ...(req.container ? { container: req.container } : {}),
+        ...(req.command ? { command: req.command } : {}),
+        replica: this.#records.replica,
+        ...(req.client?.remoteAddress ? { remoteAddress: req.client.remoteAddress } : {}),
+        ...(req.client?.userAgent ? { userAgent: req.client.userAgent } : {}),
+      };
+      this.#auditBase.set(id, base);
+      this.#records.audit.write('session.start', base);
+    }
     this.#deps.log('info', 'session start', { session: id, who: req.ownerKey, namespace: req.namespace, pod: req.pod, container: req.container });
     const session = new Session(
       {
@@ -94,6 +145,9 @@ export class Supervisor {
         context: req.context,
         idleTimeoutMs: this.#limits.idleTimeoutMs,
         maxSessionAgeMs: this.#limits.maxSessionAgeMs,
+        ...(this.#records.recording
+          ? { recording: { ...this.#records.recording, replica: this.#records.replica, user: req.person.user, groups: req.person.groups } }
+          : {}),
       },
       req.ownerKey,
       link,
@@ -138,6 +192,21 @@ export class Supervisor {
     void this.#pool.recycle(threadId).finally(() => this.#recycling.delete(threadId));
   }
 
+  #audited(summary: SessionSummary): void {
+    const base = this.#auditBase.get(summary.session);
+    if (!base) return;
+    this.#auditBase.delete(summary.session);
+    this.#records.audit?.write('session.end', {
+      ...base,
+      outcome: summary.code ?? summary.outcome,
+      ...(summary.exitCode !== undefined ? { exitCode: summary.exitCode } : {}),
+      bytesIn: summary.bytesIn,
+      bytesOut: summary.bytesOut,
+      durationMs: summary.durationMs,
+      ...(this.#records.recording ? { recording: summary.session } : {}),
+    });
+  }
+
   #whenEmpty(): Promise<void> {
     if (this.#sessions.size === 0) return Promise.resolve();
     if (!this.#emptied) {
@@ -155,6 +224,8 @@ export class Supervisor {
       sessionsActive: this.#sessions.size,
       actorsActive: reports.reduce((n, r) => n + r.actors, 0),
       execSocketsOpen: reports.reduce((n, r) => n + r.execs, 0),
+      recordingsOpen: reports.reduce((n, r) => n + r.recordings, 0),
+      recordingStops: reports.reduce((n, r) => n + r.recordingStops, 0),
       workers: this.#pool.workers,
       heapUsed: [mainMemory(), ...(this.#pool.workers > 0 ? reports.map((r) => r.heapUsed) : [])],
     };

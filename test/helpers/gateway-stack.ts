@@ -56,6 +56,7 @@ export interface Residue {
   execSocketsOpen: number;
   sandboxExecActive: number;
   sandboxProcessesActive: number;
+  recordingsOpen: number;
 }
 
 /** Polls until sessions, actors, exec sockets and sandbox processes are all back to zero. */
@@ -71,11 +72,11 @@ export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<v
       execSocketsOpen: g.execSocketsOpen,
       sandboxExecActive: s.execActive,
       sandboxProcessesActive: s.processesActive,
+      recordingsOpen: g.recordingsOpen,
     };
     if (Object.values(last).every((v) => v === 0)) return;
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (process.env.PODTERM_DEBUG_RESIDUE) console.error(await stack.gateway.metricsText());
-  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, sandboxExecActive: 0, sandboxProcessesActive: 0 }, 'residue after sessions ended');
+  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, sandboxExecActive: 0, sandboxProcessesActive: 0, recordingsOpen: 0 }, 'residue after sessions ended');
 }

@@ -1,0 +1,98 @@
+/**
+ * The actor's recording of its session (issue 11): an asciicast v2 file written off the main thread
+ * by AsciicastWriter, started before the exec opens (strict mode refuses the session when it cannot
+ * start) and closed in the actor's close funnel. The owner's output is recorded exactly as sent,
+ * resizes as `r` events, input only with `--record-input`.
+ *
+ * Best-effort: a stop (write error, size cap, slow disk) is logged and counted, and the session
+ * goes on. Strict: a stop ends the session with RecordingFailed, and a slow disk pauses the exec
+ * stream (output() returns false) until the writer drains, so nothing is lost.
+ */
+import type { RecordingConfig } from '../actor-link/actor-messages.js';
+import type { PodtermError } from '../protocol/errors.js';
+import { AsciicastWriter } from '../recording/asciicast-writer.js';
+import type { RecordingStop } from '../recording/recording-files.js';
+import type { ActorLog } from './session-actor.js';
+
+export interface RecordingHooks {
+  log: ActorLog;
+  /** Strict mode: the recording failed; end the session with this error. */
+  fatal(err: PodtermError): void;
+  /** Strict mode back-pressure: true = pause the exec stream, false = resume. */
+  paced(paused: boolean): void;
+  /** A recording stopped early (counted by the host). */
+  stopped(stop: RecordingStop): void;
+}
+
+export interface RecordingStart {
+  session: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+  cols: number;
+  rows: number;
+}
+
+export class SessionRecording {
+  readonly #writer: AsciicastWriter;
+  readonly #recordInput: boolean;
+  readonly #paced: (paused: boolean) => void;
+  #closing: Promise<void> | undefined;
+
+  private constructor(writer: AsciicastWriter, recordInput: boolean, paced: (paused: boolean) => void) {
+    this.#writer = writer;
+    this.#recordInput = recordInput;
+    this.#paced = paced;
+  }
+
+  /** Rejects with RecordingFailed in strict mode when the file cannot be created. */
+  static async start(cfg: RecordingConfig, s: RecordingStart, hooks: RecordingHooks): Promise<SessionRecording> {
+    const writer = await AsciicastWriter.open({
+      dir: cfg.dir,
+      id: s.session,
+      subject: { session: s.session, user: cfg.user, groups: cfg.groups, replica: cfg.replica, namespace: s.namespace, pod: s.pod, container: s.container, command: s.command },
+      width: s.cols,
+      height: s.rows,
+      mode: cfg.mode,
+      recordInput: cfg.recordInput,
+      maxBytes: cfg.maxBytes,
+      onStop: (stop, fatal) => {
+        hooks.stopped(stop);
+        hooks.log(fatal ? 'error' : 'warn', 'recording stopped', { session: s.session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
+        if (fatal) hooks.fatal(fatal);
+      },
+      onDrain: () => hooks.paced(false),
+    });
+    return new SessionRecording(writer, cfg.recordInput, hooks.paced);
+  }
+
+  get path(): string {
+    return this.#writer.path;
+  }
+
+  output(bytes: Uint8Array): void {
+    if (!this.#writer.output(bytes)) this.#paced(true);
+  }
+
+  input(bytes: Uint8Array): void {
+    if (this.#recordInput) this.#writer.input(bytes);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#writer.resize(cols, rows);
+  }
+
+  marker(label: string): void {
+    this.#writer.marker(label);
+  }
+
+  /** Idempotent; never rejects. */
+  close(exitCode: number | null, outcome: string): Promise<void> {
+    this.#closing ??= this.#writer.close({ exitCode, outcome }).then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.#closing;
+  }
+}
