@@ -50,5 +50,8 @@ const copies = [
   [join(root, 'src', 'web', 'styles.css'), 'styles.css'],
   [join(root, 'src', 'web', 'favicon.svg'), 'favicon.svg'],
   [join(root, 'node_modules', '@xterm', 'xterm', 'css', 'xterm.css'), 'xterm.css'],
+  // The recordings player, loaded by the page only when a recording is opened.
+  [join(root, 'node_modules', 'asciinema-player', 'dist', 'bundle', 'asciinema-player.min.js'), 'asciinema-player.min.js'],
+  [join(root, 'node_modules', 'asciinema-player', 'dist', 'bundle', 'asciinema-player.css'), 'asciinema-player.css'],
 ];
 for (const [from, name] of copies) copyFileSync(from, join(webOut, name));
