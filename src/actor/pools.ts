@@ -127,10 +127,16 @@ export class PiscinaActorPool implements ActorPool {
     if (worker) await worker.terminate();
   }
 
-  async close(): Promise<void> {
-    await this.#pool.destroy();
-    for (const lane of this.#lanes) lane.close();
-    this.#channel.close();
+  #closing: Promise<void> | undefined;
+
+  /** Idempotent: later callers await the first close. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#pool.destroy();
+      for (const lane of this.#lanes) lane.close();
+      this.#channel.close();
+    })();
+    return this.#closing;
   }
 }
 
@@ -164,6 +170,7 @@ export class InlineActorPool implements ActorPool {
     throw new Error('terminateWorker needs --workers >= 1');
   }
 
+  /** Idempotent (the host and the lane close once). */
   async close(): Promise<void> {
     this.#host.close();
     this.#lane.close();

@@ -1,0 +1,110 @@
+/**
+ * The lane's close orderings, deterministically over a real MessageChannel: a port closed by either
+ * side, messages held before binding, a lane lost under its ports (worker death). After each, no
+ * listener is left and nothing more is delivered.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
+import { Lane, SessionPort } from '../../src/actor-link/lane.js';
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function pair(t: TestContext): { main: Lane; actor: Lane; waiting: Map<string, SessionPort> } {
+  const { port1, port2 } = new MessageChannel();
+  const waiting = new Map<string, SessionPort>();
+  const main = new Lane(port1, (lane, id) => {
+    const p = waiting.get(id);
+    p?.bind(lane);
+    return p;
+  });
+  const actor = new Lane(port2);
+  t.after(() => {
+    main.close();
+    actor.close();
+  });
+  return { main, actor, waiting };
+}
+
+test('messages posted before binding are delivered in order once the peer speaks', async (t) => {
+  const { actor, waiting } = pair(t);
+  const mainPort = new SessionPort('s');
+  waiting.set('s', mainPort);
+  mainPort.postMessage('a');
+  mainPort.postMessage('b');
+  const actorPort = new SessionPort('s');
+  const got: unknown[] = [];
+  actorPort.on('message', (m) => got.push(m));
+  actorPort.bind(actor);
+  actorPort.postMessage('hello');
+  await until(() => got.length === 2, 'the held messages');
+  assert.deepEqual(got, ['a', 'b']);
+  actorPort.close();
+  mainPort.close();
+});
+
+test('the actor closes first: the main side sees close after every earlier message; no listener left', async (t) => {
+  const { actor, waiting } = pair(t);
+  const mainPort = new SessionPort('s');
+  waiting.set('s', mainPort);
+  const got: unknown[] = [];
+  mainPort.on('message', (m) => got.push(m));
+  let closed = false;
+  mainPort.once('close', () => (closed = true));
+  const actorPort = new SessionPort('s');
+  actorPort.bind(actor);
+  actorPort.postMessage(1);
+  actorPort.postMessage(2);
+  actorPort.close();
+  await until(() => closed, 'close');
+  assert.deepEqual(got, [1, 2]);
+  assert.equal(mainPort.listenerCount('message'), 0);
+  assert.equal(actorPort.listenerCount('message'), 0);
+  mainPort.postMessage('late'); // a no-op, not a throw
+});
+
+test('both sides close at once: each closes once', async (t) => {
+  const { main, actor, waiting } = pair(t);
+  const mainPort = new SessionPort('s');
+  waiting.set('s', mainPort);
+  const actorPort = new SessionPort('s');
+  actorPort.bind(actor);
+  actorPort.postMessage('hello');
+  await until(() => mainPort.bound, 'bind');
+  let mainCloses = 0;
+  let actorCloses = 0;
+  mainPort.on('close', () => mainCloses++);
+  actorPort.on('close', () => actorCloses++);
+  mainPort.close();
+  actorPort.close();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(mainCloses, 1);
+  assert.equal(actorCloses, 1);
+  assert.equal(main.size, 0);
+  assert.equal(actor.size, 0);
+});
+
+test('the lane is lost (its worker died): every port on it closes', async (t) => {
+  const { main, actor, waiting } = pair(t);
+  const ports = ['a', 'b', 'c'].map((id) => {
+    const p = new SessionPort(id);
+    waiting.set(id, p);
+    const ap = new SessionPort(id);
+    ap.bind(actor);
+    ap.postMessage('hello');
+    return p;
+  });
+  await until(() => ports.every((p) => p.bound), 'binding');
+  let closed = 0;
+  for (const p of ports) p.once('close', () => closed++);
+  actor.close(); // the other end of the channel goes away
+  await until(() => closed === 3, 'every port to close');
+  assert.equal(main.size, 0);
+  for (const p of ports) assert.equal(p.listenerCount('message'), 0);
+});
