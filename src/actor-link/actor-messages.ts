@@ -14,6 +14,7 @@
  * | end     | actor -> main    | code, reason, exitCode? | close the browser socket with this code  |
  */
 import type { ExecParams } from '../protocol/index.js';
+import type { ActAs } from '../kube/act-as.js';
 
 /** `--record-dir` and friends, plus whose session it is (the recording's subject). */
 export interface RecordingConfig {
@@ -30,6 +31,11 @@ export interface ActorInit extends ExecParams {
   session: string;
   /** kubeconfig context of the token; undefined = current-context. */
   context: string | undefined;
+  /**
+   * Whom to act as with that context's credentials (src/kube/act-as.ts): impersonate a person
+   * (`{user, groups}`) or use their token (`{bearer}`); undefined = the context itself.
+   */
+  as?: ActAs | undefined;
   idleTimeoutMs: number;
   maxSessionAgeMs: number;
   /** Record this session (asciicast v2) when present. */

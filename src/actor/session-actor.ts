@@ -129,7 +129,10 @@ export class SessionActor {
 
   async #start(): Promise<void> {
     const init = this.#init;
-    const kc = this.#deps.kube.forContext(init.context);
+    // The person this session acts for (act-as.ts): the context's credentials plus impersonation
+    // headers, or the person's own token.
+    const who = { context: init.context, as: init.as };
+    const { kc, headers } = this.#deps.kube.identity(who);
     this.#command = init.command ?? [...SHELL_COMMAND];
     this.#container = init.container ?? (await this.#defaultContainer());
     if (this.#state !== 'starting') return;
@@ -161,6 +164,7 @@ export class SessionActor {
       },
       this.#opening.signal,
       this.#deps.agents,
+      headers,
     );
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
@@ -188,7 +192,7 @@ export class SessionActor {
   }
 
   async #defaultContainer(): Promise<string> {
-    const pod = await new KubeApi(this.#deps.kube).readPod(this.#init.context, this.#init.namespace, this.#init.pod);
+    const pod = await new KubeApi(this.#deps.kube).readPod({ context: this.#init.context, as: this.#init.as }, this.#init.namespace, this.#init.pod);
     if (!pod.defaultContainer) throw new PodtermError('NotFound', 'The pod has no containers.');
     return pod.defaultContainer;
   }

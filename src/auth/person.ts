@@ -1,16 +1,31 @@
 /**
- * The person behind an identity, as the audit log, the recordings and the per-person limits name
- * them. With static tokens the person is the token's stable hash key (never the token); OIDC
- * sign-in gives a username and groups.
+ * Who is calling, in one shape whatever the credential (DESIGN.md, src/auth produces an identity):
+ * `Person` is what `GET /api/v1/whoami` shows and what session limits and logs key on; `Caller`
+ * adds how the gateway acts for that person in Kubernetes.
  */
-import type { Identity } from './token-auth.js';
+import type { KubeIdentity } from '../kube/act-as.js';
+
+export type Via = 'oidc' | 'token';
 
 export interface Person {
-  user: string;
+  username: string;
   groups: string[];
-  via: 'token' | 'oidc';
+  via: Via;
+  /** Unix seconds when the credential stops being accepted; null for a static bearer token. */
+  expiresAt: number | null;
 }
 
-export function personOf(identity: Identity): Person {
-  return { user: `token:${identity.key}`, groups: [], via: 'token' };
+export interface Caller {
+  person: Person;
+  /** The kube identity to act as (context of the gateway's credentials + impersonation/bearer). */
+  kube: KubeIdentity;
+  /** Namespaces to offer when the person may not list namespaces (`--user TOKEN=CTX:NS,NS`). */
+  namespaces: string[];
+  /** How this request authenticated. */
+  credential: 'cookie' | 'bearer';
+}
+
+/** The JSON body of `GET /api/v1/whoami`. */
+export function whoamiBody(p: Person): Person {
+  return { username: p.username, groups: [...p.groups], via: p.via, expiresAt: p.expiresAt };
 }

@@ -23,6 +23,12 @@ export interface Session {
   via: SessionVia;
   /** Unix time in seconds. */
   expiresAt: number;
+  /**
+   * `--identity passthrough` only: the person's raw ID token, which the gateway sends to the API
+   * server as the bearer. Kept in the (HttpOnly, Strict) cookie rather than on one replica, so the
+   * cookie stays stateless; it grants nothing the cookie does not already grant through the gateway.
+   */
+  idToken?: string;
 }
 
 export interface SessionCookieOptions {
@@ -66,7 +72,7 @@ export class SessionCookie {
     const now = Math.floor(this.#now() / 1000);
     const exp = Math.min(Math.floor(s.expiresAt), now + this.#maxLifetimeS);
     if (exp <= now) throw new AuthError('expired');
-    const value = await new SignJWT({ grp: s.groups, via: s.via })
+    const value = await new SignJWT({ grp: s.groups, via: s.via, ...(s.idToken ? { idt: s.idToken } : {}) })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(s.username)
       .setAudience(AUDIENCE)
@@ -94,12 +100,12 @@ export class SessionCookie {
     } catch (err) {
       throw authErrorFromJose(err);
     }
-    const { sub, grp, via, exp } = payload;
+    const { sub, grp, via, exp, idt } = payload;
     if (typeof sub !== 'string' || !Array.isArray(grp) || !grp.every((g) => typeof g === 'string') ||
-        (via !== 'oidc' && via !== 'token') || typeof exp !== 'number') {
+        (via !== 'oidc' && via !== 'token') || typeof exp !== 'number' || (idt !== undefined && typeof idt !== 'string')) {
       throw new AuthError('malformed');
     }
-    return { username: sub, groups: grp as string[], via, expiresAt: exp };
+    return { username: sub, groups: grp as string[], via, expiresAt: exp, ...(idt ? { idToken: idt } : {}) };
   }
 
   /** The session named by a `Cookie` request header, or undefined (no cookie, or not valid). */

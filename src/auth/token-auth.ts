@@ -10,17 +10,35 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/**
+ * A static token: bound to a kubeconfig context (`--user TOKEN=CONTEXT[:NS,NS]`, the gateway acts
+ * with that context's credentials), or to a person (`--person TOKEN=USERNAME[:GROUP,GROUP]`, the
+ * gateway impersonates them with its own credentials). Never both.
+ */
 export interface TokenBinding {
   token: string;
   context?: string;
   namespaces?: string[];
+  /** `--person`: the username the token stands for (then `context` is unset). */
+  username?: string;
+  groups?: string[];
 }
 
 export interface Identity {
-  /** Stable, non-secret key for per-token limits and logs (a hash prefix of the token). */
+  /** Stable, non-secret key for logs (a hash prefix of the token). */
   key: string;
   context: string | undefined;
   namespaces: string[];
+  /** Set for `--person` tokens. */
+  person: { username: string; groups: string[] } | undefined;
+}
+
+/** What a static credential resolved to, and until when (cookies expire; tokens do not). */
+export interface TokenMatch {
+  identity: Identity;
+  /** Unix seconds; null for a token sent as a bearer. */
+  expiresAt: number | null;
+  credential: 'cookie' | 'bearer';
 }
 
 export const COOKIE_NAME = 'podterm_session';
@@ -37,7 +55,7 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-export class Authenticator {
+export class StaticTokens {
   readonly #bindings: Binding[];
   readonly #now: () => number;
 
@@ -48,7 +66,12 @@ export class Authenticator {
       return {
         digest: d,
         cookieKey: createHmac('sha256', t.token).update('podterm cookie v1').digest(),
-        identity: { key: d.toString('hex').slice(0, 12), context: t.context, namespaces: t.namespaces ?? [] },
+        identity: {
+          key: d.toString('hex').slice(0, 12),
+          context: t.username === undefined ? t.context : undefined,
+          namespaces: t.namespaces ?? [],
+          person: t.username === undefined ? undefined : { username: t.username, groups: [...(t.groups ?? [])] },
+        },
       };
     });
   }
@@ -75,25 +98,34 @@ export class Authenticator {
     return createHmac('sha256', key).update(body).digest('base64url');
   }
 
-  #fromCookieValue(value: string): Identity | undefined {
+  #fromCookieValue(value: string): TokenMatch | undefined {
     const m = /^(\d{1,4})\.(\d{1,12})\.([\w-]{16})\.([\w-]{43})$/.exec(value);
     if (!m) return undefined;
     const binding = this.#bindings[Number(m[1])];
     if (!binding || Number(m[2]) * 1000 <= this.#now()) return undefined;
     const expected = Buffer.from(this.#mac(binding.cookieKey, `${m[1]}.${m[2]}.${m[3]}`));
     const given = Buffer.from(m[4] as string);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? binding.identity : undefined;
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    return { identity: binding.identity, expiresAt: Number(m[2]), credential: 'cookie' };
   }
 
   /** From the `Cookie` and `Authorization` request headers. */
   fromHeaders(cookie: string, authorization: string): Identity | undefined {
+    return this.match(cookie, authorization)?.identity;
+  }
+
+  /** As fromHeaders, with the expiry and the kind of credential. A bearer header wins over cookies. */
+  match(cookie: string, authorization: string): TokenMatch | undefined {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (bearer) return this.fromToken(bearer[1] as string);
+    if (bearer) {
+      const identity = this.fromToken(bearer[1] as string);
+      return identity && { identity, expiresAt: null, credential: 'bearer' };
+    }
     for (const part of cookie.split(';')) {
       const eq = part.indexOf('=');
       if (eq === -1 || part.slice(0, eq).trim() !== COOKIE_NAME) continue;
-      const identity = this.#fromCookieValue(part.slice(eq + 1).trim());
-      if (identity) return identity;
+      const found = this.#fromCookieValue(part.slice(eq + 1).trim());
+      if (found) return found;
     }
     return undefined;
   }

@@ -14,6 +14,7 @@ import { StartupError } from './cli-errors.js';
 import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
 import { Lifetime } from './lifetime.js';
 import { SERVE_OPTIONS } from './serve-options.js';
+import { signInOptions } from './sign-in-options.js';
 import { createLogger, logFn, type LogFn } from '../log/logger.js';
 import type { KubeSource } from '../kube/config.js';
 import type { GatewayOptions } from '../server/gateway.js';
@@ -51,6 +52,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   // client-node takes seconds to load: a usage error must not wait for it.
   const { chooseCluster, inspectKubeSource } = await import('./kube-source.js');
   const cluster = chooseCluster({ kubeconfig: v.kubeconfig, kubeconfigFrom: from.kubeconfig, inCluster: v['in-cluster'], sandbox: v.sandbox, kubeTimeoutMs: v['kube-timeout-ms'] }, env);
+  const oidc = signInOptions(v, env);
   const generated = v.token === undefined;
   const token = v.token ?? randomBytes(18).toString('base64url');
   if (cluster.kind !== 'sandbox') {
@@ -99,7 +101,9 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       port: v.listen.port,
       kube,
       workers: v.workers ?? availableParallelism(),
-      tokens: [{ token }, ...v.user],
+      tokens: [{ token }, ...v.user, ...v.person],
+      ...(oidc ? { oidc } : {}),
+      identity: v.identity,
       ...(v['allow-origin'].length > 0 ? { allowedOrigins: v['allow-origin'] } : {}),
       maxSessions,
       maxSessionsPerToken: v['max-sessions-per-token'],
@@ -124,6 +128,8 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       const e = err as { name?: string; code?: string };
       if (e.name === 'ListenError' && e.code === 'EADDRINUSE') throw new StartupError(`${options.host}:${options.port}: address in use; choose another with --listen`);
       if (e.name === 'ListenError') throw new StartupError(`${(err as Error).message}; choose another with --listen`);
+      // Sign-in set-up: a bad issuer or secret (TypeError), or discovery failing (AuthError).
+      if (oidc && (err instanceof TypeError || (err as { reason?: string }).reason === 'provider-unavailable')) throw new StartupError(`sign-in: ${(err as Error).message}`);
       throw err;
     });
     life.add(() => gateway.close());

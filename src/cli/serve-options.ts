@@ -4,7 +4,7 @@
  */
 import { flag, list, value } from './args.js';
 import { LOG_LEVELS } from '../log/logger.js';
-import { MAX_TIMER_MS, existingDir, int, listen, oneOf, origin, token, user } from './values.js';
+import { MAX_TIMER_MS, existingDir, existingFile, int, listen, oneOf, origin, person, token, url, user, word } from './values.js';
 
 const asIs = (raw: string): string => raw;
 
@@ -21,12 +21,24 @@ export const SERVE_OPTIONS = {
   workers: value('N', int(0, 1024), 'worker threads for session actors; `0` runs them on the main thread', { defaultText: 'CPU count' }),
   token: value('T', token, 'the access token; printed in the URL only when podterm generated it', { env: 'PODTERM_TOKEN', defaultText: '`$PODTERM_TOKEN`, else random' }),
   user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); the namespaces are listed when that identity may not list namespaces'),
+  person: list('TOKEN=USERNAME[:GROUP,GROUP]', person, 'a token bound to a person whom the gateway impersonates with its own credentials (repeatable; see Sign-in). The username cannot contain `:`'),
+  'oidc-issuer': value('URL', url, 'OpenID Connect issuer: turns on sign-in (`/auth/login`) and bearer ID tokens; https, or http on a loopback host'),
+  'oidc-client-id': value('ID', word, 'the client id registered at the issuer (needed with `--oidc-issuer`)'),
+  'oidc-client-secret-file': value('FILE', existingFile, 'file holding the client secret', { defaultText: '`$PODTERM_OIDC_CLIENT_SECRET` (the secret itself)' }),
+  'oidc-redirect-url': value('URL', url, 'the callback URL registered at the issuer', { defaultText: "the gateway's own origin + `/auth/callback`" }),
+  'oidc-username-claim': value('CLAIM', word, 'ID token claim that names the person (as the API server\'s flag)', { default: 'email' }),
+  'oidc-username-prefix': value('PREFIX', word, 'prepended to usernames; `-` for none', { defaultText: 'none for `email`, else `ISSUER#`' }),
+  'oidc-groups-claim': value('CLAIM', word, 'ID token claim with the groups', { default: 'groups' }),
+  'oidc-groups-prefix': value('PREFIX', word, 'prepended to every group'),
+  'oidc-scopes': value('SCOPES', asIs, 'scopes to ask for, space separated (`openid` is always added)', { default: 'openid email profile' }),
+  'session-secret-file': value('FILE', existingFile, 'file with the secret (>= 16 bytes) that signs session cookies; the same on every replica', { defaultText: 'the client secret' }),
+  identity: value('MODE', oneOf(['impersonate', 'passthrough'] as const), 'how the gateway acts for a signed-in person: `impersonate` (its own credentials + `Impersonate-User`/`Impersonate-Group`) or `passthrough` (the person\'s ID token as the bearer)', { default: 'impersonate' }),
   'allow-origin': list('ORIGIN', origin, 'browser origins allowed to open terminals (repeatable)', { defaultText: "the server's own origin" }),
   'max-sessions': value('N', int(1, 10_000_000), 'global session limit (then `TooManySessions`, 4429); each session holds two sockets, so podterm keeps the limit below the open-files limit instead of failing late with EMFILE', {
     default: '10000',
     defaultText: '10000, lowered to fit `ulimit -n`',
   }),
-  'max-sessions-per-token': value('N', int(1, 10_000_000), 'per-token session limit', { default: '1000' }),
+  'max-sessions-per-token': value('N', int(1, 10_000_000), 'per-person session limit (keyed on the username)', { default: '1000' }),
   'idle-timeout-ms': value('MS', int(0, MAX_TIMER_MS), 'close after this long without input (`IdleTimeout`, 4408); 0 = off', { default: '1800000' }),
   'max-session-age-ms': value('MS', int(0, MAX_TIMER_MS), 'maximum session age (`SessionExpired`, 4410); 0 = off', { default: '43200000' }),
   'max-message-bytes': value('N', int(1024, 16 * 1024 * 1024), 'largest client message; larger closes with 1009', { default: '65536' }),

@@ -90,6 +90,41 @@ export const user: Parser<UserBinding> = (raw, from) => {
   return { token: m[1] as string, context: m[2] as string, namespaces: m[3] ? m[3].split(',').filter((s) => s !== '') : [] };
 };
 
+export interface PersonBinding {
+  token: string;
+  username: string;
+  groups: string[];
+}
+
+/**
+ * TOKEN=USERNAME[:GROUP,GROUP] (`--person`): the first `:` after the name ends it, so a username
+ * cannot contain `:` (groups can: `system:masters`). The error never shows the value.
+ */
+export const person: Parser<PersonBinding> = (raw, from) => {
+  const m = /^([\x21-\x3c\x3e-\x7e]+)=([^:=\s\x00-\x1f\x7f]+)(?::(\S*))?$/.exec(raw);
+  if (!m) throw new UsageError(`${from} wants TOKEN=USERNAME[:GROUP,GROUP] (the value is not shown)`);
+  return { token: m[1] as string, username: m[2] as string, groups: m[3] ? [...new Set(m[3].split(',').filter((s) => s !== ''))] : [] };
+};
+
+/** An http(s) URL (the issuer and redirect URL; url-policy.ts checks https at start-up). */
+export const url: Parser<string> = (raw, from) => {
+  let ok = false;
+  try {
+    const u = new URL(raw);
+    ok = u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UsageError(`${from} wants an http(s) URL, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+/** A non-empty word without spaces or control characters (claim names, prefixes, client ids). */
+export const word: Parser<string> = (raw, from) => {
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new UsageError(`${from} wants a value without spaces, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
 /** A browser Origin as the header carries it: scheme://host[:port], nothing after. */
 export const origin: Parser<string> = (raw, from) => {
   let ok = false;

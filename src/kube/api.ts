@@ -1,8 +1,10 @@
 /** Namespace and pod listings for the page's picker (PROTOCOL.md HTTP API), in our own shapes. */
-import { CoreV1Api, type V1Pod, type V1ContainerStatus } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, type ConfigurationOptions, type KubeConfig, type V1Pod, type V1ContainerStatus } from '@kubernetes/client-node';
 
+import type { KubeIdentity } from './act-as.js';
 import type { KubeContexts } from './config.js';
 import { kubeErrorToPodterm } from './errors.js';
+import { headerOptions } from './request-headers.js';
 import type { ContainerInfo, PodInfo } from '../protocol/index.js';
 
 export type { ContainerInfo, PodInfo };
@@ -31,55 +33,92 @@ export function podInfo(pod: V1Pod): PodInfo {
   };
 }
 
-/** Read-only API calls for one gateway; one CoreV1Api per context, reused. */
+/** What a SelfSubjectAccessReview asks (authorization.k8s.io/v1 ResourceAttributes). */
+export interface ResourceAttributes {
+  namespace?: string;
+  verb: string;
+  group?: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+}
+
+interface Apis {
+  core: CoreV1Api;
+  authz: AuthorizationV1Api;
+}
+
+/**
+ * Read-only API calls and access reviews, each made as an identity (act-as.ts): the API objects
+ * are per KubeConfig (one per context, or per passthrough token, bounded by KubeContexts' cache);
+ * impersonation headers go on each call.
+ */
 export class KubeApi {
   readonly #contexts: KubeContexts;
-  readonly #apis = new Map<string, CoreV1Api>();
+  readonly #apis = new WeakMap<KubeConfig, Apis>();
 
   constructor(contexts: KubeContexts) {
     this.#contexts = contexts;
   }
 
-  #api(context: string | undefined): CoreV1Api {
-    const key = context ?? this.#contexts.currentContext;
-    let api = this.#apis.get(key);
-    if (!api) {
-      api = this.#contexts.forContext(context).makeApiClient(CoreV1Api);
-      this.#apis.set(key, api);
+  #client(id: KubeIdentity): Apis & { options: ConfigurationOptions } {
+    const { kc, headers } = this.#contexts.identity(id);
+    let apis = this.#apis.get(kc);
+    if (!apis) {
+      apis = { core: kc.makeApiClient(CoreV1Api), authz: kc.makeApiClient(AuthorizationV1Api) };
+      this.#apis.set(kc, apis);
     }
-    return api;
+    return { ...apis, options: headerOptions(headers) };
   }
 
   /**
-   * Namespaces the identity may see. Without cluster-wide list rights (403), the context's own
-   * namespace plus the ones configured for the token, as the brief asks: never a 500 here.
+   * Namespaces the identity may list. Without the right to list namespaces (403): the context's
+   * own namespace plus the configured ones (`--user TOKEN=CONTEXT:NS,NS`); never a 500 here.
    */
-  async listNamespaces(context: string | undefined, extra: readonly string[]): Promise<string[]> {
+  async listNamespaces(id: KubeIdentity, extra: readonly string[]): Promise<string[]> {
     try {
-      const list = await this.#api(context).listNamespace();
+      const c = this.#client(id);
+      const list = await c.core.listNamespace({}, c.options);
       return list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
     } catch (err) {
       const e = kubeErrorToPodterm(err);
       if (e.code !== 'Forbidden') throw e;
-      return [...new Set([this.#contexts.namespaceOf(context), ...extra])];
+      return [...new Set([this.#contexts.namespaceOf(id.context), ...extra])];
     }
   }
 
-  async listPods(context: string | undefined, namespace: string): Promise<PodInfo[]> {
+  async listPods(id: KubeIdentity, namespace: string): Promise<PodInfo[]> {
     try {
-      const list = await this.#api(context).listNamespacedPod({ namespace });
+      const c = this.#client(id);
+      const list = await c.core.listNamespacedPod({ namespace }, c.options);
       return list.items.map(podInfo);
     } catch (err) {
       throw kubeErrorToPodterm(err);
     }
   }
 
-  async readPod(context: string | undefined, namespace: string, name: string): Promise<PodInfo> {
+  async readPod(id: KubeIdentity, namespace: string, name: string): Promise<PodInfo> {
     try {
-      return podInfo(await this.#api(context).readNamespacedPod({ name, namespace }));
+      const c = this.#client(id);
+      return podInfo(await c.core.readNamespacedPod({ name, namespace }, c.options));
+    } catch (err) {
+      throw kubeErrorToPodterm(err);
+    }
+  }
+
+  /**
+   * `kubectl auth can-i` for the identity: a SelfSubjectAccessReview, so the API server's own
+   * authorizer (RBAC, webhooks) answers for the impersonated person or the passed-through token.
+   */
+  async canI(id: KubeIdentity, attrs: ResourceAttributes): Promise<boolean> {
+    try {
+      const c = this.#client(id);
+      const review = await c.authz.createSelfSubjectAccessReview({
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } },
+      }, c.options);
+      return review.status?.allowed === true && review.status.denied !== true;
     } catch (err) {
       throw kubeErrorToPodterm(err);
     }
   }
 }
-

@@ -2,8 +2,11 @@
  * Where Kubernetes credentials come from, and one KubeConfig per context. This folder is the only
  * importer of @kubernetes/client-node (STYLE.md, import directions).
  */
+import { createHash } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import { PodtermError } from '../protocol/errors.js';
+import { identityKey, impersonationHeaders, type KubeIdentity } from './act-as.js';
 
 /**
  * `kubeTimeoutMs` bounds each Kubernetes API call of a session start and of the lists (issue 8,
@@ -64,14 +67,29 @@ export function inspectKubeSource(source: KubeSource): KubeSummary {
   return { context: current, server, contexts };
 }
 
+/**
+ * How to reach the API server as one identity: the KubeConfig whose credentials to use and the
+ * headers every request must add (impersonation). One per identity, cached with a bound.
+ */
+export interface IdentityConfig {
+  kc: KubeConfig;
+  /** Header name -> values, one header line per value (Impersonate-Group repeats). */
+  headers: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Identities remembered per thread (issue 9: 10,000 distinct users must not grow memory without bound). */
+export const DEFAULT_IDENTITY_CACHE = 10_000;
+
 /** Parsed kubeconfig with one KubeConfig per context, built on first use and then reused. */
 export class KubeContexts {
   readonly #source: KubeSource;
   readonly #base: KubeConfig;
   readonly #byContext = new Map<string, KubeConfig>();
+  readonly #identities: LRUCache<string, IdentityConfig>;
 
-  constructor(source: KubeSource) {
+  constructor(source: KubeSource, o: { identityCacheMax?: number } = {}) {
     this.#source = source;
+    this.#identities = new LRUCache({ max: o.identityCacheMax ?? DEFAULT_IDENTITY_CACHE });
     this.#base = new KubeConfig();
     if (source.kind === 'kubeconfig') this.#base.loadFromString(source.yaml);
     else this.#base.loadFromCluster();
@@ -105,5 +123,43 @@ export class KubeContexts {
     }
     this.#byContext.set(name, kc);
     return kc;
+  }
+
+  /** Identities held in the cache now (tests, bench). */
+  get identitiesCached(): number {
+    return this.#identities.size;
+  }
+
+  /**
+   * The credentials and headers for an identity. Impersonation reuses the context's KubeConfig
+   * (the gateway's own credentials) and adds the headers; passthrough derives a KubeConfig with
+   * the context's cluster and the person's token as its only credential, so none of the
+   * gateway's own credentials (client certificate, token, exec plugin) go with it.
+   */
+  identity(id: KubeIdentity): IdentityConfig {
+    const as = id.as;
+    // The bearer is a credential: the cache key holds its hash, not the token.
+    const key = as && 'bearer' in as
+      ? `${id.context ?? ''}\u0000b:${createHash('sha256').update(as.bearer).digest('base64url')}`
+      : identityKey(id);
+    let found = this.#identities.get(key);
+    if (found) return found;
+    const base = this.forContext(id.context);
+    if (as && 'bearer' in as) {
+      const cluster = base.getCurrentCluster();
+      if (!cluster) throw new PodtermError('Forbidden', 'This token is bound to a context without a cluster.');
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [cluster],
+        users: [{ name: 'podterm-passthrough', token: as.bearer }],
+        contexts: [{ name: 'podterm-passthrough', cluster: cluster.name, user: 'podterm-passthrough', namespace: this.namespaceOf(id.context) }],
+        currentContext: 'podterm-passthrough',
+      });
+      found = { kc, headers: {} };
+    } else {
+      found = { kc: base, headers: impersonationHeaders(as) };
+    }
+    this.#identities.set(key, found);
+    return found;
   }
 }

@@ -14,6 +14,7 @@ import { createSecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import { PodtermError } from '../protocol/errors.js';
 import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
+import type { HeaderLines } from './request-headers.js';
 
 export interface ExecRequest {
   namespace: string;
@@ -133,13 +134,19 @@ export class ExecStream {
    * Opens the exec; rejects with a PodtermError (NotFound, Forbidden, ContainerNotRunning...).
    * `signal` aborts an open in progress (the client left): the socket being opened is dropped.
    */
-  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, signal: AbortSignal, agents?: ExecAgents): Promise<ExecStream> {
+  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, signal: AbortSignal, agents?: ExecAgents, headers: HeaderLines = {}): Promise<ExecStream> {
     signal.throwIfAborted();
     // Capture the Status body of a refused upgrade: client-node only sees "Unexpected server response".
     const refused: { code?: number; status?: KubeStatus } = {};
     let socket: WebSocket | undefined;
     const factory = (uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket => {
       agents?.adopt(kc, opts);
+      // Impersonation headers (act-as.ts) on the handshake, one line per value; nothing else
+      // named Impersonate-* goes out.
+      const merged: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) if (!/^impersonate-/i.test(k)) merged[k] = v;
+      for (const [k, v] of Object.entries(headers)) merged[k] = [...v];
+      opts.headers = merged as Record<string, string>;
       // client-node sets no handshake timeout; an API server that accepts TCP and never answers
       // would hold the session open forever.
       socket = new WebSocket(uri, protocols, { ...opts, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });

@@ -5,7 +5,8 @@
  * | method, path                         | body                                  |
  * |--------------------------------------|---------------------------------------|
  * | GET /api/v1/namespaces               | `ListBody<NamespaceInfo>`             |
- * | GET /api/v1/namespaces/{ns}/pods     | `ListBody<PodInfo>`                   |
+ * | GET /api/v1/namespaces/{ns}/pods     | `PodListBody`                         |
+ * | GET /api/v1/whoami                   | `WhoamiBody`                          |
  * | any failure                          | `ErrorBody` with the ErrorCode's HTTP status |
  */
 import type { ErrorCode } from './errors.js';
@@ -31,6 +32,24 @@ export interface PodInfo {
   /** The `kubectl.kubernetes.io/default-container` annotation when it names a container, else null. */
   defaultContainer: string | null;
   containers: ContainerInfo[];
+  /**
+   * Whether the signed-in person may open a terminal in this pod (a SelfSubjectAccessReview for
+   * `create pods/exec`); absent when the gateway acts with a context's own credentials.
+   */
+  execAllowed?: boolean;
+}
+
+export interface PodListBody extends ListBody<PodInfo> {
+  /** false: the person may not open a terminal anywhere in this namespace; absent: not reviewed. */
+  execAllowed?: boolean;
+}
+
+export interface WhoamiBody {
+  username: string;
+  groups: string[];
+  via: 'oidc' | 'token';
+  /** Unix seconds; null for a static token sent as a bearer. */
+  expiresAt: number | null;
 }
 
 export interface ListBody<T> {

@@ -13,16 +13,19 @@ import type { ActorPool } from '../actor-link/actor-pool.js';
 import { createLogger, logFn, type LogFn, type Logger, type LogLevel } from '../log/logger.js';
 import { Metrics } from '../supervisor/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { Authenticator, type TokenBinding } from '../auth/token-auth.js';
+import { StaticTokens, type TokenBinding } from '../auth/token-auth.js';
+import { Authenticator, type IdentityMode } from '../auth/authenticator.js';
+import { mountAuthRoutes } from './auth-routes.js';
 import { mountHttpRoutes } from './http-routes.js';
+import { startSignIn, type OidcGatewayOptions, type StartedSignIn } from './sign-in.js';
 import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
 import { openRecords, type RecordsOptions } from './records.js';
 import { mountRecordingRoutes } from './recording-routes.js';
-import { personOf } from '../auth/person.js';
+import { callerOf } from './auth-routes.js';
 
-export type { LogFn };
+export type { LogFn, OidcGatewayOptions, IdentityMode };
 
 export interface GatewayOptions extends RecordsOptions {
   host: string;
@@ -51,6 +54,10 @@ export interface GatewayOptions extends RecordsOptions {
   /** Additive: browser-socket watermarks for pausing output (defaults 128 KiB / 32 KiB). */
   highWaterBytes?: number;
   lowWaterBytes?: number;
+  /** Additive: OpenID Connect sign-in and bearer ID tokens (issue 9); off when absent. */
+  oidc?: OidcGatewayOptions;
+  /** Additive: how the gateway acts for a known person (default impersonate). */
+  identity?: IdentityMode;
 }
 
 export interface GatewayStats {
@@ -130,14 +137,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     records.sessions,
   );
   metrics.watch(() => supervisor.stats());
-  const auth = new Authenticator(options.tokens);
+  // Discovery needs the redirect URL, whose default names the port we listen on: the sign-in
+  // routes are mounted now and find the client once startSignIn() below has it.
+  let signIn: StartedSignIn | undefined;
+  const auth = new Authenticator({
+    tokens: new StaticTokens(options.tokens),
+    contextUsername: (context) => context ?? kubeContexts.currentContext,
+    identity: options.identity ?? 'impersonate',
+    get oidc() {
+      return signIn && { verifier: signIn.verifier, cookies: signIn.cookies };
+    },
+  });
+  const kubeApi = new KubeApi(kubeContexts);
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../../web/', import.meta.url));
   const files = loadStaticFiles(webRoot);
   if (!files) log('warn', 'the web page is not built; / will say so', { webRoot });
 
   const app = uws.App();
+  mountAuthRoutes(app, { auth, signIn: () => signIn, oidcConfigured: options.oidc !== undefined, allowedOrigins: options.allowedOrigins, log: forComponent('auth') });
   mountWsExec(app, {
     auth,
+    kube: kubeApi,
     supervisor,
     allowedOrigins: options.allowedOrigins,
     metrics,
@@ -149,15 +169,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (records.catalog) {
     mountRecordingRoutes(app, {
       catalog: records.catalog,
-      person: (req) => {
-        const identity = auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization'));
-        return identity ? personOf(identity) : undefined;
-      },
+      person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
       audit: records.audit,
       log: forComponent('http'),
     });
   }
-  mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, metricsText: () => metrics.text(), log: forComponent('http') });
+  mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http') });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
   const listenSocket = await listenExclusive(app, options.host, options.port).catch(async (err: unknown) => {
@@ -169,6 +186,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl}:${port}`;
   log('info', 'listening', { url, workers: options.workers });
+  if (options.oidc) {
+    try {
+      signIn = await startSignIn(options.oidc, url);
+    } catch (err) {
+      uws.us_listen_socket_close(listenSocket);
+      await supervisor.close();
+      (app as unknown as { close(): void }).close();
+      throw err;
+    }
+    log('info', 'sign-in', { issuer: signIn.client.issuer, redirectUrl: signIn.redirectUrl, identity: options.identity ?? 'impersonate' });
+  }
 
   let closing: Promise<void> | undefined;
   const stats = async (): Promise<GatewayStats> => {

@@ -4,7 +4,9 @@ import { PodtermError } from '../protocol/errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { Authenticator, Identity } from '../auth/token-auth.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { behindTls, callerOf } from './auth-routes.js';
+import { markExecAllowed } from './exec-permission.js';
 import { guardRoute, type Reply } from './route-guard.js';
 import { FILE_NAME, type StaticFile } from './static-files.js';
 import { validLabel } from './validate.js';
@@ -25,7 +27,9 @@ const NOT_BUILT = 'podterm: the web page was not built. Run `npm run build`, the
 const TEXT = 'text/plain; charset=utf-8';
 
 export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
-  const identify = (req: HttpRequest): Identity | undefined => o.auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization'));
+  // Throws Unauthorized (or the bearer token's AuthError); the guard answers it.
+  const identify = (req: HttpRequest) => callerOf(o.auth, req);
+  const signedIn = (req: HttpRequest): Promise<boolean> => identify(req).then(() => true, () => false);
   const route = (pattern: string, handler: (req: HttpRequest, reply: Reply) => void | Promise<void>): void => {
     app.get(pattern, guardRoute(o.log, `GET ${pattern}`, handler));
   };
@@ -39,47 +43,48 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
     reply.send(200, 'text/plain; version=0.0.4; charset=utf-8', await o.metricsText());
   });
 
-  route('/', (req, reply) => {
+  route('/', async (req, reply) => {
     const token = req.getQuery('token');
-    const forwardedTls = req.getHeader('x-forwarded-proto').toLowerCase() === 'https';
+    const tls = behindTls(req);
     if (token) {
       // The token in a query string is accepted only here, and never logged (docs/protocol.md).
-      const identity = o.auth.fromToken(token);
+      const identity = o.auth.tokens.fromToken(token);
       if (!identity) return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
-      const id = o.auth.startCookieSession(identity);
+      const id = o.auth.tokens.startCookieSession(identity);
       return reply.send(303, TEXT, '', [
         ['Location', '/'],
-        // Secure only under TLS: podterm itself serves plain HTTP, so TLS means a terminating proxy.
-        ['Set-Cookie', o.auth.cookieHeader(id, forwardedTls)],
+        ['Set-Cookie', o.auth.tokens.cookieHeader(id, tls)],
         ['Cache-Control', 'no-store'],
         ['Referrer-Policy', 'no-referrer'],
       ]);
     }
-    if (!identify(req)) return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
+    if (!(await signedIn(req))) {
+      // With sign-in configured, a browser without a session goes to the provider.
+      if (o.auth.oidcEnabled) return reply.send(302, TEXT, '', [['Location', '/auth/login'], ['Cache-Control', 'no-store']]);
+      return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
+    }
     serveFile(reply, o.files, 'index.html');
   });
 
   route('/api/v1/namespaces', async (req, reply) => {
-    const identity = identify(req);
-    if (!identity) return reply.error(new PodtermError('Unauthorized'));
-    const names = await o.kube.listNamespaces(identity.context, identity.namespaces);
+    const caller = await identify(req);
+    const names = await o.kube.listNamespaces(caller.kube, caller.namespaces);
     reply.json(200, { items: names.map((name) => ({ name })) });
   });
 
   route('/api/v1/namespaces/:ns/pods', async (req, reply) => {
-    const identity = identify(req);
-    if (!identity) return reply.error(new PodtermError('Unauthorized'));
     // A URIError (e.g. `%ff`) becomes 400 BadRequest in the guard.
     const ns = decodeURIComponent(req.getParameter(0) ?? '');
+    const caller = await identify(req);
     if (!validLabel(ns)) return reply.error(new PodtermError('BadRequest', 'namespace must be a DNS-1123 label.'));
     // Kube failures arrive as PodtermErrors (src/kube maps them); anything else is Internal, logged.
-    const items = await o.kube.listPods(identity.context, ns);
-    reply.json(200, { items });
+    const items = await o.kube.listPods(caller.kube, ns);
+    reply.json(200, await markExecAllowed(o.kube, caller.kube, ns, items));
   });
 
-  route('/:file', (req, reply) => {
+  route('/:file', async (req, reply) => {
     const name = req.getParameter(0) ?? '';
-    if (!identify(req)) return reply.error(new PodtermError('Unauthorized'));
+    await identify(req);
     if (!FILE_NAME.test(name)) return reply.error(new PodtermError('NotFound', 'No such file.'));
     serveFile(reply, o.files, name);
   });

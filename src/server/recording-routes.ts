@@ -20,8 +20,8 @@ export const MAX_RECORDING_DOWNLOAD = 64 * 1024 * 1024;
 
 export interface RecordingRoutesOptions {
   catalog: RecordingCatalog;
-  /** The person behind the request, or undefined (401). */
-  person(req: HttpRequest): Person | undefined;
+  /** The person behind the request, or undefined (401). Reads the headers before it awaits. */
+  person(req: HttpRequest): Promise<Person | undefined>;
   audit: AuditLog | undefined;
   log: LogFn;
 }
@@ -32,25 +32,26 @@ export function mountRecordingRoutes(app: TemplatedApp, o: RecordingRoutesOption
   };
 
   route('/api/v1/recordings', async (req, reply) => {
-    const person = o.person(req);
-    if (!person) return reply.error(new PodtermError('Unauthorized'));
     const filter = {
       ...(req.getQuery('namespace') ? { namespace: req.getQuery('namespace') as string } : {}),
       ...(req.getQuery('pod') ? { pod: req.getQuery('pod') as string } : {}),
       ...(req.getQuery('user') ? { user: req.getQuery('user') as string } : {}),
     };
-    const items = await o.catalog.list({ username: person.user, groups: person.groups }, filter);
+    const person = await o.person(req);
+    if (!person) return reply.error(new PodtermError('Unauthorized'));
+    const items = await o.catalog.list({ username: person.username, groups: person.groups }, filter);
     reply.json(200, { items });
   });
 
   route('/api/v1/recordings/:id', async (req, reply) => {
-    const person = o.person(req);
-    if (!person) return reply.error(new PodtermError('Unauthorized'));
     const id = req.getParameter(0) ?? '';
-    const who = { user: person.user, groups: person.groups, via: person.via, remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
+    const client = { remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
+    const person = await o.person(req);
+    if (!person) return reply.error(new PodtermError('Unauthorized'));
+    const who = { user: person.username, groups: person.groups, via: person.via, ...client };
     let opened;
     try {
-      opened = await o.catalog.openCast({ username: person.user, groups: person.groups }, id);
+      opened = await o.catalog.openCast({ username: person.username, groups: person.groups }, id);
     } catch (err) {
       const e = toPodtermError(err);
       if (e.code === 'Forbidden') o.audit?.write('recording.forbidden', { ...who, recording: id, reason: e.code });

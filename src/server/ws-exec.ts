@@ -10,8 +10,11 @@ import type { LogFn } from '../log/logger.js';
 import type { Metrics } from '../supervisor/metrics.js';
 import type { Session } from '../supervisor/session.js';
 import type { SessionClient, Supervisor } from '../supervisor/supervisor.js';
-import { personOf } from '../auth/person.js';
-import { originAllowed, type Authenticator, type Identity } from '../auth/token-auth.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Caller } from '../auth/person.js';
+import { originAllowed } from '../auth/token-auth.js';
+import type { KubeApi } from '../kube/api.js';
+import { assertExecAllowed } from './exec-permission.js';
 import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 
@@ -19,10 +22,16 @@ import { parseExecQuery, type ExecParams } from './validate.js';
 const DROPPED = 2;
 
 interface SocketData {
-  identity: Identity;
+  caller: Caller;
   params: ExecParams;
   /** Copied out of the upgrade request for the audit log. */
   client: SessionClient;
+  /**
+   * The access review said no (or could not be asked): the socket is upgraded only to carry the
+   * error frame and its close code (4403), as limits are; no session, nothing reaches the exec
+   * endpoint. A browser cannot read the body of a refused upgrade, it can read this.
+   */
+  refusal: PodtermError | undefined;
   session: Session | undefined;
   /** Set in the close handler; the socket must not be touched afterwards. */
   closed: boolean;
@@ -30,6 +39,7 @@ interface SocketData {
 
 export interface WsExecOptions {
   auth: Authenticator;
+  kube: KubeApi;
   supervisor: Supervisor;
   metrics: Metrics;
   log: LogFn;
@@ -67,28 +77,42 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
     idleTimeout: o.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: o.maxBackpressure,
-    upgrade: guardUpgrade(o.log, 'GET /ws/exec', (req, reply, context) => {
-      // Copy everything out of req now: it is only valid during this callback.
+    upgrade: guardUpgrade(o.log, 'GET /ws/exec', async (req, reply, context) => {
+      // Copy everything out of req now: it is only valid until the first await.
       const key = req.getHeader('sec-websocket-key');
       const protocols = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
-      if (req.getHeader('sec-websocket-version') !== WS_VERSION) {
+      const version = req.getHeader('sec-websocket-version');
+      const cookie = req.getHeader('cookie');
+      const authorization = req.getHeader('authorization');
+      const origin = req.getHeader('origin');
+      const host = req.getHeader('host');
+      const query = req.getQuery() ?? '';
+      const client = { remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
+      if (version !== WS_VERSION) {
         return reply.error(new PodtermError('BadRequest', `This server speaks WebSocket version ${WS_VERSION} only.`), {
           status: 426,
           headers: [['Sec-WebSocket-Version', WS_VERSION]],
         });
       }
-      const identity = o.auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization'));
-      if (!identity) return reply.error(new PodtermError('Unauthorized'));
-      if (!originAllowed(req.getHeader('origin'), req.getHeader('host'), o.allowedOrigins)) {
+      // Inbound Impersonate-* headers are never read or forwarded: the identity comes from here.
+      const caller = await o.auth.resolve(cookie, authorization);
+      if (!caller) return reply.error(new PodtermError('Unauthorized'));
+      if (!originAllowed(origin, host, o.allowedOrigins)) {
         return reply.error(new PodtermError('Forbidden', 'This page origin may not open terminals here.'));
       }
       if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
         return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
       }
-      const params = parseExecQuery(req.getQuery() ?? '');
-      const client = { remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
-      const data: SocketData = { identity, params, client, session: undefined, closed: false };
+      const params = parseExecQuery(query);
+      let refusal: PodtermError | undefined;
+      try {
+        await assertExecAllowed(o.kube, caller.kube, params.namespace, params.pod);
+      } catch (err) {
+        refusal = err instanceof PodtermError ? err : new PodtermError('Internal', undefined, { cause: err });
+        o.log(refusal.code === 'Forbidden' ? 'info' : 'warn', 'exec refused by access review', { who: caller.person.username, namespace: params.namespace, pod: params.pod, code: refusal.code });
+      }
+      const data: SocketData = { caller, params, client, refusal, session: undefined, closed: false };
       reply.upgrade(data, key, SUBPROTOCOL, extensions, context);
     }),
     open: guardWs(
@@ -96,8 +120,14 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       'open',
       (ws: WebSocket<SocketData>) => {
         const data = ws.getUserData();
+        if (data.refusal) return refuse(ws, data.refusal);
+        const { person, kube } = data.caller;
         const result = o.supervisor.open(
-          { ownerKey: data.identity.key, context: data.identity.context, person: personOf(data.identity), client: data.client, ...data.params },
+          // Per-person limits key on the username (issue 9), whichever credential it came with.
+          {
+            ownerKey: person.username, context: kube.context, as: kube.as,
+            person: { user: person.username, groups: person.groups, via: person.via }, client: data.client, ...data.params,
+          },
           {
             // These run from port events, outside any uWS callback: cork so uWS writes them now.
             send: (ab) => {

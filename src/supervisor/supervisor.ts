@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { PodtermError, type ErrorCode } from '../protocol/errors.js';
 import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
+import type { ActAs } from '../kube/act-as.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import type { RecordingConfig } from '../actor-link/actor-messages.js';
 import type { AuditFields, AuditLog } from '../audit/audit-log.js';
@@ -40,11 +41,13 @@ export interface SessionRecords {
 }
 
 export interface SessionRequest extends ExecParams {
-  /** Who owns the session, for the per-token limit (never the token itself). */
+  /** Who owns the session, for the per-person limit: the username (never a token). */
   ownerKey: string;
   context: string | undefined;
   person: SessionPerson;
   client?: SessionClient;
+  /** The person the actor acts as (ActorInit.as). */
+  as?: ActAs | undefined;
 }
 
 export interface SupervisorStats {
@@ -143,6 +146,7 @@ export class Supervisor {
         cols: req.cols,
         rows: req.rows,
         context: req.context,
+        as: req.as,
         idleTimeoutMs: this.#limits.idleTimeoutMs,
         maxSessionAgeMs: this.#limits.maxSessionAgeMs,
         ...(this.#records.recording

@@ -1,7 +1,7 @@
 /** The token -> cookie exchange: stateless signed cookies that every replica with the same token accepts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Authenticator, COOKIE_LIFETIME_S, COOKIE_NAME, originAllowed } from '../../src/auth/token-auth.js';
+import { StaticTokens as Authenticator, COOKIE_LIFETIME_S, COOKIE_NAME, originAllowed } from '../../src/auth/token-auth.js';
 
 const TOKENS = [{ token: 'admin-token-abc' }, { token: 'restricted-token-xyz', context: 'restricted', namespaces: ['load'] }];
 
