@@ -12,6 +12,8 @@ export interface ConnectOptions {
   protocol?: string;
   /** Do not read from the socket until resume() (a client that stops reading). */
   paused?: boolean;
+  /** More request headers on the upgrade. */
+  headers?: Record<string, string>;
 }
 
 export class UpgradeRefused extends Error {
@@ -76,7 +78,7 @@ export class TermClient {
   static connect(baseUrl: string, params: Record<string, string | number | string[]>, o: ConnectOptions = {}): Promise<TermClient> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (o.cookie) headers.cookie = o.cookie;
     const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/exec?${q}`, o.protocol ?? SUBPROTOCOL, { headers, ...(o.origin ? { origin: o.origin } : {}), perMessageDeflate: false });
