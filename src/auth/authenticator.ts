@@ -9,7 +9,8 @@
  *
  * Acting in Kubernetes (`--identity`):
  * - static `--user TOKEN=CONTEXT` tokens (and the start-up token): that context's own
- *   credentials, no impersonation; the person is named after the context;
+ *   credentials, no impersonation; the person is `token:<hash prefix>` (the audit log's and the
+ *   recordings' owner name, never the token), so each token keeps its own session allowance;
  * - `--person TOKEN=USERNAME:GROUPS` tokens: impersonated, in either mode (there is no ID token
  *   to pass through);
  * - OIDC persons: impersonated (`impersonate`, the default), or their ID token is the bearer
@@ -31,8 +32,6 @@ export interface OidcAuth {
 
 export interface AuthenticatorOptions {
   tokens: StaticTokens;
-  /** The username of a context-bound token (its context, or the current context's name). */
-  contextUsername: (context: string | undefined) => string;
   identity: IdentityMode;
   oidc?: OidcAuth | undefined;
 }
@@ -91,7 +90,7 @@ export class Authenticator {
       };
     }
     return {
-      person: { username: this.#o.contextUsername(id.context), groups: [], via: 'token', expiresAt: m.expiresAt },
+      person: { username: `token:${id.key}`, groups: [], via: 'token', expiresAt: m.expiresAt },
       kube: { context: id.context },
       namespaces: id.namespaces,
       credential: m.credential,

@@ -142,7 +142,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let signIn: StartedSignIn | undefined;
   const auth = new Authenticator({
     tokens: new StaticTokens(options.tokens),
-    contextUsername: (context) => context ?? kubeContexts.currentContext,
     identity: options.identity ?? 'impersonate',
     get oidc() {
       return signIn && { verifier: signIn.verifier, cookies: signIn.cookies };
