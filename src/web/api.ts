@@ -3,8 +3,8 @@
  * the session cookie; every failure becomes an ApiError whose message is the server's user-safe
  * `message` (or plain words when there is no body), never a stack or a raw network error.
  */
-import type { ContainerInfo, ListBody, NamespaceInfo, PodInfo } from '../protocol/index.js';
-export type { ContainerInfo, NamespaceInfo, PodInfo };
+import type { ContainerInfo, ListBody, NamespaceInfo, PodInfo, PodListBody, WhoamiBody } from '../protocol/index.js';
+export type { ContainerInfo, NamespaceInfo, PodInfo, WhoamiBody };
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -37,8 +37,29 @@ export async function listNamespaces(signal?: AbortSignal): Promise<NamespaceInf
 }
 
 export async function listPods(namespace: string, signal?: AbortSignal): Promise<PodInfo[]> {
-  const body = await getJson<ListBody<PodInfo>>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, signal);
+  const body = await getJson<PodListBody>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, signal);
   return body.items;
+}
+
+/** Who the page is signed in as (GET /api/v1/whoami). */
+export function whoami(signal?: AbortSignal): Promise<WhoamiBody> {
+  return getJson<WhoamiBody>('/api/v1/whoami', signal);
+}
+
+/**
+ * Signs out (POST /auth/logout) and returns where to go next: the provider's end-session page, or
+ * `/`. The page's CSP forbids form submissions (form-action 'none'), hence a fetch.
+ */
+export async function signOut(): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch('/auth/logout', { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json' } });
+  } catch {
+    throw new ApiError(0, 'Network', 'The podterm server cannot be reached.');
+  }
+  const body = (await res.json().catch(() => null)) as { location?: unknown; message?: unknown } | null;
+  if (!res.ok) throw new ApiError(res.status, 'Http' + res.status, typeof body?.message === 'string' ? body.message : `The server answered ${res.status}.`);
+  return typeof body?.location === 'string' ? body.location : '/';
 }
 
 /**
@@ -48,6 +69,8 @@ export async function listPods(namespace: string, signal?: AbortSignal): Promise
  * read that refusal's body, so the page would otherwise fail silently).
  */
 export function whyNotExec(pod: PodInfo, containerName: string | null): string | null {
+  // The gateway asked the cluster (a SelfSubjectAccessReview as this person).
+  if (pod.execAllowed === false) return `you may not open a terminal in namespace ${pod.namespace}`;
   if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return `pod ${pod.name} has phase ${pod.phase}`;
   if (containerName === null) return null;
   const c = pod.containers.find((x) => x.name === containerName);

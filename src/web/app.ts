@@ -2,7 +2,7 @@
  * The page: picker, tabs of terminals, font size, theme and deep links, wired together. One App
  * per document; main.ts builds it. The active view is either the picker or one terminal tab.
  */
-import { listPods } from './api.js';
+import { listPods, signOut, whoami } from './api.js';
 import type { ExecTarget } from './exec-socket.js';
 import { formatHash, parseHash } from './deep-link.js';
 import { Disposer } from './lifecycle.js';
@@ -75,7 +75,31 @@ export class App {
     this.showFontSize();
   }
 
+  /** The signed-in person in the header, with Sign out; the header stays as it was when unknown. */
+  private async showAccount(): Promise<void> {
+    try {
+      const me = await whoami();
+      const name = this.doc.getElementById('whoami')!;
+      name.textContent = me.username;
+      name.title = me.groups.length ? `${me.username} (${me.groups.join(', ')})` : me.username;
+      (this.doc.querySelector('.account') as HTMLElement).hidden = false;
+    } catch {
+      // Not signed in any more: the next API call says so in words.
+    }
+  }
+
+  private async signOut(): Promise<void> {
+    this.sessions.forEach((s) => s.close());
+    try {
+      this.win.location.assign(await signOut());
+    } catch {
+      this.win.location.assign('/');
+    }
+  }
+
   start(): void {
+    void this.showAccount();
+    this.disposer.listen(this.doc.getElementById('sign-out')!, 'click', () => void this.signOut());
     if (!this.followHash()) void this.picker.load();
   }
 

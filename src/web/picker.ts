@@ -82,7 +82,8 @@ export class Picker {
       const pods = await listPods(namespace, signal);
       if (signal.aborted) return;
       this.pods = pods;
-      this.say(pods.length ? '' : `Namespace ${namespace} has no pods.`);
+      const forbidden = pods.length > 0 && pods.every((p) => p.execAllowed === false);
+      this.say(!pods.length ? `Namespace ${namespace} has no pods.` : forbidden ? `You may not open a terminal in namespace ${namespace}.` : '');
       this.renderPods();
       if (pod) this.selectPod(pod);
     } catch (err) {
