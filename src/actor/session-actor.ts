@@ -24,7 +24,8 @@ import { KubeApi } from '../kube/api.js';
 import { ExecStream, type ExecAgents } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
-import { statusToError, type KubeStatus } from '../kube/errors.js';
+import type { KubeStatus } from '../kube/errors.js';
+import { execOutcome } from '../kube/exec-status.js';
 import type { SessionPort } from '../actor-link/lane.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
 
@@ -134,7 +135,7 @@ export class SessionActor {
     const who = { context: init.context, as: init.as };
     const { kc, headers } = this.#deps.kube.identity(who);
     this.#command = init.command ?? [...SHELL_COMMAND];
-    this.#container = init.container ?? (await this.#defaultContainer());
+    this.#container = init.container ?? (await this.#defaultContainer(this.#opening.signal));
     if (this.#state !== 'starting') return;
     if (init.recording) {
       // Before the exec: in strict mode a recording that cannot start refuses the session.
@@ -155,16 +156,15 @@ export class SessionActor {
     }
     const exec = await ExecStream.open(
       kc,
-      { namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, tty: true, cols: init.cols, rows: init.rows },
+      { kind: 'exec', namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, tty: true },
       {
         stdout: (b) => this.#output(ServerOp.Stdout, b),
         stderr: (b) => this.#output(ServerOp.Stderr, b),
         status: (s) => this.#onStatus(s),
+        failed: (error) => void this.close({ kind: 'error', error }),
         closed: () => void this.close({ kind: 'error', error: new PodtermError('UpstreamUnavailable', 'The API server closed the exec stream.') }),
       },
-      this.#opening.signal,
-      this.#deps.agents,
-      headers,
+      { signal: this.#opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers },
     );
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
@@ -187,12 +187,16 @@ export class SessionActor {
     for (const chunk of this.#earlyInput) this.#write(exec, chunk);
     this.#earlyInput = [];
     this.#settleCredit();
+    // The first size goes at once, as kubectl sends it: a TTY process starts at the client's size.
+    // Sizes the client asked for while the exec was opening follow through the coalescer.
+    exec.resize(init.cols, init.rows);
     this.#resize.start();
     this.#applyFlow();
   }
 
-  async #defaultContainer(): Promise<string> {
-    const pod = await new KubeApi(this.#deps.kube).readPod({ context: this.#init.context, as: this.#init.as }, this.#init.namespace, this.#init.pod);
+  /** Bounded by the kube timeout and aborted when the session closes: teardown never waits on it. */
+  async #defaultContainer(signal: AbortSignal): Promise<string> {
+    const pod = await new KubeApi(this.#deps.kube).readPod({ context: this.#init.context, as: this.#init.as }, this.#init.namespace, this.#init.pod, signal);
     if (!pod.defaultContainer) throw new PodtermError('NotFound', 'The pod has no containers.');
     return pod.defaultContainer;
   }
@@ -329,17 +333,8 @@ export class SessionActor {
 
 
   #onStatus(s: KubeStatus): void {
-    if (s.status === 'Success') {
-      void this.close({ kind: 'exit', exitCode: 0, message: '' });
-      return;
-    }
-    if (s.reason === 'NonZeroExitCode') {
-      const cause = s.details?.causes?.find((c) => c.reason === 'ExitCode');
-      const code = cause?.message !== undefined ? Number.parseInt(cause.message, 10) : NaN;
-      void this.close({ kind: 'exit', exitCode: Number.isInteger(code) ? code : null, message: 'command terminated with non-zero exit code' });
-      return;
-    }
-    void this.close({ kind: 'error', error: statusToError(s.code, s) });
+    const outcome = execOutcome(s, { container: this.#container, command: this.#command, userCommand: this.#init.command !== undefined });
+    void this.close(outcome.kind === 'exit' ? { kind: 'exit', exitCode: outcome.exitCode, message: outcome.message } : outcome);
   }
 
   /** Posts one encoded frame; returns its size. */

@@ -1,10 +1,11 @@
 /** Namespace and pod listings for the page's picker (PROTOCOL.md HTTP API), in our own shapes. */
-import { AuthorizationV1Api, CoreV1Api, type ConfigurationOptions, type KubeConfig, type V1Pod, type V1ContainerStatus } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, Observable, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware, type V1Pod, type V1ContainerStatus } from '@kubernetes/client-node';
 
 import type { KubeIdentity } from './act-as.js';
 import type { KubeContexts } from './config.js';
+import { withDeadline } from './deadline.js';
 import { kubeErrorToPodterm } from './errors.js';
-import { headerOptions } from './request-headers.js';
+import { headerMiddleware, type HeaderLines } from './request-headers.js';
 import type { ContainerInfo, PodInfo } from '../protocol/index.js';
 
 export type { ContainerInfo, PodInfo };
@@ -43,6 +44,26 @@ export interface ResourceAttributes {
   name?: string;
 }
 
+/**
+ * Per-call middleware that puts `signal` on the request (client-node 1.4's fetch honours
+ * RequestContext.setSignal), so a timeout or a closing session also drops the HTTP request.
+ * The Object API hands per-call options to the Observable API: its middleware returns Observables.
+ */
+function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
+  return {
+    pre: (ctx) => {
+      ctx.setSignal(signal);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (res) => new Observable(Promise.resolve(res)),
+  };
+}
+
+function callOptions(headers: HeaderLines, signal: AbortSignal): ConfigurationOptions {
+  // The signal first: the header middleware hands on a view of the same context, which inherits it.
+  return { middleware: [signalMiddleware(signal), headerMiddleware(headers)], middlewareMergeStrategy: 'append' };
+}
+
 interface Apis {
   core: CoreV1Api;
   authz: AuthorizationV1Api;
@@ -51,7 +72,8 @@ interface Apis {
 /**
  * Read-only API calls and access reviews, each made as an identity (act-as.ts): the API objects
  * are per KubeConfig (one per context, or per passthrough token, bounded by KubeContexts' cache);
- * impersonation headers go on each call.
+ * impersonation headers go on each call. Every call is bounded by the contexts' timeout and the
+ * caller's signal (deadline.ts): UpstreamUnavailable when the API server is silent.
  */
 export class KubeApi {
   readonly #contexts: KubeContexts;
@@ -61,24 +83,37 @@ export class KubeApi {
     this.#contexts = contexts;
   }
 
-  #client(id: KubeIdentity): Apis & { options: ConfigurationOptions } {
+  #client(id: KubeIdentity): Apis & { headers: HeaderLines } {
     const { kc, headers } = this.#contexts.identity(id);
     let apis = this.#apis.get(kc);
     if (!apis) {
       apis = { core: kc.makeApiClient(CoreV1Api), authz: kc.makeApiClient(AuthorizationV1Api) };
       this.#apis.set(kc, apis);
     }
-    return { ...apis, options: headerOptions(headers) };
+    return { ...apis, headers };
+  }
+
+  /** One bounded call as `id`; any failure comes out as a PodtermError. */
+  #call<T>(id: KubeIdentity, signal: AbortSignal | undefined, fn: (c: Apis, options: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return withDeadline(this.#contexts.timeoutMs, signal, async (s) => {
+      try {
+        const c = this.#client(id);
+        return await fn(c, callOptions(c.headers, s));
+      } catch (err) {
+        // The deadline's own error wins over node-fetch's AbortError for the same abort.
+        if (s.aborted) throw s.reason;
+        throw kubeErrorToPodterm(err);
+      }
+    });
   }
 
   /**
    * Namespaces the identity may list. Without the right to list namespaces (403): the context's
    * own namespace plus the configured ones (`--user TOKEN=CONTEXT:NS,NS`); never a 500 here.
    */
-  async listNamespaces(id: KubeIdentity, extra: readonly string[]): Promise<string[]> {
+  async listNamespaces(id: KubeIdentity, extra: readonly string[], signal?: AbortSignal): Promise<string[]> {
     try {
-      const c = this.#client(id);
-      const list = await c.core.listNamespace({}, c.options);
+      const list = await this.#call(id, signal, (c, o) => c.core.listNamespace({}, o));
       return list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
     } catch (err) {
       const e = kubeErrorToPodterm(err);
@@ -87,38 +122,23 @@ export class KubeApi {
     }
   }
 
-  async listPods(id: KubeIdentity, namespace: string): Promise<PodInfo[]> {
-    try {
-      const c = this.#client(id);
-      const list = await c.core.listNamespacedPod({ namespace }, c.options);
-      return list.items.map(podInfo);
-    } catch (err) {
-      throw kubeErrorToPodterm(err);
-    }
+  async listPods(id: KubeIdentity, namespace: string, signal?: AbortSignal): Promise<PodInfo[]> {
+    const list = await this.#call(id, signal, (c, o) => c.core.listNamespacedPod({ namespace }, o));
+    return list.items.map(podInfo);
   }
 
-  async readPod(id: KubeIdentity, namespace: string, name: string): Promise<PodInfo> {
-    try {
-      const c = this.#client(id);
-      return podInfo(await c.core.readNamespacedPod({ name, namespace }, c.options));
-    } catch (err) {
-      throw kubeErrorToPodterm(err);
-    }
+  async readPod(id: KubeIdentity, namespace: string, name: string, signal?: AbortSignal): Promise<PodInfo> {
+    return podInfo(await this.#call(id, signal, (c, o) => c.core.readNamespacedPod({ name, namespace }, o)));
   }
 
   /**
    * `kubectl auth can-i` for the identity: a SelfSubjectAccessReview, so the API server's own
    * authorizer (RBAC, webhooks) answers for the impersonated person or the passed-through token.
    */
-  async canI(id: KubeIdentity, attrs: ResourceAttributes): Promise<boolean> {
-    try {
-      const c = this.#client(id);
-      const review = await c.authz.createSelfSubjectAccessReview({
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } },
-      }, c.options);
-      return review.status?.allowed === true && review.status.denied !== true;
-    } catch (err) {
-      throw kubeErrorToPodterm(err);
-    }
+  async canI(id: KubeIdentity, attrs: ResourceAttributes, signal?: AbortSignal): Promise<boolean> {
+    const review = await this.#call(id, signal, (c, o) =>
+      c.authz.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } } }, o),
+    );
+    return review.status?.allowed === true && review.status.denied !== true;
   }
 }

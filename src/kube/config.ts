@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { PodtermError } from '../protocol/errors.js';
 import { identityKey, impersonationHeaders, type KubeIdentity } from './act-as.js';
+import { DEFAULT_KUBE_TIMEOUT_MS } from './deadline.js';
 
 /**
  * `kubeTimeoutMs` bounds each Kubernetes API call of a session start and of the lists (issue 8,
@@ -93,6 +94,11 @@ export class KubeContexts {
     this.#base = new KubeConfig();
     if (source.kind === 'kubeconfig') this.#base.loadFromString(source.yaml);
     else this.#base.loadFromCluster();
+  }
+
+  /** Bound on every API call and exec handshake, in ms (`--kube-timeout-ms`). */
+  get timeoutMs(): number {
+    return this.#source.kubeTimeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
   }
 
   get currentContext(): string {

@@ -41,12 +41,32 @@ export function statusToError(httpCode: number | undefined, status: KubeStatus |
   return new PodtermError('UpstreamUnavailable', 'Kubernetes refused the request.');
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'EPROTO', 'UND_ERR_SOCKET']);
+// TLS failures (unknown CA, expired or mismatched certificate) are the server's or the kubeconfig's,
+// not podterm's.
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_)/;
+// ws's handshake failures: the server answered something that is not a WebSocket upgrade.
+const WS_HANDSHAKE = /^(Unexpected server response|Invalid Sec-WebSocket|Server sent|Opening handshake has timed out|Socket hang up|socket hang up)/i;
 
-/** Anything a client-node call threw -> PodtermError. */
+/** A failure of the network or of the API server, as opposed to a bug of ours. */
+function isUpstreamFailure(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 3) return false;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || TLS_CODE.test(e.code))) return true;
+  // node-fetch (client-node's HTTP library) wraps system errors in a FetchError.
+  if (e.name === 'FetchError') return true;
+  if (typeof e.message === 'string' && WS_HANDSHAKE.test(e.message)) return true;
+  return isUpstreamFailure(e.cause, depth + 1);
+}
+
+/**
+ * Anything a client-node call or the exec handshake threw -> PodtermError. Only Kubernetes answers
+ * and network or TLS failures become UpstreamUnavailable; anything else is our own bug: Internal.
+ */
 export function kubeErrorToPodterm(err: unknown): PodtermError {
   if (err instanceof PodtermError) return err;
-  const e = err as { code?: unknown; body?: unknown; cause?: unknown; message?: unknown } | null;
+  const e = err as { code?: unknown; body?: unknown } | null;
+  // client-node's ApiException: the HTTP status and the Status body.
   if (e && typeof e.code === 'number') {
     let body: unknown = e.body;
     if (typeof body === 'string') {
@@ -58,7 +78,6 @@ export function kubeErrorToPodterm(err: unknown): PodtermError {
     }
     return statusToError(e.code, isKubeStatus(body) ? body : undefined);
   }
-  const sys = (e?.code ?? (e?.cause as { code?: unknown } | undefined)?.code) as unknown;
-  if (typeof sys === 'string' && NETWORK_CODES.has(sys)) return new PodtermError('UpstreamUnavailable', undefined, { cause: err });
-  return new PodtermError('UpstreamUnavailable', undefined, { cause: err });
+  if (isUpstreamFailure(err)) return new PodtermError('UpstreamUnavailable', undefined, { cause: err });
+  return new PodtermError('Internal', undefined, { cause: err });
 }

@@ -1,208 +1,157 @@
 /**
- * One exec stream into a container, opened with client-node's `Exec` and fully owned here.
+ * One exec (or attach) stream into a container: podterm's own WebSocket client for
+ * `pods/{pod}/exec` and `pods/{pod}/attach` over the v5/v4 channel protocols (channel-codec.ts),
+ * authenticated and TLS-configured through client-node's public KubeConfig API (exec-agents.ts).
+ * `ExecStream.close()` is the one teardown path; nothing here throws out of a socket handler.
  *
- * client-node (1.4, K8S-EXEC.md) leaves a lot for the caller to clean up: it adds `data`/`end`
- * listeners to stdin and a `resize` listener to stdout and never removes them, it has no close
- * handler, sends no pings, and closing the socket does not end the process. `ExecStream.close()`
- * is the one place that releases all of it.
+ * Flow control (issue 8 item 6): pause() does not stop reading the socket at once. Frames that
+ * arrive while paused are parked, up to PARK_LIMIT bytes; only beyond that is the socket paused, so
+ * TCP backpressure reaches the API server and the process. A status and the server's close frame
+ * that follow a small tail are therefore read (and the close handshake answered) while paused, and
+ * delivered in order on resume(). Per session the parked bytes stay below PARK_LIMIT + one socket
+ * read (64 KiB) + one frame (MAX_FRAME_BYTES).
  */
-import { Exec, type KubeConfig } from '@kubernetes/client-node';
-import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import { Agent, type AgentOptions } from 'node:https';
-import { PassThrough, Writable } from 'node:stream';
-import { createSecureContext } from 'node:tls';
+import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { PodtermError } from '../protocol/errors.js';
+import { CHANNEL, decodeServerFrame, encodeCloseStdin, encodeFrame, encodeResize, EXEC_PROTOCOLS, isExecProtocol, type ServerFrame } from './channel-codec.js';
+import { cancelledError, withDeadline } from './deadline.js';
+import { ExecAgents } from './exec-agents.js';
 import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
 import type { HeaderLines } from './request-headers.js';
 
+export { ExecAgents };
+
 export interface ExecRequest {
+  /** `exec` runs `command`; `attach` joins the container's main process (same channels). */
+  kind: 'exec' | 'attach';
   namespace: string;
   pod: string;
   container: string;
-  command: string[];
+  /** Ignored for attach. */
+  command: readonly string[];
   tty: boolean;
-  cols: number;
-  rows: number;
 }
 
 export interface ExecSinks {
   stdout(data: Buffer): void;
   stderr(data: Buffer): void;
-  /** The Status on channel 3 (exit or failure). */
+  /** The Status on channel 3 (exit or failure); at most once. */
   status(status: KubeStatus): void;
-  /** The exec socket is gone, whoever closed it. Called once. */
+  /** The server broke the protocol (a frame no server sends); close() follows. */
+  failed(error: PodtermError): void;
+  /** The exec socket is gone, whoever closed it, and everything parked was delivered. Called once. */
   closed(): void;
 }
 
-/**
- * One TLS agent per kubeconfig context, reused by every exec. client-node builds a fresh
- * https.Agent (and so a fresh SecureContext, parsing the CA again) for every exec, which also makes
- * TLS session resumption impossible; with one agent and one SecureContext per context, repeated
- * execs resume the TLS session instead of doing a full handshake.
- */
-export class ExecAgents {
-  readonly #byConfig = new WeakMap<KubeConfig, Agent>();
-
-  /** Replaces the per-call agent client-node put in `opts` with the context's shared one. */
-  adopt(kc: KubeConfig, opts: WebSocket.ClientOptions): void {
-    const fresh = (opts as { agent?: unknown }).agent;
-    if (!(fresh instanceof Agent)) return;
-    let shared = this.#byConfig.get(kc);
-    if (!shared) {
-      const o = (fresh as unknown as { options: AgentOptions }).options;
-      const secureContext = createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
-      shared = new Agent({ ...o, secureContext, keepAlive: false, maxCachedSessions: 1024 });
-      this.#byConfig.set(kc, shared);
-    }
-    fresh.destroy();
-    (opts as { agent?: Agent }).agent = shared;
-  }
+export interface ExecOpenOptions {
+  /** Aborts an open in progress (the client left); the socket being opened is dropped. */
+  signal: AbortSignal;
+  /** Bound on credentials plus the WebSocket handshake (`--kube-timeout-ms`). */
+  timeoutMs: number;
+  agents?: ExecAgents;
+  /** Impersonation headers (act-as.ts), one header line per value. */
+  headers?: HeaderLines;
 }
 
-/** stdout with `rows`/`columns`, so client-node starts its resize queue (terminal-size-queue.js). */
-class TerminalOut extends Writable {
-  rows: number;
-  columns: number;
-  constructor(cols: number, rows: number, sink: (b: Buffer) => void) {
-    super({
-      write(chunk: Buffer, _enc, cb) {
-        sink(chunk);
-        cb();
-      },
-    });
-    this.rows = rows;
-    this.columns = cols;
-  }
-}
-
+/** Frames parked while paused before the socket itself is paused. */
+export const PARK_LIMIT = 128 * 1024;
+/** Largest frame accepted; kubelets and API servers write at most 32 KiB per frame. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
-const HANDSHAKE_TIMEOUT_MS = 15_000;
 /** How long close() waits for the API server's close frame before dropping the TCP connection. */
 const CLOSE_HANDSHAKE_MS = 1000;
+
+/** `wss://host[/prefix]/api/v1/namespaces/NS/pods/POD/exec?...` from the context's cluster. */
+export function execUrl(server: string, req: ExecRequest): string {
+  const url = new URL(server);
+  url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  const prefix = url.pathname.replace(/\/+$/, '');
+  url.pathname = `${prefix}/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods/${encodeURIComponent(req.pod)}/${req.kind}`;
+  const q = new URLSearchParams();
+  if (req.kind === 'exec') for (const c of req.command) q.append('command', c);
+  q.set('container', req.container);
+  q.set('stdin', 'true');
+  q.set('stdout', 'true');
+  // As kubectl: a terminal merges stderr into stdout, and the server drops stderr with tty anyway.
+  q.set('stderr', String(!req.tty));
+  q.set('tty', String(req.tty));
+  url.search = q.toString();
+  return url.toString();
+}
+
+/** Our impersonation headers on the handshake, one line per value; no other Impersonate-* goes out. */
+function withHeaders(opts: WebSocket.ClientOptions, headers: HeaderLines): WebSocket.ClientOptions {
+  const merged: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {})) if (!/^impersonate-/i.test(k)) merged[k] = v;
+  for (const [k, v] of Object.entries(headers)) merged[k] = [...v];
+  return { ...opts, headers: merged as Record<string, string> };
+}
 
 type State = 'open' | 'closing' | 'closed';
 
 export class ExecStream {
   #state: State = 'open';
   readonly #ws: WebSocket;
-  readonly #stdin: PassThrough;
-  readonly #stdout: TerminalOut;
-  readonly #stderr: Writable;
-  readonly #exec: Exec;
-  #closed: Promise<void>;
+  readonly #sinks: ExecSinks;
+  readonly #closed: Promise<void>;
   #paused = false;
-  #released = false;
+  #socketPaused = false;
+  #draining = false;
+  #parked: ServerFrame[] = [];
+  #parkedBytes = 0;
+  #statusSeen = false;
+  /** The socket closed while frames were parked: closed() waits until they are delivered. */
+  #closePending = false;
+  #closedNotified = false;
 
-  private constructor(ws: WebSocket, exec: Exec, stdin: PassThrough, stdout: TerminalOut, stderr: Writable, sinks: ExecSinks) {
+  private constructor(ws: WebSocket, sinks: ExecSinks) {
     this.#ws = ws;
-    this.#exec = exec;
-    this.#stdin = stdin;
-    this.#stdout = stdout;
-    this.#stderr = stderr;
+    this.#sinks = sinks;
     this.#closed = new Promise((resolve) => {
-      if (ws.readyState === WebSocket.CLOSED) {
-        this.#state = 'closed';
-        resolve();
-        queueMicrotask(() => sinks.closed());
-        return;
-      }
       ws.once('close', () => {
         this.#state = 'closed';
+        // ws emits nothing after 'close'.
+        ws.removeAllListeners();
         resolve();
-        sinks.closed();
+        this.#closePending = true;
+        this.#notifyClosed();
       });
     });
     // A send after the peer went away, or an RST, surfaces here; 'close' follows.
     ws.on('error', () => undefined);
-    // client-node throws from its message handler for frames it does not expect ("Unknown stream",
-    // server-sent 255); wrap it so one odd frame fails this session, not the whole worker.
-    const original = ws.onmessage;
-    if (original) {
-      ws.onmessage = (ev) => {
-        try {
-          original.call(ws, ev);
-        } catch {
-          sinks.status({ status: 'Failure', reason: 'InternalError', code: 500, message: 'unexpected frame' });
-          void this.close();
-        }
-      };
-    }
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
   }
 
-  /**
-   * Opens the exec; rejects with a PodtermError (NotFound, Forbidden, ContainerNotRunning...).
-   * `signal` aborts an open in progress (the client left): the socket being opened is dropped.
-   */
-  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, signal: AbortSignal, agents?: ExecAgents, headers: HeaderLines = {}): Promise<ExecStream> {
-    signal.throwIfAborted();
-    // Capture the Status body of a refused upgrade: client-node only sees "Unexpected server response".
-    const refused: { code?: number; status?: KubeStatus } = {};
-    let socket: WebSocket | undefined;
-    const factory = (uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket => {
-      agents?.adopt(kc, opts);
-      // Impersonation headers (act-as.ts) on the handshake, one line per value; nothing else
-      // named Impersonate-* goes out.
-      const merged: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(opts.headers ?? {})) if (!/^impersonate-/i.test(k)) merged[k] = v;
-      for (const [k, v] of Object.entries(headers)) merged[k] = [...v];
-      opts.headers = merged as Record<string, string>;
-      // client-node sets no handshake timeout; an API server that accepts TCP and never answers
-      // would hold the session open forever.
-      socket = new WebSocket(uri, protocols, { ...opts, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
-      const s = socket;
-      const onAbort = (): void => s.terminate();
-      signal.addEventListener('abort', onAbort, { once: true });
-      s.once('close', () => signal.removeEventListener('abort', onAbort));
-      socket.once('unexpected-response', (_req, res) => {
-        refused.code = res.statusCode;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          if (body.length < MAX_ERROR_BODY) body += d;
-        });
-        res.on('end', () => {
-          try {
-            const parsed: unknown = JSON.parse(body);
-            if (isKubeStatus(parsed)) refused.status = parsed;
-          } catch {
-            // Not JSON (a bare 403 for an unsupported subprotocol): the HTTP code is all we have.
-          }
-          socket?.terminate();
-        });
-        res.on('error', () => socket?.terminate());
-      });
-      return socket;
-    };
-    const stdin = new PassThrough();
-    const stdout = new TerminalOut(req.cols, req.rows, (b) => sinks.stdout(b));
-    // Always pass stderr: with a null stream client-node throws on a stray channel-2 frame.
-    const stderr = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        sinks.stderr(chunk);
-        cb();
-      },
-    });
-    const exec = new Exec(kc, new WebSocketHandler(kc, factory as never));
-    let ws: WebSocket;
+  /** Opens the stream; rejects with a PodtermError (NotFound, Forbidden, UpstreamUnavailable...). */
+  static async open(kc: KubeConfig, req: ExecRequest, sinks: ExecSinks, o: ExecOpenOptions): Promise<ExecStream> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new PodtermError('Internal', 'The kubeconfig context names no cluster.');
+    const url = execUrl(cluster.server, req);
+    const agents = o.agents ?? new ExecAgents();
+    let stream: ExecStream | undefined;
     try {
-      ws = (await exec.exec(req.namespace, req.pod, req.container, req.command, stdout, stderr, stdin, req.tty, (s) => {
-        sinks.status(s as KubeStatus);
-      })) as unknown as WebSocket;
+      return await withDeadline(o.timeoutMs, o.signal, async (signal) => {
+        const opts = withHeaders(await agents.options(kc), o.headers ?? {});
+        signal.throwIfAborted();
+        // The stream takes the socket inside 'open': frames that came with the 101 are not missed.
+        stream = await connect(url, opts, signal, (ws) => new ExecStream(ws, sinks));
+        return stream;
+      });
     } catch (err) {
-      stdin.destroy();
-      stdout.destroy();
-      stderr.destroy();
-      socket?.terminate();
-      if (signal.aborted) throw new PodtermError('UpstreamUnavailable', 'The exec was cancelled while opening.');
-      if (refused.code !== undefined) throw statusToError(refused.code, refused.status);
-      throw kubeErrorToPodterm(err);
+      // Aborted in the instant between 'open' and the caller getting the stream: drop it here.
+      void stream?.close();
+      throw err;
     }
-    return new ExecStream(ws, exec, stdin, stdout, stderr, sinks);
   }
 
   get isOpen(): boolean {
     return this.#state === 'open' && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** The negotiated subprotocol (v5 or v4). */
+  get protocol(): string {
+    return this.#ws.protocol;
   }
 
   /** Bytes queued towards the API server and not yet written to the socket. */
@@ -210,62 +159,122 @@ export class ExecStream {
     return this.#ws.bufferedAmount;
   }
 
+  /** Output frames held while paused (for tests and the memory bound). */
+  get parkedBytes(): number {
+    return this.#parkedBytes;
+  }
+
+  /** The socket, for listener-count tests only. */
+  get socketForTest(): WebSocket {
+    return this.#ws;
+  }
+
   write(data: Uint8Array): void {
-    if (!this.isOpen) return;
-    this.#stdin.write(data);
+    if (this.isOpen) this.#ws.send(encodeFrame(CHANNEL.stdin, data));
   }
 
+  /** Sent at once; the session's ResizeCoalescer decides the rate. */
   resize(cols: number, rows: number): void {
-    if (!this.isOpen) return;
-    this.#stdout.columns = cols;
-    this.#stdout.rows = rows;
-    this.#stdout.emit('resize');
+    if (this.isOpen) this.#ws.send(encodeResize(cols, rows));
   }
 
-  /** Removes every listener client-node added (its resize queue included) and ends our streams. Idempotent. */
-  #releaseStreams(): void {
-    if (this.#released) return;
-    this.#released = true;
-    const queue = (this.#exec as unknown as { terminalSizeQueue?: { removeAllListeners(): void; destroy(): void } }).terminalSizeQueue;
-    queue?.removeAllListeners();
-    queue?.destroy();
-    for (const s of [this.#stdin, this.#stdout, this.#stderr]) {
-      s.removeAllListeners();
-      s.destroy();
-    }
-  }
-
-  /** Stops reading the exec socket, so TCP backpressure reaches the API server and the process. */
-  pause(): void {
-    if (this.#paused || this.#state !== 'open') return;
-    this.#paused = true;
-    this.#ws.pause();
-  }
-
-  resume(): void {
-    if (!this.#paused || this.#state !== 'open') return;
-    this.#paused = false;
-    this.#ws.resume();
-  }
-
-  /** client-node sends no pings; an idle exec through a proxy would be cut without them. */
+  /** Keeps the exec alive through proxies; the API server answers pings. */
   ping(): void {
     if (this.isOpen) this.#ws.ping();
   }
 
+  /** Holds output (parks it, then stops reading the socket beyond PARK_LIMIT). */
+  pause(): void {
+    if (this.#state !== 'open') return;
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#drain();
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#state !== 'open' || this.#statusSeen) return; // nothing is owed after the status
+    const frame = decodeServerFrame(data, isBinary);
+    if (frame.kind === 'skip') return;
+    if (frame.kind === 'invalid') {
+      this.#sinks.failed(new PodtermError('UpstreamUnavailable', `The Kubernetes API server sent an exec frame podterm cannot read (${frame.reason}).`));
+      void this.close();
+      return;
+    }
+    if (frame.kind === 'status') this.#statusSeen = true;
+    if (this.#paused || this.#parked.length > 0) {
+      this.#parked.push(frame);
+      if (frame.kind !== 'status') this.#parkedBytes += frame.data.length;
+      if (this.#parkedBytes > PARK_LIMIT && !this.#socketPaused) {
+        this.#socketPaused = true;
+        this.#ws.pause();
+      }
+      return;
+    }
+    this.#deliver(frame);
+  }
+
+  #deliver(frame: ServerFrame): void {
+    switch (frame.kind) {
+      case 'stdout':
+        this.#sinks.stdout(frame.data);
+        return;
+      case 'stderr':
+        this.#sinks.stderr(frame.data);
+        return;
+      case 'status':
+        this.#sinks.status(frame.status);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Delivers parked frames in order until paused again; then reads the socket again. */
+  #drain(): void {
+    if (this.#draining) return; // a sink that pauses and resumes re-enters here
+    this.#draining = true;
+    try {
+      while (!this.#paused && this.#parked.length > 0) {
+        const frame = this.#parked.shift() as ServerFrame;
+        if (frame.kind === 'stdout' || frame.kind === 'stderr') this.#parkedBytes -= frame.data.length;
+        this.#deliver(frame);
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#paused) return;
+    if (this.#socketPaused) {
+      this.#socketPaused = false;
+      if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CLOSING) this.#ws.resume();
+    }
+    this.#notifyClosed();
+  }
+
+  #notifyClosed(): void {
+    if (!this.#closePending || this.#closedNotified || this.#parked.length > 0) return;
+    this.#closedNotified = true;
+    this.#sinks.closed();
+  }
+
   /**
-   * Idempotent. Ends stdin with the v5 close frame `[0xFF, 0]` first (the process sees EOF), then
-   * closes the socket, removes every listener client-node added, and resolves once the socket is gone.
+   * Idempotent. Ends stdin with the v5 close signal `[0xFF, 0]` first (the process sees EOF), then
+   * closes the socket and resolves once it is gone. Parked output is dropped: the owner is closing.
    */
   close(): Promise<void> {
-    // Also when the API server closed first: the listeners and streams go in every case.
-    this.#releaseStreams();
+    this.#parked = [];
+    this.#parkedBytes = 0;
+    this.#paused = false;
     if (this.#state !== 'open') return this.#closed;
     this.#state = 'closing';
     const ws = this.#ws;
     if (ws.readyState === WebSocket.OPEN) {
-      if (ws.protocol === 'v5.channel.k8s.io') ws.send(Buffer.from([0xff, 0]));
-      if (this.#paused) ws.resume();
+      if (ws.protocol === 'v5.channel.k8s.io') ws.send(encodeCloseStdin());
+      // The server's close frame must be read for the handshake to finish.
+      if (this.#socketPaused) ws.resume();
       ws.close(1000);
       const timer = setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS);
       void this.#closed.then(() => clearTimeout(timer));
@@ -276,3 +285,63 @@ export class ExecStream {
   }
 }
 
+/**
+ * The WebSocket handshake. Resolves with the open socket; rejects with a PodtermError mapped from
+ * the server's Status body (a refused upgrade), from a network failure, or from `signal`.
+ */
+function connect<T>(url: string, opts: WebSocket.ClientOptions, signal: AbortSignal, adopt: (ws: WebSocket) => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, [...EXEC_PROTOCOLS], {
+      ...opts,
+      perMessageDeflate: false,
+      maxPayload: MAX_FRAME_BYTES,
+      followRedirects: false,
+    });
+    let settled = false;
+    const settle = (err: PodtermError | undefined): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      ws.removeListener('open', onOpen);
+      ws.removeListener('error', onError);
+      ws.removeListener('unexpected-response', onRefused);
+      if (err) {
+        ws.on('error', () => undefined); // whatever the dropped socket still reports
+        ws.terminate();
+        reject(err);
+      } else resolve(adopt(ws));
+    };
+    const onAbort = (): void => settle(cancelledError(signal));
+    const onOpen = (): void => {
+      // ws checks that the answer is one of the offered protocols; an empty answer is refused too.
+      if (!isExecProtocol(ws.protocol)) settle(new PodtermError('UpstreamUnavailable', 'The Kubernetes API server offered no supported exec protocol.'));
+      else settle(undefined);
+    };
+    const onError = (err: unknown): void => settle(kubeErrorToPodterm(err));
+    const onRefused = (_req: unknown, res: import('node:http').IncomingMessage): void => {
+      // The Status body of a refused upgrade (404 pod, 400 container, 403 RBAC) says why.
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < MAX_ERROR_BODY) body += d;
+      });
+      const done = (): void => {
+        let status: KubeStatus | undefined;
+        try {
+          const parsed: unknown = JSON.parse(body);
+          if (isKubeStatus(parsed)) status = parsed;
+        } catch {
+          // Not JSON (a bare 403 for an unsupported subprotocol): the HTTP code is all we have.
+        }
+        settle(statusToError(res.statusCode, status));
+      };
+      res.once('end', done);
+      res.once('error', done);
+      res.once('aborted', done);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    ws.once('open', onOpen);
+    ws.on('error', onError);
+    ws.once('unexpected-response', onRefused);
+  });
+}

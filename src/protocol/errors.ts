@@ -17,7 +17,10 @@ export type ErrorCode =
   | 'Internal'
   | 'BadRequest'
   | 'MessageTooBig'
-  | 'RecordingFailed';
+  | 'RecordingFailed'
+  | 'SessionGone'
+  | 'TooSlow'
+  | 'NoShell';
 
 export interface ErrorSpec {
   /** WebSocket close code sent after the error frame. */
@@ -46,6 +49,10 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
   // `--record-mode strict` (docs/protocol.md, Additions): the recording cannot start or stopped
   // being written, so the session is refused or ended rather than run unrecorded.
   RecordingFailed: { close: 4414, http: 503, text: 'The session cannot be recorded, and recording is required here.' },
+  // docs/protocol.md "Additions".
+  SessionGone: { close: 4411, http: 410, text: 'The session has ended or the link is no longer valid.' },
+  TooSlow: { close: 4412, http: 429, text: 'This viewer fell too far behind; reconnect to catch up.' },
+  NoShell: { close: 4413, http: 422, text: 'The container has no shell. Start a debug container to inspect it.' },
 };
 
 /** A failure with a stable code; `message` is safe to show to the user. */

@@ -7,6 +7,7 @@ test('the error table matches PROTOCOL.md close codes', () => {
     BadFrame: 4400, Unauthorized: 4401, Forbidden: 4403, NotFound: 4404, ContainerNotRunning: 4409,
     IdleTimeout: 4408, SessionExpired: 4410, TooManySessions: 4429, UpstreamUnavailable: 4502,
     ServerShuttingDown: 1001, Internal: 1011, MessageTooBig: 1009, RecordingFailed: 4414,
+    SessionGone: 4411, TooSlow: 4412, NoShell: 4413,
   };
   for (const [code, close] of Object.entries(expected)) {
     assert.ok(isErrorCode(code), code);
