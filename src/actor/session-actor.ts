@@ -333,7 +333,7 @@ export class SessionActor {
 
 
   #onStatus(s: KubeStatus): void {
-    const outcome = execOutcome(s, { container: this.#container, command: this.#command, userCommand: this.#init.command !== undefined });
+    const outcome = execOutcome(s, { container: this.#container, command: this.#command, userCommand: this.#init.command != null });
     void this.close(outcome.kind === 'exit' ? { kind: 'exit', exitCode: outcome.exitCode, message: outcome.message } : outcome);
   }
 

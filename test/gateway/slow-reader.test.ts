@@ -1,0 +1,49 @@
+/**
+ * Issue 8 item 6: a slow reader and a real process. The client pauses (op 2) for longer than the
+ * sandbox waits for a close handshake (2 s), while a real process writes megabytes; after resume it
+ * gets every byte (count and hash) and the exit status, not UpstreamUnavailable. Two sizes: one the
+ * socket buffers hold, so the process exits during the pause (its status and the server's close are
+ * read while paused), and one they do not, so TCP backpressure holds the process until resume.
+ *
+ * The commands sleep briefly after their output: node-pty on Linux can drop the last few KiB of a
+ * pty whose process exits right after writing (reproduced with node-pty alone, no podterm), which
+ * is the sandbox's, not the gateway's.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { ADMIN_TOKEN, assertNoResidue, startStack } from '../helpers/gateway-stack.js';
+import { TermClient } from '../helpers/term-client.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** `seq 1 N` as a terminal shows it: each line ends with \r\n (the pty's onlcr). */
+function seqOutput(n: number): Buffer {
+  const lines: string[] = [];
+  for (let i = 1; i <= n; i++) lines.push(`${i}\r\n`);
+  return Buffer.from(lines.join(''));
+}
+
+const PAUSE_MS = 3000;
+
+for (const lines of [150_000, 1_200_000]) {
+  test(`slow reader: paused ${PAUSE_MS} ms over seq 1 ${lines}: every byte and exit 0`, async (t) => {
+    const stack = await startStack(t, { workers: 1 });
+    const want = seqOutput(lines);
+    const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', `sleep 0.3; seq 1 ${lines}; sleep 0.3`] }, { token: ADMIN_TOKEN });
+    t.after(() => c.terminate());
+    await c.started;
+    c.pause();
+    await sleep(PAUSE_MS);
+    const at = c.outBytes;
+    c.resume();
+    const end = await Promise.race([c.exited.then((e) => ({ exit: e })), c.failed.then((f) => ({ fail: f }))]);
+    await c.closed;
+    t.diagnostic(`${c.outBytes} of ${want.length} bytes (${at} before the resume); ${JSON.stringify(end)}`);
+    assert.deepEqual(end, { exit: { exitCode: 0, message: '' } });
+    assert.equal(c.outBytes, want.length);
+    assert.equal(sha(c.output), sha(want));
+    await assertNoResidue(stack);
+  });
+}
