@@ -16,6 +16,10 @@ import { TargetStartError, type ExecTarget, type TargetSink } from './target.js'
 const HIGH_WATER = 256 * 1024;
 const LOW_WATER = 64 * 1024;
 const INPUT_PAUSED_PING_MS = 1000;
+/** How often a finished session checks that its queued output has reached the kernel. */
+const FLUSH_POLL_MS = 20;
+/** A client that takes nothing for this long loses the rest (a real kubelet waits up to 4 h). */
+const FLUSH_LIMIT_MS = 5 * 60_000;
 
 export type SessionState = 'open' | 'finishing' | 'closing' | 'closed';
 
@@ -41,6 +45,8 @@ export class ExecSession {
   /** Set while reading the client is paused for input backpressure. */
   #inputProbe: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** Ends the wait for queued output in #teardown early (shutdown). */
+  #stopFlushWait: (() => void) | undefined;
   /** Until the target starts: stdin that arrived early (in order), and a v5 stdin close. */
   #early: { data: Buffer[]; eof: boolean } | undefined;
   #firstSizeTimer: NodeJS.Timeout | undefined;
@@ -213,14 +219,43 @@ export class ExecSession {
       const text = execStatusText(outcome);
       if (text !== '') this.#send(STREAM.error, Buffer.from(text));
     }
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
+    // The close frame follows once the queued output has reached the kernel (see #teardown).
     void this.close('command finished');
   }
 
-  /** Idempotent: the first caller starts teardown, later callers await the same promise. */
+  /**
+   * Idempotent: the first caller starts teardown, later callers await the same promise. A shutdown
+   * (1001) cuts short a teardown that is still waiting for a slow client to take its output.
+   */
   close(reason: string, code = 1000): Promise<void> {
+    if (this.#closing && code !== 1000) this.#stopFlushWait?.();
     this.#closing ??= this.#teardown(reason, code);
     return this.#closing;
+  }
+
+  /**
+   * Resolves once everything queued for the client has been written to the kernel (or the socket
+   * is gone, or FLUSH_LIMIT_MS passed). A real API server behaves so: Go's writes block until the
+   * kernel took the bytes, and only then does it send its close and drop the connection, whose
+   * kernel buffers are still delivered. Closing on a timer instead dropped the tail of the output
+   * and the status of a client that was paused for longer than closeWaitMs (issue 8 item 6).
+   */
+  #flushed(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearInterval(poll);
+        clearTimeout(cap);
+        this.#stopFlushWait = undefined;
+        resolve();
+      };
+      const check = (): void => {
+        if (this.ws.readyState !== this.ws.OPEN || this.ws.bufferedAmount === 0) done();
+      };
+      const poll = setInterval(check, FLUSH_POLL_MS);
+      const cap = setTimeout(done, FLUSH_LIMIT_MS);
+      this.#stopFlushWait = done;
+      check();
+    });
   }
 
   async #teardown(reason: string, code: number): Promise<void> {
@@ -230,10 +265,12 @@ export class ExecSession {
     this.deps.log(`exec ${this.#name()}: closing (${reason})`);
     clearInterval(this.#inputProbe);
     this.#inputProbe = undefined;
+    const targetClosed = this.#target?.close();
+    if (code === 1000) await this.#flushed();
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(code);
     const deadline = setTimeout(() => this.ws.terminate(), this.deps.closeWaitMs);
     try {
-      await Promise.all([this.#target?.close(), this.#wsClosed]);
+      await Promise.all([targetClosed, this.#wsClosed]);
     } finally {
       clearTimeout(deadline);
       this.ws.removeAllListeners('message');

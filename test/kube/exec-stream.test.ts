@@ -48,3 +48,36 @@ test('an exec stream delivers output and status, and leaves no listener behind a
     assert.deepEqual(agentEvents(), agentBefore, 'the shared agent keeps only its own listeners');
   }
 });
+
+test('while paused, a small tail, the status and the server close are read; delivered in order on resume', async (t) => {
+  const sandbox = await startSandboxFor(t);
+  const contexts = new KubeContexts({ kind: 'kubeconfig', yaml: sandbox.kubeconfigYaml(), kubeTimeoutMs: 5000 });
+  const events: string[] = [];
+  const exec = await ExecStream.open(
+    contexts.forContext('admin'),
+    { kind: 'exec', namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', 'sleep 0.3; echo tail-$((6*7)); sleep 0.2'], tty: true },
+    {
+      stdout: (b) => events.push(`out:${b.toString().trim()}`),
+      stderr: () => undefined,
+      status: (s) => events.push(`status:${s.status}`),
+      failed: (e) => assert.fail(e),
+      closed: () => events.push('closed'),
+    },
+    { signal: new AbortController().signal, timeoutMs: 5000 },
+  );
+  t.after(() => exec.close());
+  exec.resize(80, 24);
+  exec.pause();
+  const started = Date.now();
+  // The sandbox ends its exec once the client has answered its close (else after closeWaitMs, 2 s).
+  while (sandbox.stats().execActive > 0 && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20));
+  const took = Date.now() - started;
+  t.diagnostic(`server side closed ${took} ms after the pause; parked ${exec.parkedBytes} bytes`);
+  assert.equal(sandbox.stats().execActive, 0);
+  assert.ok(took < 1800, `the close handshake was answered while paused (${took} ms)`);
+  assert.deepEqual(events, [], 'nothing delivered while paused');
+  assert.ok(exec.parkedBytes > 0);
+  exec.resume();
+  assert.deepEqual(events, ['out:tail-42', 'status:Success', 'closed']);
+  assert.equal(exec.parkedBytes, 0);
+});
