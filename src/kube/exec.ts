@@ -14,13 +14,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { PodtermError } from '../protocol/errors.js';
-import { CHANNEL, decodeServerFrame, encodeCloseStdin, encodeFrame, encodeResize, EXEC_PROTOCOLS, isExecProtocol, type ServerFrame } from './channel-codec.js';
-import { cancelledError, withDeadline } from './deadline.js';
+import { CHANNEL, decodeServerFrame, encodeCloseStdin, encodeFrame, encodeResize, type ServerFrame } from './channel-codec.js';
+import { withDeadline } from './deadline.js';
 import { ExecAgents } from './exec-agents.js';
-import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
+import type { KubeStatus } from './errors.js';
 import type { HeaderLines } from './request-headers.js';
+import { connect, MAX_FRAME_BYTES } from './exec-handshake.js';
 
-export { ExecAgents };
+export { ExecAgents, MAX_FRAME_BYTES };
 
 export interface ExecRequest {
   /** `exec` runs `command`; `attach` joins the container's main process (same channels). */
@@ -56,9 +57,6 @@ export interface ExecOpenOptions {
 
 /** Frames parked while paused before the socket itself is paused. */
 export const PARK_LIMIT = 128 * 1024;
-/** Largest frame accepted; kubelets and API servers write at most 32 KiB per frame. */
-export const MAX_FRAME_BYTES = 1024 * 1024;
-const MAX_ERROR_BODY = 64 * 1024;
 /** How long close() waits for the API server's close frame before dropping the TCP connection. */
 const CLOSE_HANDSHAKE_MS = 1000;
 
@@ -129,10 +127,14 @@ export class ExecStream {
     if (!cluster) throw new PodtermError('Internal', 'The kubeconfig context names no cluster.');
     const url = execUrl(cluster.server, req);
     const agents = o.agents ?? new ExecAgents();
+    const headers = o.headers ?? {};
     let stream: ExecStream | undefined;
     try {
       return await withDeadline(o.timeoutMs, o.signal, async (signal) => {
-        const opts = withHeaders(await agents.options(kc), o.headers ?? {});
+        const opts = await agents.options(kc).then((o) => withHeaders(o, headers)).catch((err: unknown) => {
+          // A failing exec credential plugin or an unreadable certificate file: not our bug.
+          throw new PodtermError('UpstreamUnavailable', 'The credentials of this kubeconfig context could not be loaded.', { cause: err });
+        });
         signal.throwIfAborted();
         // The stream takes the socket inside 'open': frames that came with the 101 are not missed.
         stream = await connect(url, opts, signal, (ws) => new ExecStream(ws, sinks));
@@ -283,65 +285,4 @@ export class ExecStream {
     }
     return this.#closed;
   }
-}
-
-/**
- * The WebSocket handshake. Resolves with the open socket; rejects with a PodtermError mapped from
- * the server's Status body (a refused upgrade), from a network failure, or from `signal`.
- */
-function connect<T>(url: string, opts: WebSocket.ClientOptions, signal: AbortSignal, adopt: (ws: WebSocket) => T): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, [...EXEC_PROTOCOLS], {
-      ...opts,
-      perMessageDeflate: false,
-      maxPayload: MAX_FRAME_BYTES,
-      followRedirects: false,
-    });
-    let settled = false;
-    const settle = (err: PodtermError | undefined): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      ws.removeListener('open', onOpen);
-      ws.removeListener('error', onError);
-      ws.removeListener('unexpected-response', onRefused);
-      if (err) {
-        ws.on('error', () => undefined); // whatever the dropped socket still reports
-        ws.terminate();
-        reject(err);
-      } else resolve(adopt(ws));
-    };
-    const onAbort = (): void => settle(cancelledError(signal));
-    const onOpen = (): void => {
-      // ws checks that the answer is one of the offered protocols; an empty answer is refused too.
-      if (!isExecProtocol(ws.protocol)) settle(new PodtermError('UpstreamUnavailable', 'The Kubernetes API server offered no supported exec protocol.'));
-      else settle(undefined);
-    };
-    const onError = (err: unknown): void => settle(kubeErrorToPodterm(err));
-    const onRefused = (_req: unknown, res: import('node:http').IncomingMessage): void => {
-      // The Status body of a refused upgrade (404 pod, 400 container, 403 RBAC) says why.
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        if (body.length < MAX_ERROR_BODY) body += d;
-      });
-      const done = (): void => {
-        let status: KubeStatus | undefined;
-        try {
-          const parsed: unknown = JSON.parse(body);
-          if (isKubeStatus(parsed)) status = parsed;
-        } catch {
-          // Not JSON (a bare 403 for an unsupported subprotocol): the HTTP code is all we have.
-        }
-        settle(statusToError(res.statusCode, status));
-      };
-      res.once('end', done);
-      res.once('error', done);
-      res.once('aborted', done);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    ws.once('open', onOpen);
-    ws.on('error', onError);
-    ws.once('unexpected-response', onRefused);
-  });
 }
