@@ -81,3 +81,22 @@ test('while paused, a small tail, the status and the server close are read; deli
   assert.deepEqual(events, ['out:tail-42', 'status:Success', 'closed']);
   assert.equal(exec.parkedBytes, 0);
 });
+
+test('attach uses the same channels: join the main shell of default/shell, type, see the echo', async (t) => {
+  const sandbox = await startSandboxFor(t);
+  const contexts = new KubeContexts({ kind: 'kubeconfig', yaml: sandbox.kubeconfigYaml(), kubeTimeoutMs: 5000 });
+  let out = '';
+  const a = await ExecStream.open(
+    contexts.forContext('admin'),
+    { kind: 'attach', namespace: 'default', pod: 'shell', container: 'main', command: [], tty: true },
+    { stdout: (b) => (out += b.toString()), stderr: () => undefined, status: () => undefined, failed: (e) => assert.fail(e), closed: () => undefined },
+    { signal: new AbortController().signal, timeoutMs: 5000 },
+  );
+  t.after(() => a.close());
+  a.resize(80, 24);
+  a.write(Buffer.from('echo attached-$((40+2))\r'));
+  const deadline = Date.now() + 5000;
+  while (!/attached-42/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.match(out, /attached-42\r\n/, 'the shell evaluated what was typed');
+  await a.close();
+});
