@@ -45,9 +45,9 @@ for (const mode of ['http', 'tcp'] as const) {
       assert.equal(contexts.timeoutMs, TIMEOUT_MS);
       const api = new KubeApi(contexts);
       const took: number[] = [];
-      took.push(await expectTimeout('listPods', () => api.listPods(undefined, 'default')));
-      took.push(await expectTimeout('readPod', () => api.readPod(undefined, 'default', 'shell')));
-      took.push(await expectTimeout('listNamespaces', () => api.listNamespaces(undefined, [])));
+      took.push(await expectTimeout('listPods', () => api.listPods({ context: undefined }, 'default')));
+      took.push(await expectTimeout('readPod', () => api.readPod({ context: undefined }, 'default', 'shell')));
+      took.push(await expectTimeout('listNamespaces', () => api.listNamespaces({ context: undefined }, [])));
       const signal = new AbortController().signal;
       const exec = (): Promise<ExecStream> =>
         ExecStream.open(contexts.forContext(), { kind: 'exec', namespace: 'default', pod: 'shell', container: 'main', command: ['sh'], tty: true }, noSinks, {
@@ -69,7 +69,7 @@ for (const mode of ['http', 'tcp'] as const) {
         const ctl = new AbortController();
         const p =
           call === 'readPod'
-            ? api.readPod(undefined, 'default', 'shell', ctl.signal)
+            ? api.readPod({ context: undefined }, 'default', 'shell', ctl.signal)
             : ExecStream.open(contexts.forContext(), { kind: 'exec', namespace: 'default', pod: 'shell', container: 'main', command: ['sh'], tty: true }, noSinks, {
                 signal: ctl.signal,
                 timeoutMs: 60_000,
