@@ -32,9 +32,12 @@ async function has(open: OpenExec, command: readonly string[]): Promise<boolean>
   return end.missing === null;
 }
 
-async function run(open: OpenExec, command: readonly string[], input: Readable, path: string): Promise<ExecEnd> {
+/** `makeInput` runs once the exec is open: a tar transform made earlier could fail with nobody listening. */
+async function run(open: OpenExec, command: readonly string[], makeInput: () => Readable, path: string): Promise<ExecEnd> {
   const proc = await ExecProcess.start(open, command);
+  let input: Readable | undefined;
   try {
+    input = makeInput();
     proc.stdout.resume();
     // pipeline ends stdin (the v5 close) once the input is done; the exit status follows. A failed
     // input (a refused entry, the client gone, too large) rejects the race at once.
@@ -46,7 +49,7 @@ async function run(open: OpenExec, command: readonly string[], input: Readable, 
     if (end.exitCode !== 0) throw containerCommandError(end.stderr, path, end.exitCode);
     return end;
   } finally {
-    input.destroy();
+    input?.destroy();
     await proc.close();
   }
 }
@@ -54,15 +57,15 @@ async function run(open: OpenExec, command: readonly string[], input: Readable, 
 export async function upload(open: OpenExec, path: string, body: UploadBody): Promise<UploadResult> {
   if (await has(open, ['tar', '--version'])) {
     if (body.kind === 'tar') {
-      await run(open, ['tar', '-xmf', '-', '-C', path], guardedRepack(body.body, { mode: 'fail' }), path);
+      await run(open, ['tar', '-xmf', '-', '-C', path], () => guardedRepack(body.body, { mode: 'fail' }), path);
     } else {
       const dir = posix.dirname(path);
-      await run(open, ['tar', '-xmf', '-', '-C', dir], singleFileTar(posix.basename(path), body.size, body.body), dir);
+      await run(open, ['tar', '-xmf', '-', '-C', dir], () => singleFileTar(posix.basename(path), body.size, body.body), dir);
     }
     return { path, via: 'tar' };
   }
   if (body.kind === 'tar') throw new PodtermError('BadRequest', 'The container has no tar: only single files can be uploaded to it.');
   if (!(await has(open, ['sh', '-c', ':']))) throw new PodtermError('BadRequest', 'The container has neither tar nor sh: files cannot be copied into it.');
-  await run(open, ['sh', '-c', 'cat > "$1"', 'podterm-upload', path], body.body, path);
+  await run(open, ['sh', '-c', 'cat > "$1"', 'podterm-upload', path], () => body.body, path);
   return { path, via: 'cat' };
 }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PodtermError } from '../protocol/errors.js';
 import { kubeRequest, readJson } from './kube-http.js';
+import type { HeaderLines } from './request-headers.js';
 
 export interface DebugRequest {
   namespace: string;
@@ -42,8 +43,8 @@ function podPath(ns: string, pod: string, sub = ''): string {
   return `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}${sub}`;
 }
 
-export async function readPodJson(kc: KubeConfig, ns: string, pod: string, signal: AbortSignal, timeoutMs: number): Promise<PodJson> {
-  const res = await kubeRequest(kc, { method: 'GET', path: podPath(ns, pod), signal, timeoutMs });
+export async function readPodJson(kc: KubeConfig, headers: HeaderLines, ns: string, pod: string, signal: AbortSignal, timeoutMs: number): Promise<PodJson> {
+  const res = await kubeRequest(kc, { method: 'GET', path: podPath(ns, pod), headers, signal, timeoutMs });
   return (await readJson(res)) as PodJson;
 }
 
@@ -51,8 +52,8 @@ export async function readPodJson(kc: KubeConfig, ns: string, pod: string, signa
  * Adds the container and resolves with its name once it runs. Rejects with ContainerNotRunning
  * naming the pod's reason (ImagePullBackOff, ...) when it does not run within `startTimeoutMs`.
  */
-export async function startDebugContainer(kc: KubeConfig, r: DebugRequest, o: { signal: AbortSignal; timeoutMs: number; startTimeoutMs: number }): Promise<string> {
-  const pod = await readPodJson(kc, r.namespace, r.pod, o.signal, o.timeoutMs);
+export async function startDebugContainer(kc: KubeConfig, r: DebugRequest, o: { headers: HeaderLines; signal: AbortSignal; timeoutMs: number; startTimeoutMs: number }): Promise<string> {
+  const pod = await readPodJson(kc, o.headers, r.namespace, r.pod, o.signal, o.timeoutMs);
   if (pod.status?.phase !== 'Running') throw new PodtermError('ContainerNotRunning', `The pod is ${pod.status?.phase ?? 'not running'}; a debug container needs a running pod.`);
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
   if (r.target !== null && !names.includes(r.target)) throw new PodtermError('NotFound', 'The target container does not exist in this pod.');
@@ -72,6 +73,7 @@ export async function startDebugContainer(kc: KubeConfig, r: DebugRequest, o: { 
     method: 'PATCH',
     path: podPath(r.namespace, r.pod, '/ephemeralcontainers'),
     contentType: 'application/strategic-merge-patch+json',
+    headers: o.headers,
     body: JSON.stringify({ spec: { ephemeralContainers: [container] } }),
     signal: o.signal,
     timeoutMs: o.timeoutMs,
@@ -87,11 +89,11 @@ export async function startDebugContainer(kc: KubeConfig, r: DebugRequest, o: { 
   return name;
 }
 
-async function waitRunning(kc: KubeConfig, ns: string, pod: string, name: string, o: { signal: AbortSignal; timeoutMs: number; startTimeoutMs: number }): Promise<void> {
+async function waitRunning(kc: KubeConfig, ns: string, pod: string, name: string, o: { headers: HeaderLines; signal: AbortSignal; timeoutMs: number; startTimeoutMs: number }): Promise<void> {
   const deadline = Date.now() + o.startTimeoutMs;
   let reason = 'no status yet';
   for (;;) {
-    const p = await readPodJson(kc, ns, pod, o.signal, o.timeoutMs);
+    const p = await readPodJson(kc, o.headers, ns, pod, o.signal, o.timeoutMs);
     const st = p.status?.ephemeralContainerStatuses?.find((s) => s.name === name)?.state;
     if (st?.running) return;
     if (st?.terminated) throw new PodtermError('ContainerNotRunning', `The debug container ended at once (${st.terminated.reason ?? 'terminated'}).`);

@@ -215,6 +215,11 @@ export class ExecStream {
     this.#stdin.write(data);
   }
 
+  /** Ends the process's stdin (v5: the close signal `[0xFF, 0]`); output and status still follow. */
+  closeStdin(): void {
+    if (this.isOpen) this.#stdin.end();
+  }
+
   resize(cols: number, rows: number): void {
     if (!this.isOpen) return;
     this.#stdout.columns = cols;

@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { PodtermError } from '../protocol/errors.js';
+import type { HeaderLines } from './request-headers.js';
 import { isKubeStatus, kubeErrorToPodterm, statusToError, type KubeStatus } from './errors.js';
 
 export interface KubeHttpRequest {
@@ -23,6 +24,8 @@ export interface KubeHttpRequest {
   body?: string;
   contentType?: string;
   accept?: string;
+  /** The identity's headers (impersonation, act-as.ts), one line per value. */
+  headers?: HeaderLines;
   signal: AbortSignal;
   timeoutMs: number;
   /** A refusal this caller words itself (else statusToError). */
@@ -59,7 +62,10 @@ export async function kubeRequest(kc: KubeConfig, r: KubeHttpRequest): Promise<I
   const opts: RequestOptions = { method: r.method, headers: { accept: r.accept ?? 'application/json' } };
   await kc.applyToHTTPSOptions(opts as never);
   r.signal.throwIfAborted();
-  const headers = opts.headers as Record<string, string>;
+  const headers = opts.headers as Record<string, string | string[]>;
+  // Only our identity's Impersonate-* lines go out (request-headers.ts does the same for client-node).
+  for (const k of Object.keys(headers)) if (/^impersonate-/i.test(k)) delete headers[k];
+  for (const [k, v] of Object.entries(r.headers ?? {})) headers[k] = [...v];
   if (r.body !== undefined) {
     headers['content-type'] = r.contentType ?? 'application/json';
     headers['content-length'] = String(Buffer.byteLength(r.body));

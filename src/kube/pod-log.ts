@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { IncomingMessage } from 'node:http';
 import { PodtermError } from '../protocol/errors.js';
 import { kubeRequest } from './kube-http.js';
+import type { HeaderLines } from './request-headers.js';
 
 export interface PodLogOptions {
   container: string | null;
@@ -27,7 +28,7 @@ function logRefusal(code: number, message: string): PodtermError | undefined {
 }
 
 /** Opens the log; rejects with a PodtermError before any byte when the API server refuses. */
-export function openPodLog(kc: KubeConfig, namespace: string, pod: string, o: PodLogOptions, signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
+export function openPodLog(kc: KubeConfig, headers: HeaderLines, namespace: string, pod: string, o: PodLogOptions, signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
   const q = new URLSearchParams();
   if (o.container !== null) q.set('container', o.container);
   if (o.follow) q.set('follow', 'true');
@@ -39,6 +40,7 @@ export function openPodLog(kc: KubeConfig, namespace: string, pod: string, o: Po
     path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
     query: q,
     accept: '*/*',
+    headers,
     signal,
     timeoutMs,
     mapStatus: (code, status) => logRefusal(code, status?.message ?? ''),

@@ -15,10 +15,16 @@ export class RequestBody extends Readable {
   #paused = false;
   #over = false;
 
-  constructor(res: HttpResponse, maxBytes: number) {
+  /** `empty`: the request declared no body (Content-Length 0 or none); uWS calls onData only for a body. */
+  constructor(res: HttpResponse, maxBytes: number, empty: boolean) {
     super({ highWaterMark: 256 * 1024 });
     this.#res = res;
     this.#max = maxBytes;
+    if (empty) {
+      this.#over = true;
+      this.push(null);
+      return;
+    }
     res.onData((chunk, isLast) => {
       if (this.#over) return;
       this.#bytes += chunk.byteLength;

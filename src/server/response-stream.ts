@@ -101,6 +101,9 @@ export class ResponseStream {
       this.#finishWith('ended');
     } else if (this.#sent !== this.#size) {
       this.fail(); // the source ended short of the announced Content-Length
+    } else if (this.#size === 0) {
+      this.#res.cork(() => this.#res.end()); // an empty file: no chunk ever went through tryEnd
+      this.#finishWith('ended');
     } else if (this.#pending === undefined) {
       // tryEnd completed the response with the last chunk already.
       this.#finishWith('ended');

@@ -68,12 +68,20 @@ export class Reply {
     this.json(o.status ?? ERRORS[err.code].http, { code: err.code, message: err.message }, o.headers, o.close);
   }
 
+  /** Runs `f` when uWS reports the client gone (at once if it already did). */
+  onAbort(f: () => void): void {
+    if (this.#state === 'aborted') f();
+    else this.#onAbort.push(f);
+  }
+
   /**
    * The request body as a stream (request-body.ts). Call it before the handler's first await: uWS
    * delivers the body only to a handler registered during the request callback.
    */
-  body(maxBytes: number): RequestBody {
-    const body = new RequestBody(this.#res, maxBytes);
+  body(req: HttpRequest, maxBytes: number): RequestBody {
+    const length = req.getHeader('content-length');
+    const empty = req.getHeader('transfer-encoding') === '' && (length === '' || /^0+$/.test(length));
+    const body = new RequestBody(this.#res, maxBytes, empty);
     this.#onAbort.push(() => body.aborted());
     return body;
   }
