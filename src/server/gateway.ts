@@ -152,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxSessionsPerToken: options.maxSessionsPerToken ?? DEFAULTS.maxSessionsPerToken,
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
       maxSessionAgeMs: options.maxSessionAgeMs ?? DEFAULTS.maxSessionAgeMs,
+      killOnClose: options.killOnClose ?? true,
       closeDeadlineMs: options.closeDeadlineMs ?? DEFAULTS.closeDeadlineMs,
       highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes,
       lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
