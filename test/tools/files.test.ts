@@ -4,6 +4,7 @@
  * SHA-256, a tar that climbs out with `../` refused, errors before the first byte as JSON.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -152,5 +153,32 @@ test('a file with an empty body and a symlinked directory download', async (t) =
   await symlink('/etc/hostname', join(dir, 'd', 'out'));
   const listing = await tarListing(Buffer.from(await (await api(stack, filesPath('shell', 'main', join(dir, 'd')))).arrayBuffer()));
   assert.deepEqual(Object.keys(listing).sort(), ['d', 'd/f']);
+  await assertNoToolResidue(stack);
+});
+
+test('a 1 GiB download streams with bounded memory (the gateway never holds the file)', async (t) => {
+  const stack = await toolStack(t);
+  const dir = await scratch(t);
+  const big = join(dir, 'big');
+  // Made "in the pod": the sandbox's containers are host shells, so this is the pod's file.
+  execFileSync('sh', ['-c', `head -c 1G /dev/zero > '${big}'`]);
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+  t.after(() => clearInterval(sampler));
+  const res = await api(stack, filesPath('shell', 'main', big));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-length'), String(1 << 30));
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.byteLength;
+    hash.update(chunk);
+  }
+  clearInterval(sampler);
+  assert.equal(bytes, 1 << 30);
+  assert.equal(hash.digest('hex'), execFileSync('sh', ['-c', `sha256sum '${big}' | cut -d' ' -f1`]).toString().trim());
+  // Sandbox, gateway and client share this process; 1 GiB through it must not grow it by much.
+  assert.ok(rssPeak - rssBefore < 300 * 1024 * 1024, `RSS grew by ${Math.round((rssPeak - rssBefore) / 1048576)} MiB`);
   await assertNoToolResidue(stack);
 });
