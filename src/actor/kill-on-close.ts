@@ -14,6 +14,7 @@ import { SHELL_COMMAND } from '../protocol/index.js';
 import type { KubeContexts } from '../kube/config.js';
 import type { ExecAgents } from '../kube/exec.js';
 import { execOnce } from '../kube/exec-once.js';
+import type { ActAs } from '../kube/act-as.js';
 
 export const SESSION_MARKER_VAR = 'PODTERM_SESSION';
 
@@ -70,13 +71,14 @@ export const KILL_TIMEOUT_MS = 4000;
 
 /** The actor's call: the kill exec in the session's container, as the session's identity, logged. */
 export async function killLeftovers(
-  init: { session: string; namespace: string; pod: string; context: string | undefined },
+  init: { session: string; namespace: string; pod: string; context: string | undefined; as?: ActAs | undefined },
   container: string,
   deps: { kube: KubeContexts; agents: ExecAgents; counters: { execs: number }; log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void },
 ): Promise<void> {
-  const kc = deps.kube.forContext(init.context);
+  // As the session's person (act-as.ts), like the session's own exec.
+  const { kc, headers } = deps.kube.identity({ context: init.context, as: init.as });
   const target = { namespace: init.namespace, pod: init.pod, container };
-  const outcome = await killSessionProcesses(init.session, (command) => execOnce(kc, target, command, { agents: deps.agents, timeoutMs: KILL_TIMEOUT_MS, counters: deps.counters }));
+  const outcome = await killSessionProcesses(init.session, (command) => execOnce(kc, target, command, { headers, agents: deps.agents, timeoutMs: KILL_TIMEOUT_MS, counters: deps.counters }));
   const fields = { session: init.session, ...target };
   if (outcome.kind === 'done') deps.log('debug', 'kill on close', { ...fields, report: outcome.report });
   else if (outcome.kind === 'no-shell') deps.log('warn', 'kill on close: the container has no shell; processes the session left cannot be ended', fields);

@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ExecStream, type ExecAgents } from './exec.js';
 import type { KubeStatus } from './errors.js';
+import type { HeaderLines } from './request-headers.js';
 
 export interface ExecOnceResult {
   stdout: string;
@@ -20,7 +21,7 @@ export async function execOnce(
   kc: KubeConfig,
   target: { namespace: string; pod: string; container: string },
   command: string[],
-  o: { agents: ExecAgents; timeoutMs: number; counters?: { execs: number } },
+  o: { headers: HeaderLines; agents: ExecAgents; timeoutMs: number; counters?: { execs: number } },
 ): Promise<ExecOnceResult> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), o.timeoutMs);
@@ -45,6 +46,7 @@ export async function execOnce(
       },
       ctl.signal,
       o.agents,
+      o.headers,
     );
     if (o.counters) o.counters.execs++;
     try {
