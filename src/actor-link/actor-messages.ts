@@ -38,6 +38,8 @@ export interface ActorInit extends ExecParams {
   as?: ActAs | undefined;
   idleTimeoutMs: number;
   maxSessionAgeMs: number;
+  /** End what the session's shell started when the session ends (kill-on-close.ts). */
+  killOnClose?: boolean;
   /** Record this session (asciicast v2) when present. */
   recording?: RecordingConfig;
 }

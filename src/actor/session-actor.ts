@@ -18,6 +18,7 @@ import {
   type ServerFrame,
 } from '../protocol/index.js';
 import { InputCredit } from './input-credit.js';
+import { killLeftovers, markedShellCommand } from './kill-on-close.js';
 import { SessionRecording } from './session-recording.js';
 import type { KubeContexts } from '../kube/config.js';
 import { KubeApi } from '../kube/api.js';
@@ -72,6 +73,8 @@ export class SessionActor {
   readonly #disposers: Array<() => void> = [];
   #exec: ExecStream | undefined;
   #container = '';
+  /** The exec ran podterm's marked shell: its leftovers are ended at close. */
+  #killOnClose = false;
   #command: string[] = [];
   #clientPaused = false;
   /** Output bytes posted to the main thread and not yet acknowledged (taken by the browser socket). */
@@ -154,9 +157,12 @@ export class SessionActor {
       );
       if (this.#state !== 'starting') return;
     }
+    // Kill on close: podterm's shell carries the session marker (kill-on-close.ts); attach runs no command.
+    const marked = init.killOnClose && !init.attach ? markedShellCommand(this.#command, init.session) : null;
+    this.#killOnClose = marked !== null;
     const exec = await ExecStream.open(
       kc,
-      { kind: 'exec', namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, tty: true },
+      { kind: init.attach ? 'attach' : 'exec', namespace: init.namespace, pod: init.pod, container: this.#container, command: marked ?? this.#command, tty: true },
       {
         stdout: (b) => this.#output(ServerOp.Stdout, b),
         stderr: (b) => this.#output(ServerOp.Stderr, b),
@@ -397,6 +403,7 @@ export class SessionActor {
       this.#exec = undefined;
       await exec.close();
       this.#deps.counters.execs--;
+      if (this.#killOnClose) await killLeftovers(this.#init, this.#container, this.#deps);
     }
     // After the exec: nothing more can be output. The writer flushes, marks the end, writes the sidecar.
     const recording = this.#recording;

@@ -52,6 +52,9 @@ export const SERVE_OPTIONS = {
   'recordings-group': value('GROUP', asIs, 'members of this group may watch every recording (others only their own)'),
   'audit-log': value('FILE', asIs, 'audit events as JSON lines (session start/end with who, where, outcome, bytes, recording) to FILE, or `-` for stdout'),
   'replica-id': value('ID', asIs, 'names this gateway in recordings and audit lines', { defaultText: 'the host name' }),
+  'kill-on-close': value('on|off', oneOf(['on', 'off'] as const), "when a session ends (exit, close, detach grace), end every process its shell started in the container (background jobs, `nohup`, `setsid`): SIGHUP, then SIGKILL after a short grace, through a second exec; `off` leaves them running, as `kubectl exec` does", { env: 'PODTERM_KILL_ON_CLOSE', default: 'on' }),
+  'max-upload-bytes': value('N', int(0, Number.MAX_SAFE_INTEGER), 'largest upload into a container through the files API (then `MessageTooBig`, 413)', { default: '1073741824' }),
+  'debug-image': value('IMAGE', (raw) => raw, 'image of the ephemeral debug containers the page starts (e.g. for a container without a shell)', { default: 'busybox:1.36' }),
   'log-level': value('LEVEL', oneOf(LOG_LEVELS), 'JSON log lines on stderr (pino) at this level and above, from the main thread and the workers; secrets are redacted', { env: 'PODTERM_LOG_LEVEL', default: 'info' }),
   'web-root': value('DIR', existingDir, 'serve another build of the page', { defaultText: 'the built page' }),
 };

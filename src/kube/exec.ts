@@ -175,6 +175,16 @@ export class ExecStream {
     if (this.isOpen) this.#ws.send(encodeFrame(CHANNEL.stdin, data));
   }
 
+  /**
+   * Ends the process's stdin (v5: the close signal `[0xFF, 0]`); output and status still follow.
+   * v4 has no such signal: false, and the caller must close the stream instead.
+   */
+  closeStdin(): boolean {
+    if (!this.isOpen || this.#ws.protocol !== 'v5.channel.k8s.io') return false;
+    this.#ws.send(encodeCloseStdin());
+    return true;
+  }
+
   /** Sent at once; the session's ResizeCoalescer decides the rate. */
   resize(cols: number, rows: number): void {
     if (this.isOpen) this.#ws.send(encodeResize(cols, rows));

@@ -11,4 +11,6 @@ export interface ExecParams {
   command: string[] | null;
   cols: number;
   rows: number;
+  /** `attach=true`: join the container's main process (pods/attach) instead of exec; `command` is ignored. */
+  attach?: boolean;
 }

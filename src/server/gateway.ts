@@ -18,6 +18,11 @@ import { Authenticator, type IdentityMode } from '../auth/authenticator.js';
 import { mountAuthRoutes } from './auth-routes.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { startSignIn, type OidcGatewayOptions, type StartedSignIn } from './sign-in.js';
+import { ExecAgents } from '../kube/exec.js';
+import { mountDebugRoutes } from './debug-routes.js';
+import { mountFileRoutes } from './file-routes.js';
+import { mountLogRoutes } from './log-routes.js';
+import { ALLOW_ALL, newToolCounters, type Authorize, type PodToolDeps } from './pod-tools.js';
 import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
@@ -58,6 +63,16 @@ export interface GatewayOptions extends RecordsOptions {
   oidc?: OidcGatewayOptions;
   /** Additive: how the gateway acts for a known person (default impersonate). */
   identity?: IdentityMode;
+  /** Additive (container tools): largest upload through the files route (default 1 GiB). */
+  maxUploadBytes?: number;
+  /** Additive: the image of debug containers (default busybox:1.36). */
+  debugImage?: string;
+  /** Additive: how long a debug container may take to run (default 60000). */
+  debugStartTimeoutMs?: number;
+  /** Additive: end everything a session started when it ends (default true). */
+  killOnClose?: boolean;
+  /** Additive: the permission hook of the tool routes (default: the API server's RBAC decides). */
+  authorize?: Authorize;
 }
 
 export interface GatewayStats {
@@ -68,6 +83,11 @@ export interface GatewayStats {
   recordingsOpen: number;
   closeDeadlineMisses: number;
   workers: number;
+  /** Open pods/log streams, file transfers and their exec sockets, debug starts in progress. */
+  logStreamsOpen: number;
+  fileTransfersOpen: number;
+  fileExecsOpen: number;
+  debugStartsOpen: number;
 }
 
 export interface Gateway {
@@ -108,6 +128,9 @@ export const DEFAULTS = {
   closeDeadlineMs: 5_000,
   highWaterBytes: 128 * 1024,
   lowWaterBytes: 32 * 1024,
+  maxUploadBytes: 1024 * 1024 * 1024,
+  debugImage: 'busybox:1.36',
+  debugStartTimeoutMs: 60_000,
 };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -129,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxSessionsPerToken: options.maxSessionsPerToken ?? DEFAULTS.maxSessionsPerToken,
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
       maxSessionAgeMs: options.maxSessionAgeMs ?? DEFAULTS.maxSessionAgeMs,
+      killOnClose: options.killOnClose ?? true,
       closeDeadlineMs: options.closeDeadlineMs ?? DEFAULTS.closeDeadlineMs,
       highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes,
       lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
@@ -173,6 +197,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       log: forComponent('http'),
     });
   }
+  const tools = newToolCounters();
+  const toolDeps: PodToolDeps = {
+    auth,
+    kube: kubeContexts,
+    agents: new ExecAgents(),
+    log: forComponent('tools'),
+    counters: tools,
+    authorize: options.authorize ?? ALLOW_ALL,
+    kubeTimeoutMs: kube.kubeTimeoutMs ?? DEFAULTS.kubeTimeoutMs,
+    maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
+    debugImage: options.debugImage ?? DEFAULTS.debugImage,
+    debugStartTimeoutMs: options.debugStartTimeoutMs ?? DEFAULTS.debugStartTimeoutMs,
+  };
+  mountFileRoutes(app, toolDeps);
+  mountLogRoutes(app, toolDeps);
+  mountDebugRoutes(app, toolDeps);
   mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http') });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
@@ -207,6 +247,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       recordingsOpen: s.recordingsOpen,
       closeDeadlineMisses: metrics.closeDeadlineMisses,
       workers: s.workers,
+      logStreamsOpen: tools.logStreams,
+      fileTransfersOpen: tools.fileTransfers,
+      fileExecsOpen: tools.fileExecs.execs,
+      debugStartsOpen: tools.debugStarts,
     };
   };
   return {

@@ -9,6 +9,8 @@ import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from '
 import { ERRORS, PodtermError } from '../protocol/errors.js';
 import type { LogFn } from '../log/logger.js';
 import { statusLine } from './http-util.js';
+import { RequestBody } from './request-body.js';
+import { ResponseStream } from './response-stream.js';
 
 type ReplyState = 'open' | 'answered' | 'aborted';
 
@@ -17,6 +19,8 @@ export class Reply {
   #state: ReplyState = 'open';
   readonly #res: HttpResponse;
   readonly #head: boolean;
+  /** Who else must hear of an abort: a streamed request body or response. */
+  readonly #onAbort: Array<() => void> = [];
 
   constructor(res: HttpResponse, method: string) {
     this.#res = res;
@@ -27,6 +31,7 @@ export class Reply {
     // Registered before anything can await: uWS requires it for any response answered later.
     res.onAborted(() => {
       if (this.#state === 'open') this.#state = 'aborted';
+      for (const f of this.#onAbort.splice(0)) f();
     });
   }
 
@@ -61,6 +66,36 @@ export class Reply {
   /** The error body every failure before an upgrade uses: HTTP status + `{code, message}`. */
   error(err: PodtermError, o: { status?: number; headers?: ReadonlyArray<readonly [string, string]>; close?: boolean } = {}): void {
     this.json(o.status ?? ERRORS[err.code].http, { code: err.code, message: err.message }, o.headers, o.close);
+  }
+
+  /** Runs `f` when uWS reports the client gone (at once if it already did). */
+  onAbort(f: () => void): void {
+    if (this.#state === 'aborted') f();
+    else this.#onAbort.push(f);
+  }
+
+  /**
+   * The request body as a stream (request-body.ts). Call it before the handler's first await: uWS
+   * delivers the body only to a handler registered during the request callback.
+   */
+  body(req: HttpRequest, maxBytes: number): RequestBody {
+    const length = req.getHeader('content-length');
+    const empty = req.getHeader('transfer-encoding') === '' && (length === '' || /^0+$/.test(length));
+    const body = new RequestBody(this.#res, maxBytes, empty);
+    this.#onAbort.push(() => body.aborted());
+    return body;
+  }
+
+  /**
+   * Answers with a streamed body (response-stream.ts): the reply counts as answered from here on;
+   * the stream owns the response. undefined when already answered or aborted.
+   */
+  stream(status: number, headers: ReadonlyArray<readonly [string, string]>, size: number | null): ResponseStream | undefined {
+    if (this.#state !== 'open') return undefined;
+    this.#state = 'answered';
+    const stream = new ResponseStream(this.#res, status, headers, size);
+    this.#onAbort.push(() => stream.aborted());
+    return stream;
   }
 
   /** Completes a WebSocket upgrade (inside cork, as uWS requires for upgrades answered later). */

@@ -25,6 +25,13 @@ function dimension(raw: string | null, name: string, fallback: number): number {
   return n;
 }
 
+/** `attach`: Kubernetes booleans (absent, `0`, `false` are false); attach runs no command. */
+function attachParam(raw: string | null, commands: number): boolean {
+  if (raw === null || raw === '0' || raw.toLowerCase() === 'false') return false;
+  if (commands > 0) throw new PodtermError('BadRequest', 'attach joins the main process: it takes no command.');
+  return true;
+}
+
 /** Parses the `/ws/exec` query string; throws PodtermError('BadRequest') with a user-safe message. */
 export function parseExecQuery(query: string): ExecParams {
   const q = new URLSearchParams(query);
@@ -46,5 +53,6 @@ export function parseExecQuery(query: string): ExecParams {
     command: command.length > 0 ? command : null,
     cols: dimension(q.get('cols'), 'cols', 80),
     rows: dimension(q.get('rows'), 'rows', 24),
+    ...(attachParam(q.get('attach'), command.length) ? { attach: true } : {}),
   };
 }

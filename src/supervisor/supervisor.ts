@@ -18,6 +18,8 @@ export interface SupervisorLimits extends FlowLimits {
   maxSessionsPerToken: number;
   idleTimeoutMs: number;
   maxSessionAgeMs: number;
+  /** `--kill-on-close` (default true). */
+  killOnClose?: boolean;
 }
 
 /** Whose session it is, as the audit log and the recording name them. */
@@ -145,6 +147,8 @@ export class Supervisor {
         command: req.command,
         cols: req.cols,
         rows: req.rows,
+        ...(req.attach ? { attach: true } : {}),
+        killOnClose: this.#limits.killOnClose ?? true,
         context: req.context,
         as: req.as,
         idleTimeoutMs: this.#limits.idleTimeoutMs,

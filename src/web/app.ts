@@ -47,6 +47,7 @@ export class App {
         openSearch: () => this.activeSession()?.openSearch(),
       },
       changed: (s) => this.onSessionChanged(s),
+      openTerminal: (t) => void this.openTerminal(t, false),
     };
     this.picker = new Picker(doc, { open: (t) => this.openTerminal(t, false) });
     this.disposer.add(() => this.picker.close());

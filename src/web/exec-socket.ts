@@ -17,6 +17,8 @@ export interface ExecTarget {
   namespace: string;
   pod: string;
   container: string;
+  /** Attach to the container's main process (a debug container) instead of starting a shell. */
+  attach?: boolean;
 }
 
 /** How the session ended, as the page explains it. Exactly one is reported per socket. */
@@ -51,7 +53,8 @@ export class ExecSocket {
   private readonly input = new InputPacer((chunk) => this.send([ClientOp.Stdin, chunk]));
 
   constructor(target: ExecTarget, cols: number, rows: number, private readonly events: ExecSocketEvents) {
-    const q = new URLSearchParams({ ...target, cols: String(cols), rows: String(rows) });
+    const q = new URLSearchParams({ namespace: target.namespace, pod: target.pod, container: target.container, cols: String(cols), rows: String(rows) });
+    if (target.attach) q.set('attach', 'true');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/ws/exec?${q}`, SUBPROTOCOL);
     this.ws.binaryType = 'arraybuffer';

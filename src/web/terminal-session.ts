@@ -14,6 +14,7 @@ import { StatusLine } from './status-line.js';
 import type { StatusKind } from './status-line.js';
 import type { SessionCounters } from './test-hook-api.js';
 import { TerminalView } from './terminal-view.js';
+import { ToolsBar } from './tools-bar.js';
 import type { ViewCommands } from './terminal-view.js';
 
 export type SessionState = StatusKind | 'closed';
@@ -36,6 +37,8 @@ export interface SessionHost {
   commands: ViewCommands;
   /** The state changed: the tab bar and document.title follow. */
   changed(session: TerminalSession): void;
+  /** Opens another terminal tab (a debug container the tools bar started). */
+  openTerminal(target: ExecTarget): void;
 }
 
 export function targetLabel(t: ExecTarget): string {
@@ -53,6 +56,7 @@ export class TerminalSession {
   readonly view: TerminalView;
   private readonly status: StatusLine;
   private readonly searchBox: SearchBox;
+  private readonly tools: ToolsBar;
   private readonly disposer = new Disposer();
   private socket: ExecSocket | null = null;
   private flow: FlowControl | null = null;
@@ -71,7 +75,8 @@ export class TerminalSession {
     const termHost = doc.createElement('div');
     termHost.className = 'terminal-host';
     this.status = new StatusLine(doc, () => void this.connect());
-    this.panel.append(termHost, this.status.el);
+    this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t));
+    this.panel.append(this.tools.el, this.tools.row, this.status.el);
     doc.getElementById('terminals')!.append(this.panel);
     this.disposer.add(() => this.panel.remove());
 
@@ -208,6 +213,8 @@ export class TerminalSession {
         return;
       }
       case 'error':
+        // docs/protocol.md: NoShell (4413) means no shell in the image; a debug container helps.
+        if ((end.info.code as string) === 'NoShell') this.tools.offerDebug();
         this.setState('failed', end.info.message);
         return;
       case 'closed':
