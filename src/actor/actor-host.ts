@@ -17,7 +17,7 @@ export const NO_LANE = 'podterm: this worker has no lane yet';
 export class ActorHost {
   readonly #kube: KubeContexts;
   readonly #agents = new ExecAgents();
-  readonly counters: ActorCounters = { actors: 0, execs: 0 };
+  readonly counters: ActorCounters = { actors: 0, execs: 0, replay: { live: 0 } };
   #probe: BroadcastChannel | undefined;
   /** This thread's one port to the supervisor, carrying every session on it. */
   #lane: Lane | undefined;
@@ -44,7 +44,7 @@ export class ActorHost {
 
   async report(gc: boolean): Promise<HostReport> {
     if (gc) await collectGarbage();
-    return { threadId, actors: this.counters.actors, execs: this.counters.execs, heapUsed: threadMemory() };
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, replayBuffers: this.counters.replay.live, heapUsed: threadMemory() };
   }
 
   /**

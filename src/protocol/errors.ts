@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'ServerShuttingDown'
   | 'Internal'
   | 'BadRequest'
-  | 'MessageTooBig';
+  | 'MessageTooBig'
+  | 'SessionGone'
+  | 'TooSlow';
 
 export interface ErrorSpec {
   /** WebSocket close code sent after the error frame. */
@@ -42,6 +44,9 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = {
   Internal: { close: 1011, http: 500, text: 'Something went wrong on the server.' },
   // PROTOCOL.md: messages larger than the configured limit close the socket with 1009.
   MessageTooBig: { close: 1009, http: 413, text: 'The message is larger than the server accepts.' },
+  // docs/protocol.md, Additions: resume/observe token unknown, expired, revoked, or the session ended.
+  SessionGone: { close: 4411, http: 410, text: 'The session has ended or cannot be resumed.' },
+  TooSlow: { close: 4412, http: 429, text: 'This connection fell too far behind the session.' },
 };
 
 /** A failure with a stable code; `message` is safe to show to the user. */

@@ -4,6 +4,7 @@
  * run in a piscina pool (or here, with `workers: 0`).
  */
 import uws from 'uWebSockets.js';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { KubeApi } from '../kube/api.js';
 import { KubeContexts, type KubeSource } from '../kube/config.js';
@@ -14,6 +15,9 @@ import { createLogger, logFn, type LogFn, type Logger, type LogLevel } from '../
 import { Metrics } from '../supervisor/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { Authenticator, type TokenBinding } from '../auth/token-auth.js';
+import { ResumeTokens } from '../auth/resume-token.js';
+import { DEFAULT_REPLAY_BYTES } from '../actor/replay-buffer.js';
+import { mountSessionRoutes } from './session-routes.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
@@ -48,12 +52,26 @@ export interface GatewayOptions {
   /** Additive: browser-socket watermarks for pausing output (defaults 128 KiB / 32 KiB). */
   highWaterBytes?: number;
   lowWaterBytes?: number;
+  /** Additive: how long a session whose owner's sockets all dropped lives on (default 300000; 0 = it ends with its socket). */
+  detachGraceMs?: number;
+  /** Additive: replay ring per session in bytes (default 262144; 0 = no replay). */
+  replayBytes?: number;
+  /**
+   * Additive: the gateway secret (>= 16 bytes) that resume tokens are signed with (a key derived
+   * for that purpose). Random per process when absent: tokens then die with the process. Replicas
+   * behind one Service must share it.
+   */
+  sessionSecret?: Buffer;
+  /** Additive: this replica's id, bound into resume tokens (default: random per process). */
+  replicaId?: string;
 }
 
 export interface GatewayStats {
   sessionsActive: number;
   actorsActive: number;
   execSocketsOpen: number;
+  /** Replay rings open in the actors (each session that can be resumed holds one). */
+  replayBuffers: number;
   closeDeadlineMisses: number;
   workers: number;
 }
@@ -96,6 +114,8 @@ export const DEFAULTS = {
   closeDeadlineMs: 5_000,
   highWaterBytes: 128 * 1024,
   lowWaterBytes: 32 * 1024,
+  detachGraceMs: 5 * 60_000,
+  replayBytes: DEFAULT_REPLAY_BYTES,
 };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -119,8 +139,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeDeadlineMs: options.closeDeadlineMs ?? DEFAULTS.closeDeadlineMs,
       highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes,
       lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
+      detachGraceMs: options.detachGraceMs ?? DEFAULTS.detachGraceMs,
+      replayBytes: options.replayBytes ?? DEFAULTS.replayBytes,
     },
     forComponent('supervisor'),
+    { replicaId: options.replicaId ?? randomUUID(), tokens: new ResumeTokens(options.sessionSecret ?? randomBytes(32)) },
   );
   metrics.watch(() => supervisor.stats());
   const auth = new Authenticator(options.tokens);
@@ -139,6 +162,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     idleTimeoutSec: 120,
     maxBackpressure: 16 * 1024 * 1024,
   });
+  mountSessionRoutes(app, {
+    supervisor,
+    identify: (req) => auth.fromHeaders(req.getHeader('cookie'), req.getHeader('authorization')),
+    allowedOrigins: options.allowedOrigins,
+    log: forComponent('http'),
+  });
   mountHttpRoutes(app, { auth, supervisor, kube: new KubeApi(kubeContexts), files, metricsText: () => metrics.text(), log: forComponent('http') });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
@@ -154,7 +183,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing: Promise<void> | undefined;
   const stats = async (): Promise<GatewayStats> => {
     const s = await supervisor.stats();
-    return { sessionsActive: s.sessionsActive, actorsActive: s.actorsActive, execSocketsOpen: s.execSocketsOpen, closeDeadlineMisses: metrics.closeDeadlineMisses, workers: s.workers };
+    return { sessionsActive: s.sessionsActive, actorsActive: s.actorsActive, execSocketsOpen: s.execSocketsOpen, replayBuffers: s.replayBuffers, closeDeadlineMisses: metrics.closeDeadlineMisses, workers: s.workers };
   };
   return {
     url,

@@ -1,26 +1,32 @@
 /**
  * `/ws/exec`: authentication, Origin and argument checks before the upgrade (HTTP status + JSON on
- * failure, nothing reaches Kubernetes), then one session per socket. The main thread only moves
- * buffers: messages go to the actor as they are, encoded frames come back ready to send.
+ * failure, nothing reaches Kubernetes), then the socket attaches to a new session, or with
+ * `?resume=TOKEN` to a live one of the caller's (docs/protocol.md, Additions). The main thread only
+ * moves buffers: messages go to the actor as they are, encoded frames come back ready to send.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ERRORS, PodtermError } from '../protocol/errors.js';
 import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
 import type { LogFn } from '../log/logger.js';
 import type { Metrics } from '../supervisor/metrics.js';
-import type { Session } from '../supervisor/session.js';
+import type { Attachment, ClientLink } from '../supervisor/session.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { originAllowed, type Authenticator, type Identity } from '../auth/token-auth.js';
+import { MAX_RESUME_TOKEN } from '../auth/resume-token.js';
+import { sessionOwner } from '../auth/session-owner.js';
 import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
 const DROPPED = 2;
 
+/** What the socket asks for: a new session, or to resume one (the token is checked at open). */
+type SocketTarget = { kind: 'new'; params: ExecParams } | { kind: 'resume'; token: string };
+
 interface SocketData {
   identity: Identity;
-  params: ExecParams;
-  session: Session | undefined;
+  target: SocketTarget;
+  attachment: Attachment | undefined;
   /** Set in the close handler; the socket must not be touched afterwards. */
   closed: boolean;
 }
@@ -83,8 +89,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
         return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
       }
-      const params = parseExecQuery(req.getQuery() ?? '');
-      const data: SocketData = { identity, params, session: undefined, closed: false };
+      const data: SocketData = { identity, target: parseTarget(req.getQuery() ?? ''), attachment: undefined, closed: false };
       reply.upgrade(data, key, SUBPROTOCOL, extensions, context);
     }),
     open: guardWs(
@@ -92,23 +97,26 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       'open',
       (ws: WebSocket<SocketData>) => {
         const data = ws.getUserData();
-        const result = o.supervisor.open(
-          { ownerKey: data.identity.key, context: data.identity.context, ...data.params },
-          {
-            // These run from port events, outside any uWS callback: cork so uWS writes them now.
-            send: (ab) => {
-              if (data.closed) return true;
-              let status = 1;
-              ws.cork(() => (status = ws.send(ab, true)));
-              return status !== DROPPED;
-            },
-            bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-            end: (code, reason) => {
-              if (data.closed) return;
-              ws.cork(() => ws.end(code, reason));
-            },
+        const link: ClientLink = {
+          // These run from port events, outside any uWS callback: cork so uWS writes them now.
+          send: (ab) => {
+            if (data.closed) return true;
+            let status = 1;
+            ws.cork(() => (status = ws.send(ab, true)));
+            return status !== DROPPED;
           },
-        );
+          bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+          end: (code, reason) => {
+            if (data.closed) return;
+            ws.cork(() => ws.end(code, reason));
+          },
+        };
+        const owner = sessionOwner(data.identity);
+        const target = data.target;
+        const result =
+          target.kind === 'resume'
+            ? o.supervisor.resume(target.token, owner, link)
+            : o.supervisor.open({ ownerKey: owner, context: data.identity.context, ...target.params }, link);
         if (result instanceof PodtermError) {
           // docs/protocol.md lists limits as close codes: upgrade, then the error frame, then close.
           o.supervisor.countRefused(result.code);
@@ -116,7 +124,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           return;
         }
         // The session logs its start and end (who, where, how long, outcome, bytes) itself.
-        data.session = result;
+        data.attachment = result;
       },
       refuseOnError,
     ),
@@ -126,22 +134,31 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
         const data = ws.getUserData();
         if (message.byteLength > o.maxMessageBytes) return refuse(ws, new PodtermError('MessageTooBig'));
-        data.session?.fromClient(message);
+        data.attachment?.message(message);
       },
       refuseOnError,
     ),
-    drain: guardWs(o.log, 'drain', (ws: WebSocket<SocketData>) => ws.getUserData().session?.drained(), refuseOnError),
+    drain: guardWs(o.log, 'drain', (ws: WebSocket<SocketData>) => ws.getUserData().attachment?.drain(), refuseOnError),
     close: guardWs(
       o.log,
       'close',
-      (ws: WebSocket<SocketData>) => {
+      (ws: WebSocket<SocketData>, code: number) => {
         const data = ws.getUserData();
         data.closed = true;
-        data.session?.clientClosed();
+        // 1000 from the client ends the session (the × on a tab); any other code detaches it.
+        data.attachment?.closed(code);
       },
       () => undefined,
     ),
   });
+}
+
+/** `?resume=TOKEN` resumes (nothing else is read then); otherwise the exec arguments. */
+function parseTarget(query: string): SocketTarget {
+  const token = new URLSearchParams(query).get('resume');
+  if (token === null) return { kind: 'new', params: parseExecQuery(query) };
+  if (token === '' || token.length > MAX_RESUME_TOKEN) throw new PodtermError('BadRequest', 'resume must be a resume token.');
+  return { kind: 'resume', token };
 }
 
 function sendErrorAndClose(ws: WebSocket<SocketData>, err: PodtermError): void {

@@ -90,7 +90,7 @@ test('refusals before the upgrade: HTTP status + JSON, nothing reaches Kubernete
   await expectRefused(TermClient.connect(stack.url, { ...params, cols: 0 }, { token: ADMIN_TOKEN }), 400, 'BadRequest');
   await expectRefused(TermClient.connect(stack.url, { ...params, rows: 1001 }, { token: ADMIN_TOKEN }), 400, 'BadRequest');
   await expectRefused(TermClient.connect(stack.url, params, { token: ADMIN_TOKEN, protocol: 'other.v1' }), 400, 'BadRequest');
-  assert.deepEqual(await stack.gateway.stats(), { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, closeDeadlineMisses: 0, workers: 0 });
+  assert.deepEqual(await stack.gateway.stats(), { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, replayBuffers: 0, closeDeadlineMisses: 0, workers: 0 });
   // Same-origin browsers are allowed.
   const c = await TermClient.connect(stack.url, { ...params, command: ['sh', '-c', 'sleep 0.3'] }, { token: ADMIN_TOKEN, origin: stack.url });
   t.after(() => c.terminate());

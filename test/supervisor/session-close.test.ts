@@ -12,7 +12,7 @@ import type { ActorPool } from '../../src/actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../../src/actor-link/lane.js';
 import { decodeServerFrame } from '../../src/protocol/index.js';
 import { Metrics } from '../../src/supervisor/metrics.js';
-import { Session, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
+import { Session, type Attachment, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Waits until `cond` holds (messages cross a real MessageChannel: no fixed sleep on a loaded machine). */
@@ -27,10 +27,16 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
 /** The actor side of one session, driven by the test. */
 class FakeActor {
   readonly port: SessionPort<ToActor, FromActor>;
+  /** Everything but attach and detach (the close-ordering tests look at close requests). */
   readonly got: ToActor[] = [];
+  /** Every message, in order. */
+  readonly all: ToActor[] = [];
   constructor(id: string, lane: Lane) {
     this.port = new SessionPort<ToActor, FromActor>(id);
-    this.port.on('message', (m: ToActor) => this.got.push(m));
+    this.port.on('message', (m: ToActor) => {
+      this.all.push(m);
+      if (m.t !== 'attach' && m.t !== 'detach') this.got.push(m);
+    });
     this.port.bind(lane);
   }
   post(m: FromActor): void {
@@ -82,6 +88,8 @@ class FakePool implements ActorPool {
 
 interface Harness {
   session: Session;
+  /** The first socket, attached as the owner. */
+  socket: Attachment;
   pool: FakePool;
   ends: Array<{ code: number; reason: string }>;
   sent: ArrayBuffer[];
@@ -91,7 +99,7 @@ interface Harness {
   accept: { value: boolean };
 }
 
-function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
+function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0): Harness {
   const pool = new FakePool(t);
   const metrics = new Metrics();
   t.after(() => metrics.close());
@@ -99,17 +107,17 @@ function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
   const sent: ArrayBuffer[] = [];
   const accept = { value: true };
   const calls = { closing: 0, done: 0 };
-  let session!: Session;
+  let socket!: Attachment;
   const link: ClientLink = {
     send: (ab) => {
       sent.push(ab);
       return accept.value;
     },
     bufferedAmount: () => 0,
-    // uWS runs the close handler inside end(): the server calls clientClosed() there.
+    // uWS runs the close handler inside end(): the server reports the close there.
     end: (code, reason) => {
       ends.push({ code, reason });
-      session.clientClosed();
+      socket.closed(code);
     },
   };
   const deps: SessionDeps = {
@@ -121,9 +129,10 @@ function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
     onDone: () => calls.done++,
     recycle: (threadId) => void pool.recycle(threadId),
   };
-  const init: ActorInit = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0 };
-  session = new Session(init, 'owner', link, deps);
-  return { session, pool, ends, sent, calls, metrics, accept };
+  const init: ActorInit = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs };
+  const session = new Session(init, 'owner', deps);
+  socket = session.attach(link, 'owner', 'owner')!;
+  return { session, socket, pool, ends, sent, calls, metrics, accept };
 }
 
 function assertClosedOnce(h: Harness): void {
@@ -134,7 +143,7 @@ function assertClosedOnce(h: Harness): void {
 
 test('client leaves before the actor speaks: the close waits on the port and reaches the actor', async (t) => {
   const h = harness(t);
-  h.session.clientClosed();
+  h.socket.closed(1006);
   assert.equal(h.session.state, 'closing');
   assert.equal(h.calls.closing, 1, 'the owner slot is free at once');
   const actor = h.pool.startActor('s1');
@@ -169,8 +178,8 @@ test('client closes while the actor is ending: each end happens once', async (t)
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await until(() => h.session.state === 'open', 'hello');
-  h.session.clientClosed();
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
   actor.post({ t: 'end', code: 4408, reason: 'IdleTimeout' });
   actor.bye();
   h.pool.settle();
@@ -198,7 +207,7 @@ test('the worker dies while the session is open: Internal frame, 1011, worker_lo
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await until(() => h.session.state === 'open', 'hello');
+  await until(() => h.session.state === 'attached', 'hello');
   h.pool.settle(new Error('worker exited'));
   await h.session.finished;
   assertClosedOnce(h);
@@ -214,7 +223,7 @@ test('a dropped send ends the session with Internal instead of losing bytes', as
   actor.post({ t: 'hello', threadId: 1 });
   h.accept.value = false;
   const ab = new ArrayBuffer(8);
-  actor.port.postMessage({ t: 'out', data: ab }, [ab]);
+  actor.port.postMessage({ t: 'out', data: ab, epoch: 0, to: h.socket.id }, [ab]);
   await until(() => h.ends.length > 0 && actor.got.length > 0, 'the end after a dropped send');
   assert.deepEqual(h.ends, [{ code: 1011, reason: 'Internal' }]);
   assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
@@ -228,8 +237,8 @@ test('deadline missed by a running actor: its worker is recycled, then the sessi
   const h = harness(t, 30);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 42 });
-  await until(() => h.session.state === 'open', 'hello');
-  h.session.clientClosed();
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
   await until(() => h.pool.recycled.length > 0, 'the recycle');
   assert.deepEqual(h.pool.recycled, [42]);
   h.pool.settle(new Error('recycled'));
@@ -240,7 +249,7 @@ test('deadline missed by a running actor: its worker is recycled, then the sessi
 
 test('deadline missed by an actor that never spoke: abandoned (counted); a late actor still gets the close', async (t) => {
   const h = harness(t, 30);
-  h.session.clientClosed();
+  h.socket.closed(1006);
   await h.session.finished; // within one deadline, with nothing to recycle
   assertClosedOnce(h);
   assert.equal(h.metrics.abandonedSessions, 1);
@@ -258,7 +267,7 @@ test('shutdown: the close request says shutdown; the actor answers 1001', async 
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await until(() => h.session.state === 'open', 'hello');
+  await until(() => h.session.state === 'attached', 'hello');
   h.session.shutdown();
   h.session.shutdown();
   await until(() => actor.got.length > 0, 'the close request');
