@@ -282,6 +282,152 @@ test('shutdown: the close request says shutdown; the actor answers 1001', async 
   assert.match(await renderMetrics(h), /podterm_sessions_total\{outcome="shutdown"\} 1/);
 });
 
+interface SecondSocket {
+  link: ClientLink;
+  sent: ArrayBuffer[];
+  ends: Array<{ code: number; reason: string }>;
+  socket: Attachment | undefined;
+}
+
+/** Another browser socket for the harness's session (a resume, or another tab), not attached yet. */
+function secondLink(): SecondSocket {
+  const s: SecondSocket = {
+    sent: [],
+    ends: [],
+    socket: undefined,
+    link: {
+      send: (ab) => (s.sent.push(ab), true),
+      bufferedAmount: () => 0,
+      end: (code, reason) => {
+        s.ends.push({ code, reason });
+        s.socket?.closed(code);
+      },
+    },
+  };
+  return s;
+}
+
+function attachSecond(h: Harness): SecondSocket & { socket: Attachment } {
+  const s = secondLink();
+  s.socket = h.session.attach(s.link, 'owner', 'owner');
+  assert.ok(s.socket, 'attached');
+  return s as SecondSocket & { socket: Attachment };
+}
+
+const frame = (n: number): ArrayBuffer => new Uint8Array(n).fill(7).buffer;
+
+test('with a grace, a dropped socket detaches: the slot stays taken, the actor is told, stale output is neither sent nor acked', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
+  assert.equal(h.session.state, 'detached');
+  assert.equal(h.calls.closing, 0, 'the owner slot stays taken while detached');
+  assert.equal(h.session.info().state, 'detached');
+  assert.ok(h.session.info().detachedAt !== null);
+  await until(() => actor.all.length >= 2, 'the detach');
+  assert.deepEqual(actor.all, [{ t: 'attach', socket: 1, role: 'owner' }, { t: 'detach', socket: 1 }]);
+
+  // Resume: a new socket; output the actor posted before it saw the detach (epoch 0) is stale.
+  const second = attachSecond(h);
+  assert.equal(h.session.state, 'attached');
+  const stale = frame(100);
+  actor.port.postMessage({ t: 'out', data: stale, epoch: 0 }, [stale]);
+  const started = frame(10);
+  actor.port.postMessage({ t: 'out', data: started, epoch: 1, to: 2 }, [started]);
+  const live = frame(20);
+  actor.port.postMessage({ t: 'out', data: live, epoch: 1 }, [live]);
+  await until(() => second.sent.length === 2, 'the Started and live frames');
+  assert.deepEqual(second.sent.map((b) => b.byteLength), [10, 20], 'the stale frame never reaches the new socket');
+  await until(() => actor.got.some((m) => m.t === 'ack'), 'the ack', 2000);
+  assert.deepEqual(actor.got.filter((m) => m.t === 'ack'), [{ t: 'ack', bytes: 30 }], 'only the current epoch is acknowledged');
+
+  // The × on the tab: 1000 on the owner's last socket ends it.
+  second.socket.closed(1000);
+  assert.equal(h.session.state, 'closing');
+  await until(() => actor.got.some((m) => m.t === 'close'), 'the close');
+  assert.deepEqual(actor.got.at(-1), { t: 'close', reason: 'client-gone' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('grace expiry: the actor ends the detached session with SessionGone; no socket to end, counted as client_closed', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1001);
+  actor.post({ t: 'end', code: 4411, reason: 'SessionGone' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.deepEqual(h.ends, []);
+  const text = await renderMetrics(h);
+  assert.match(text, /podterm_sessions_total\{outcome="client_closed"\} 1/);
+  assert.doesNotMatch(text, /podterm_session_failures_total\{code="SessionGone"\} 1/);
+});
+
+test('two owner sockets: a 1000 close of one leaves the session attached; the other keeps it', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  const second = attachSecond(h);
+  h.socket.closed(1000);
+  assert.equal(h.session.state, 'attached');
+  assert.equal(h.calls.closing, 0);
+  await until(() => actor.all.length >= 3, 'attach 2 and detach 1');
+  assert.deepEqual(actor.all.slice(1), [{ t: 'attach', socket: 2, role: 'owner' }, { t: 'detach', socket: 1 }]);
+  // The end reaches every socket still attached.
+  actor.post({ t: 'end', code: 1000, reason: 'exited' });
+  await until(() => second.ends.length > 0, 'the end');
+  assert.deepEqual(second.ends, [{ code: 1000, reason: 'exited' }]);
+  assert.deepEqual(h.ends, [], 'the socket that left is not touched again');
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('the socket drops before the actor speaks: hello finds the session detached; the owner ends it (DELETE)', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  h.socket.closed(1006);
+  assert.equal(h.session.state, 'starting');
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'detached', 'hello');
+  h.session.end();
+  assert.equal(h.session.state, 'closing');
+  assert.equal(h.session.attach(secondLink().link, 'owner', 'owner'), undefined, 'no resume into a closing session');
+  await until(() => actor.got.length > 0, 'the close');
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'ended' }]);
+  actor.post({ t: 'end', code: 4411, reason: 'SessionGone' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('without a grace any close ends the session, as before resume existed', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1001);
+  assert.equal(h.session.state, 'closing');
+  await until(() => actor.got.length > 0, 'the close');
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
+  assert.ok(!actor.all.some((m) => m.t === 'detach'));
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
 async function renderMetrics(h: Harness): Promise<string> {
   return h.metrics.render({ sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, workers: 1 });
 }
