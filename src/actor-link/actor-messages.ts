@@ -4,14 +4,22 @@
  * (worker or, with `--workers 0`, the main thread). Bytes travel as transferred ArrayBuffers; the
  * actor decodes client frames and encodes server frames, so the main thread only moves buffers.
  *
- * | t       | direction        | fields            | meaning                                        |
- * |---------|------------------|-------------------|------------------------------------------------|
- * | in      | main -> actor    | data, ack?        | one raw client message (+ piggybacked ack)     |
- * | ack     | main -> actor    | bytes             | output bytes the browser socket has taken      |
- * | close   | main -> actor    | reason            | the client is gone or the server is draining   |
- * | hello   | actor -> main    | threadId          | the actor runs (where, for recycling)          |
- * | out     | actor -> main    | data              | one encoded server frame (< MAX_SEND_BYTES)    |
- * | end     | actor -> main    | code, reason, exitCode? | close the browser socket with this code  |
+ * | t       | direction        | fields              | meaning                                          |
+ * |---------|------------------|---------------------|--------------------------------------------------|
+ * | attach  | main -> actor    | socket, role        | a browser socket joins (Started + replay to it)  |
+ * | detach  | main -> actor    | socket              | it left; the last owner leaving detaches         |
+ * | in      | main -> actor    | socket, data, ack?  | one raw client message (+ piggybacked ack)       |
+ * | ack     | main -> actor    | bytes               | output bytes the owner's sockets have taken      |
+ * | close   | main -> actor    | reason              | end the session (client, owner, drain)           |
+ * | hello   | actor -> main    | threadId            | the actor runs (where, for recycling)            |
+ * | opened  | actor -> main    | container, command  | the exec is open (what it runs, for the list)    |
+ * | out     | actor -> main    | data, epoch, to?    | one encoded server frame (`to`: see FromActor)   |
+ * | end     | actor -> main    | code, reason, exitCode? | close every browser socket with this code    |
+ *
+ * Sockets are numbered by the main thread, per session. `epoch` counts the session's detaches: both
+ * sides bump it when the owner's last socket leaves (the main thread decides, `detach` tells the
+ * actor), so output the actor posted before it saw a detach is recognised as stale by the main
+ * thread (neither delivered to a socket that attached since nor acknowledged: the actor forgot it).
  */
 import type { ExecParams } from '../protocol/index.js';
 import type { ActAs } from '../kube/act-as.js';
@@ -42,7 +50,15 @@ export interface ActorInit extends ExecParams {
   killOnClose?: boolean;
   /** Record this session (asciicast v2) when present. */
   recording?: RecordingConfig;
+  /** Opaque, signed by the main thread; the actor only puts it in the owner's Started frames. */
+  resumeToken?: string;
+  /** How long a session without owner socket lives on (0: the main thread ends it at once). */
+  detachGraceMs?: number;
+  /** Replay ring size; 0 = no replay. */
+  replayBytes?: number;
 }
+
+export type SocketRole = 'owner' | 'observer';
 
 /**
  * Output credit: an actor stops reading the exec socket while more than this many bytes it posted
@@ -59,16 +75,21 @@ export const OUTPUT_WINDOW = 256 * 1024;
 export const ACK_EAGER_BYTES = OUTPUT_WINDOW / 4;
 export const ACK_DELAY_MS = 200;
 
-export type CloseRequest = 'client-gone' | 'shutdown';
+/** `ended`: the owner ended the session (DELETE /api/v1/sessions/{id}); watchers get SessionGone. */
+export type CloseRequest = 'client-gone' | 'shutdown' | 'ended';
 
 export type ToActor =
-  | { t: 'in'; data: ArrayBuffer; ack?: number }
+  | { t: 'attach'; socket: number; role: SocketRole }
+  | { t: 'detach'; socket: number }
+  | { t: 'in'; socket: number; data: ArrayBuffer; ack?: number }
   | { t: 'ack'; bytes: number }
   | { t: 'close'; reason: CloseRequest };
 
 export type FromActor =
   | { t: 'hello'; threadId: number }
-  | { t: 'out'; data: ArrayBuffer }
+  | { t: 'opened'; container: string; command: string[] }
+  /** `to`: one socket; absent: every socket that got its Started; 'all': every socket (the end frames). */
+  | { t: 'out'; data: ArrayBuffer; epoch: number; to?: number | 'all' }
   | { t: 'end'; code: number; reason: string; exitCode?: number | null };
 
 /** What each actor host (one per worker thread, or the main thread) reports when probed. */
@@ -80,6 +101,8 @@ export interface HostReport {
   recordings: number;
   /** Recordings that stopped early (write error, cap, slow disk), since the thread started. */
   recordingStops: number;
+  /** Replay rings created and not yet closed. */
+  replayBuffers: number;
   /** V8 heap plus external memory (ArrayBuffers in port queues included) of that thread. */
   heapUsed: number;
 }

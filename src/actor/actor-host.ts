@@ -18,7 +18,7 @@ export const NO_LANE = 'podterm: this worker has no lane yet';
 export class ActorHost {
   readonly #kube: KubeContexts;
   readonly #agents = new ExecAgents();
-  readonly counters: ActorCounters = { actors: 0, execs: 0, recordingStops: 0 };
+  readonly counters: ActorCounters = { actors: 0, execs: 0, recordingStops: 0, replay: { live: 0 } };
   #probe: BroadcastChannel | undefined;
   /** This thread's one port to the supervisor, carrying every session on it. */
   #lane: Lane | undefined;
@@ -45,7 +45,7 @@ export class ActorHost {
 
   async report(gc: boolean): Promise<HostReport> {
     if (gc) await collectGarbage();
-    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingStops: this.counters.recordingStops, heapUsed: threadMemory() };
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingStops: this.counters.recordingStops, replayBuffers: this.counters.replay.live, heapUsed: threadMemory() };
   }
 
   /**

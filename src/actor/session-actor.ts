@@ -1,7 +1,12 @@
 /**
- * One session actor: owns the exec stream, the resize coalescing, the timers and the flow state of
- * one terminal session, and has exactly one idempotent close(reason) (STYLE.md 1-4). Every resource
- * registers its disposal on the line that acquires it.
+ * One session actor: owns the exec stream, the resize coalescing, the timers, the replay ring and
+ * the flow state of one terminal session, and has exactly one idempotent close(reason) (STYLE.md
+ * 1-4). Every resource registers its disposal on the line that acquires it.
+ *
+ * The actor owns the session, not a socket (docs/protocol.md, Additions): browser sockets attach
+ * and detach; while the owner has none the session is `detached`, its output goes to the replay
+ * ring only (never posted, never waiting for acks: the pod is not paused), and it ends after the
+ * detach grace through the same close.
  */
 import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
 import {
@@ -28,7 +33,9 @@ import { ResizeCoalescer } from './resize-coalescer.js';
 import type { KubeStatus } from '../kube/errors.js';
 import { execOutcome } from '../kube/exec-status.js';
 import type { SessionPort } from '../actor-link/lane.js';
-import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
+import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
+import { AttachedSockets } from './attached-sockets.js';
+import { ReplayBuffer, type ReplayCounter } from './replay-buffer.js';
 
 /** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
 export const EXEC_PING_MS = 30_000;
@@ -39,19 +46,44 @@ export const EXEC_PING_MS = 30_000;
 const CREDIT_RECHECK_MS = 10;
 /** Input that arrives before the exec is open is held up to this many bytes. */
 const MAX_EARLY_INPUT = 64 * 1024;
+/**
+ * On resume the pty height goes one row down and, this much later, back, so full-screen programs
+ * get two SIGWINCH with a real change each and redraw (a same-size ioctl sends no signal).
+ */
+export const NUDGE_MS = 50;
 
-export type ActorState = 'starting' | 'open' | 'closing' | 'closed';
+/**
+ * | state    | next                        | meaning                                            |
+ * |----------|-----------------------------|----------------------------------------------------|
+ * | starting | attached, detached, closing | the exec is opening                                |
+ * | attached | detached, closing           | the owner has at least one socket: output is posted|
+ * | detached | attached, closing           | no owner socket: output goes to the replay only    |
+ * | closing  | closed                      | the one close runs                                 |
+ * | closed   |                             | everything released                                |
+ */
+export type ActorState = 'starting' | 'attached' | 'detached' | 'closing' | 'closed';
+const NEXT: Record<ActorState, readonly ActorState[]> = {
+  starting: ['attached', 'detached', 'closing'],
+  attached: ['detached', 'closing'],
+  detached: ['attached', 'closing'],
+  closing: ['closed'],
+  closed: [],
+};
 
 export type CloseReason =
   | { kind: 'exit'; exitCode: number | null; message: string }
   | { kind: 'error'; error: PodtermError }
-  | { kind: 'request'; request: CloseRequest };
+  | { kind: 'request'; request: CloseRequest }
+  /** Detached past the grace: watchers (if any) get SessionGone. */
+  | { kind: 'grace-expired' };
 
 /** Counts owned by the host of this thread; the actor adjusts them where it acquires/releases. */
 export interface ActorCounters {
   actors: number;
   execs: number;
   recordingStops: number;
+  /** Replay rings open on this thread (ReplayBuffer keeps it). */
+  replay: ReplayCounter;
 }
 
 export type ActorLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -76,13 +108,26 @@ export class SessionActor {
   /** The exec ran podterm's marked shell: its leftovers are ended at close. */
   #killOnClose = false;
   #command: string[] = [];
-  #clientPaused = false;
+  readonly #sockets = new AttachedSockets();
+  /** Detaches so far; stamped on every `out` (see actor-messages.ts). */
+  #epoch = 0;
+  /** Recent output for sockets that resume; undefined when replay is off or nothing can resume. */
+  readonly #replay: ReplayBuffer | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #nudgeTimer: NodeJS.Timeout | undefined;
+  /** The pty size as last applied (the nudge returns to it). */
+  #size: { cols: number; rows: number };
+  /** Output frames encoded before the first Started went out (posted right after it). */
+  #earlyOutput: ArrayBuffer[] = [];
+  /** Input credit goes to the socket that typed last (one window per session; see InputCredit). */
+  #creditTo: number | undefined;
   /** Output bytes posted to the main thread and not yet acknowledged (taken by the browser socket). */
   #unacked = 0;
   readonly #stdout = new OutputBatcher((chunk) => this.#emit(ServerOp.Stdout, chunk));
   #earlyInput: Uint8Array[] = [];
   #earlyBytes = 0;
   readonly #resize = new ResizeCoalescer((cols, rows) => {
+    this.#size = { cols, rows };
     this.#exec?.resize(cols, rows);
     this.#recording?.resize(cols, rows);
   });
@@ -95,7 +140,7 @@ export class SessionActor {
    * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
    * a client that ignores it is cut at window + one message (BadFrame), never buffered further.
    */
-  readonly #credit = new InputCredit(DEFAULT_INPUT_WINDOW, DEFAULT_MAX_CLIENT_MESSAGE);
+  #credit = new InputCredit(DEFAULT_INPUT_WINDOW, DEFAULT_MAX_CLIENT_MESSAGE);
   #creditTimer: NodeJS.Timeout | undefined;
   #done!: () => void;
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
@@ -108,8 +153,18 @@ export class SessionActor {
     this.#port = port;
     this.#init = init;
     this.#deps = deps;
+    this.#size = { cols: init.cols, rows: init.rows };
     deps.counters.actors++;
     this.#disposers.push(() => deps.counters.actors--);
+    // Only a session that can outlive its socket needs a replay; the ring allocates as output comes.
+    const replayBytes = init.replayBytes ?? 0;
+    if (replayBytes > 0 && (init.detachGraceMs ?? 0) > 0) {
+      const replay = new ReplayBuffer(replayBytes, { counter: deps.counters.replay });
+      this.#replay = replay;
+      this.#disposers.push(() => replay.close());
+    }
+    this.#disposers.push(() => clearTimeout(this.#graceTimer));
+    this.#disposers.push(() => clearTimeout(this.#nudgeTimer));
     const onMessage = (m: ToActor): void => this.#onMessage(m);
     port.on('message', onMessage);
     this.#disposers.push(() => {
@@ -121,6 +176,11 @@ export class SessionActor {
 
   get state(): ActorState {
     return this.#state;
+  }
+
+  #to(next: ActorState): void {
+    if (!NEXT[this.#state].includes(next)) throw new Error(`actor ${this.#init.session}: ${this.#state} -> ${next} is not a transition`);
+    this.#state = next;
   }
 
   /** Runs the session; resolves when the actor has released everything. Never rejects. */
@@ -177,11 +237,7 @@ export class SessionActor {
     this.#deps.counters.execs++;
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
-    this.#state = 'open';
-    this.#unacked += this.#sendFrame([
-      ServerOp.Started,
-      { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, inputWindow: this.#credit.window },
-    ]);
+    this.#post({ t: 'opened', container: this.#container, command: this.#command });
     this.#disposers.push(() => clearTimeout(this.#creditTimer));
     const ping = setInterval(() => exec.ping(), EXEC_PING_MS);
     this.#disposers.push(() => clearInterval(ping));
@@ -189,6 +245,17 @@ export class SessionActor {
     if (init.maxSessionAgeMs > 0) {
       const age = setTimeout(() => this.close({ kind: 'error', error: new PodtermError('SessionExpired') }), init.maxSessionAgeMs);
       this.#disposers.push(() => clearTimeout(age));
+    }
+    if (this.#sockets.owners > 0) {
+      this.#to('attached');
+      // No replay here: what the exec printed so far follows as early output, to every socket.
+      for (const socket of this.#sockets.ownerIds()) this.#greet(socket, false);
+      for (const ab of this.#earlyOutput.splice(0)) this.#postOut(ab);
+    } else {
+      // Every socket left while the exec was opening (a reload): the session waits, detached.
+      this.#earlyOutput = [];
+      this.#to('detached');
+      this.#armGrace();
     }
     for (const chunk of this.#earlyInput) this.#write(exec, chunk);
     this.#earlyInput = [];
@@ -222,12 +289,18 @@ export class SessionActor {
 
   #onMessage(m: ToActor): void {
     switch (m.t) {
+      case 'attach':
+        this.#attach(m.socket, m.role);
+        return;
+      case 'detach':
+        this.#detach(m.socket);
+        return;
       case 'in':
         if (m.ack) {
           this.#unacked -= m.ack;
           this.#applyFlow();
         }
-        this.#onClientMessage(new Uint8Array(m.data));
+        this.#onClientMessage(m.socket, new Uint8Array(m.data));
         return;
       case 'ack':
         this.#unacked -= m.bytes;
@@ -239,8 +312,97 @@ export class SessionActor {
     }
   }
 
-  #onClientMessage(data: Uint8Array): void {
+  /**
+   * A socket joins. Before the exec is open it is only remembered (#start greets it); after, it
+   * gets its Started frame and the replay, then live output; the first owner socket of a detached
+   * session attaches it again.
+   */
+  #attach(socket: number, role: SocketRole): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#sockets.add(socket, role);
+    if (this.#state === 'starting' || role !== 'owner') return;
+    if (this.#state === 'detached') {
+      clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+      this.#to('attached');
+      // The main thread counts from zero too (new epoch); the new socket gets its own window.
+      this.#unacked = 0;
+      this.#credit = new InputCredit(DEFAULT_INPUT_WINDOW, DEFAULT_MAX_CLIENT_MESSAGE);
+    }
+    // Output still in the batcher goes out (and into the ring) first: the replay then covers it.
+    this.#stdout.flush();
+    this.#greet(socket, true);
+    this.#nudge();
+    this.#applyFlow();
+  }
+
+  /** A socket left. The owner's last one leaving detaches the session (the main thread said so). */
+  #detach(socket: number): void {
+    this.#sockets.remove(socket);
+    if (this.#creditTo === socket) this.#creditTo = undefined;
+    if (this.#sockets.owners > 0 || this.#state === 'closing' || this.#state === 'closed') {
+      this.#applyFlow();
+      return;
+    }
+    this.#epoch++;
+    this.#unacked = 0;
+    if (this.#state !== 'attached') return; // starting: #start decides
+    this.#to('detached');
+    this.#armGrace();
+    this.#applyFlow();
+  }
+
+  #armGrace(): void {
+    const grace = this.#init.detachGraceMs ?? 0;
+    if (grace <= 0) {
+      void this.close({ kind: 'request', request: 'client-gone' });
+      return;
+    }
+    this.#graceTimer = setTimeout(() => void this.close({ kind: 'grace-expired' }), grace);
+  }
+
+  /** The Started frame for one socket, then (when it resumes) the replay: both to it alone. */
+  #greet(socket: number, replay: boolean): void {
+    const init = this.#init;
+    const resumed = this.#sockets.resumed(socket);
+    this.#unacked += this.#sendFrame(
+      [
+        ServerOp.Started,
+        {
+          session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command,
+          inputWindow: this.#credit.window, ...(init.resumeToken !== undefined ? { resumeToken: init.resumeToken } : {}),
+          role: 'owner', resumed, cols: this.#size.cols, rows: this.#size.rows,
+        },
+      ],
+      socket,
+    );
+    if (!replay || !resumed || !this.#replay) return;
+    for (const chunk of this.#replay.restore()) {
+      const ab = encodeOutputFrame(ServerOp.Stdout, chunk);
+      this.#unacked += ab.byteLength;
+      this.#post({ t: 'out', data: ab, epoch: this.#epoch, to: socket }, [ab]);
+    }
+  }
+
+  /**
+   * Full-screen programs redraw on SIGWINCH: one row less now, the real size a moment later
+   * (through the exec's resize, the way a client resize goes).
+   */
+  #nudge(): void {
+    const exec = this.#exec;
+    if (!exec || this.#nudgeTimer) return;
+    const { cols, rows } = this.#size;
+    exec.resize(cols, rows > 1 ? rows - 1 : rows + 1);
+    this.#nudgeTimer = setTimeout(() => {
+      this.#nudgeTimer = undefined;
+      this.#exec?.resize(this.#size.cols, this.#size.rows);
+    }, NUDGE_MS);
+  }
+
+  #onClientMessage(socket: number, data: Uint8Array): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    // Observers' stdin and resize frames are ignored (docs/protocol.md, Additions).
+    if (!this.#sockets.isOwner(socket)) return;
     let frame;
     try {
       frame = decodeClientFrame(data);
@@ -252,17 +414,18 @@ export class SessionActor {
     switch (frame[0]) {
       case ClientOp.Stdin:
         this.#lastInputAt = Date.now();
+        this.#creditTo = socket;
         this.#stdin(frame[1]);
         return;
       case ClientOp.Resize:
         this.#resize.request(frame[1], frame[2]);
         return;
       case ClientOp.Pause:
-        this.#clientPaused = true;
+        this.#sockets.setPaused(socket, true);
         this.#applyFlow();
         return;
       case ClientOp.Resume:
-        this.#clientPaused = false;
+        this.#sockets.setPaused(socket, false);
         this.#applyFlow();
         return;
     }
@@ -272,7 +435,7 @@ export class SessionActor {
     this.#credit.received(bytes.byteLength);
     this.#recording?.input(bytes);
     const exec = this.#exec;
-    if (!exec || this.#state !== 'open') {
+    if (!exec || this.#state === 'starting') {
       this.#earlyBytes += bytes.byteLength;
       if (this.#earlyBytes > MAX_EARLY_INPUT) {
         void this.close({ kind: 'error', error: new PodtermError('BadFrame', 'Too much input before the session opened.') });
@@ -297,9 +460,9 @@ export class SessionActor {
   /** Sends the input credit that is due, and looks again while the client is waiting for more. */
   #settleCredit(): void {
     const exec = this.#exec;
-    if (!exec || this.#state !== 'open') return;
+    if (!exec || this.#state !== 'attached') return;
     const n = this.#credit.settle(exec.bufferedAmount);
-    if (n > 0) this.#unacked += this.#sendFrame([ServerOp.InputCredit, n]);
+    if (n > 0) this.#unacked += this.#sendFrame([ServerOp.InputCredit, n], this.#creditTo);
     if (this.#creditTimer === undefined && this.#credit.waiting(exec.bufferedAmount)) {
       this.#creditTimer = setTimeout(() => {
         this.#creditTimer = undefined;
@@ -309,12 +472,18 @@ export class SessionActor {
   }
 
   /**
-   * Read the exec socket only while the client did not ask to pause and the browser socket keeps up
-   * (output credit left). Both conditions must clear before reading resumes.
+   * Read the exec socket only while no owner socket asked to pause and they keep up (output credit
+   * left). Both conditions must clear before reading resumes. Detached, nothing holds it: the
+   * output goes to the replay ring, which drops its oldest bytes.
    */
   #applyFlow(): void {
-    if (!this.#exec || this.#state !== 'open') return;
-    if (this.#clientPaused || this.#recordingBehind || this.#unacked > OUTPUT_WINDOW) this.#exec.pause();
+    if (!this.#exec) return;
+    // Detached: output goes to the replay ring and never pauses the pod (unless a strict recording is behind).
+    if (this.#state === 'detached') {
+      if (this.#recordingBehind) this.#exec.pause();
+      else this.#exec.resume();
+    } else if (this.#state !== 'attached') return;
+    else if (this.#sockets.paused || this.#recordingBehind || this.#unacked > OUTPUT_WINDOW) this.#exec.pause();
     else this.#exec.resume();
   }
 
@@ -329,11 +498,25 @@ export class SessionActor {
   }
 
   #emit(op: typeof ServerOp.Stdout | typeof ServerOp.Stderr, chunk: Buffer): void {
-    // One copy of the output into a frame of its own, transferred (not copied) to the main thread.
+    // Into the ring before framing (a copy the ring owns); with a TTY stderr is merged anyway.
+    this.#replay?.append(chunk);
+    if (this.#state === 'closed') return;
+    // The recording is the session's output, also while no socket is attached.
     this.#recording?.output(chunk);
+    if (this.#state === 'detached') return;
+    // One copy of the output into a frame of its own, transferred (not copied) to the main thread.
     const ab = encodeOutputFrame(op, chunk);
+    if (this.#state === 'starting') {
+      this.#earlyOutput.push(ab);
+      return;
+    }
+    this.#postOut(ab);
+  }
+
+  /** One broadcast output frame to the owner's sockets, counted against the output window. */
+  #postOut(ab: ArrayBuffer): void {
     this.#unacked += ab.byteLength; // read before the transfer detaches it
-    this.#post({ t: 'out', data: ab }, [ab]);
+    this.#post({ t: 'out', data: ab, epoch: this.#epoch }, [ab]);
     if (this.#unacked > OUTPUT_WINDOW) this.#applyFlow();
   }
 
@@ -343,12 +526,12 @@ export class SessionActor {
     void this.close(outcome.kind === 'exit' ? { kind: 'exit', exitCode: outcome.exitCode, message: outcome.message } : outcome);
   }
 
-  /** Posts one encoded frame; returns its size. */
-  #sendFrame(frame: ServerFrame): number {
+  /** Posts one encoded frame, to one socket or (`to` undefined) to all; returns its size. */
+  #sendFrame(frame: ServerFrame, to?: number | 'all'): number {
     // A fresh ArrayBuffer per frame so it can be transferred, not copied, to the main thread.
     const ab = encodeToArrayBuffer(frame);
     const size = ab.byteLength; // read before the transfer detaches it
-    this.#post({ t: 'out', data: ab }, [ab]);
+    this.#post({ t: 'out', data: ab, epoch: this.#epoch, ...(to !== undefined ? { to } : {}) }, [ab]);
     return size;
   }
 
@@ -362,6 +545,7 @@ export class SessionActor {
     const fields = { session: this.#init.session, namespace: this.#init.namespace, pod: this.#init.pod, container: this.#container || this.#init.container };
     if (reason.kind === 'exit') this.#deps.log('debug', 'session process exited', { ...fields, exitCode: reason.exitCode });
     else if (reason.kind === 'request') this.#deps.log('debug', 'session closed on request', { ...fields, request: reason.request });
+    else if (reason.kind === 'grace-expired') this.#deps.log('debug', 'session detached past its grace', { ...fields, detachGraceMs: this.#init.detachGraceMs });
     else {
       const e = reason.error;
       const level = e.code === 'Internal' ? 'error' : 'info';
@@ -375,7 +559,7 @@ export class SessionActor {
    */
   close(reason: CloseReason): Promise<void> {
     if (this.#closing) return this.#closing;
-    this.#state = 'closing';
+    this.#to('closing');
     this.#closing = this.#teardown(reason);
     return this.#closing;
   }
@@ -386,15 +570,19 @@ export class SessionActor {
     this.#opening.abort();
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first
     if (reason.kind === 'exit') {
-      this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }]);
+      this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }], 'all');
       this.#post({ t: 'end', code: 1000, reason: 'exited', exitCode: reason.exitCode });
     } else if (reason.kind === 'error') {
       const e = reason.error;
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }]);
+      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
+      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
+    } else if (reason.kind === 'grace-expired' || reason.request === 'ended') {
+      const e = new PodtermError('SessionGone', reason.kind === 'grace-expired' ? 'The session was detached for too long and has ended.' : 'The owner ended the session.');
+      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
       this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
     } else if (reason.request === 'shutdown') {
       const e = new PodtermError('ServerShuttingDown');
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }]);
+      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
       this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
     }
     await this.#starting;
@@ -409,10 +597,10 @@ export class SessionActor {
     const recording = this.#recording;
     this.#recording = undefined;
     if (recording) {
-      const outcome = reason.kind === 'exit' ? 'exit' : reason.kind === 'error' ? reason.error.code : reason.request;
+      const outcome = reason.kind === 'exit' ? 'exit' : reason.kind === 'error' ? reason.error.code : reason.kind === 'grace-expired' ? 'grace-expired' : reason.request;
       await recording.close(reason.kind === 'exit' ? reason.exitCode : null, outcome);
     }
-    this.#state = 'closed';
+    this.#to('closed');
     for (const dispose of this.#disposers.splice(0).reverse()) dispose();
     this.#done();
   }

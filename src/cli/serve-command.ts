@@ -109,6 +109,8 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       maxSessionsPerToken: v['max-sessions-per-token'],
       idleTimeoutMs: v['idle-timeout-ms'],
       maxSessionAgeMs: v['max-session-age-ms'],
+      detachGraceMs: v['detach-grace-ms'],
+      replayBytes: v['replay-bytes'],
       maxMessageBytes: v['max-message-bytes'],
       drainGraceMs: v['drain-grace-ms'],
       kubeTimeoutMs: v['kube-timeout-ms'],

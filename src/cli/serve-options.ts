@@ -41,6 +41,8 @@ export const SERVE_OPTIONS = {
   'max-sessions-per-token': value('N', int(1, 10_000_000), 'per-person session limit (keyed on the username)', { default: '1000' }),
   'idle-timeout-ms': value('MS', int(0, MAX_TIMER_MS), 'close after this long without input (`IdleTimeout`, 4408); 0 = off', { default: '1800000' }),
   'max-session-age-ms': value('MS', int(0, MAX_TIMER_MS), 'maximum session age (`SessionExpired`, 4410); 0 = off', { default: '43200000' }),
+  'detach-grace-ms': value('MS', int(0, MAX_TIMER_MS), "how long a session lives on after its owner's connection dropped or the page reloaded, resumable with its token (a close with code 1000, the × on a tab, ends it at once); 0 = a session ends with its socket", { default: '300000' }),
+  'replay-bytes': value('N', int(0, 64 * 1024 * 1024), 'recent output kept per resumable session and replayed on resume; 0 = off', { default: '262144' }),
   'max-message-bytes': value('N', int(1024, 16 * 1024 * 1024), 'largest client message; larger closes with 1009', { default: '65536' }),
   'drain-grace-ms': value('MS', int(0, MAX_TIMER_MS), 'on SIGTERM/SIGINT: readiness goes false, new sessions are refused, open ones close with 1001 after this grace, then exit 0', { default: '10000' }),
   'kube-timeout-ms': value('MS', int(1, MAX_TIMER_MS), 'bound on each Kubernetes API call of a session start and of the pod and namespace lists (then `UpstreamUnavailable`)', { default: '10000' }),

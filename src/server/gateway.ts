@@ -4,6 +4,7 @@
  * run in a piscina pool (or here, with `workers: 0`).
  */
 import uws from 'uWebSockets.js';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { KubeApi } from '../kube/api.js';
 import { KubeContexts, type KubeSource } from '../kube/config.js';
@@ -16,6 +17,9 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { StaticTokens, type TokenBinding } from '../auth/token-auth.js';
 import { Authenticator, type IdentityMode } from '../auth/authenticator.js';
 import { mountAuthRoutes } from './auth-routes.js';
+import { ResumeTokens } from '../auth/resume-token.js';
+import { DEFAULT_REPLAY_BYTES } from '../actor/replay-buffer.js';
+import { mountSessionRoutes } from './session-routes.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { startSignIn, type OidcGatewayOptions, type StartedSignIn } from './sign-in.js';
 import { ExecAgents } from '../kube/exec.js';
@@ -73,6 +77,18 @@ export interface GatewayOptions extends RecordsOptions {
   killOnClose?: boolean;
   /** Additive: the permission hook of the tool routes (default: the API server's RBAC decides). */
   authorize?: Authorize;
+  /** Additive: how long a session whose owner's sockets all dropped lives on (default 300000; 0 = it ends with its socket). */
+  detachGraceMs?: number;
+  /** Additive: replay ring per session in bytes (default 262144; 0 = no replay). */
+  replayBytes?: number;
+  /**
+   * Additive: the gateway secret (>= 16 bytes) that resume tokens are signed with (a key derived
+   * for that purpose). Random per process when absent: tokens then die with the process. Replicas
+   * behind one Service must share it.
+   */
+  sessionSecret?: Buffer;
+  /** Additive: this replica's id, bound into resume tokens (default: random per process). */
+  replicaId?: string;
 }
 
 export interface GatewayStats {
@@ -81,6 +97,8 @@ export interface GatewayStats {
   execSocketsOpen: number;
   /** asciicast writers open in the actors (0 when recording is off). */
   recordingsOpen: number;
+  /** Replay rings open in the actors (each session that can be resumed holds one). */
+  replayBuffers: number;
   closeDeadlineMisses: number;
   workers: number;
   /** Open pods/log streams, file transfers and their exec sockets, debug starts in progress. */
@@ -131,6 +149,8 @@ export const DEFAULTS = {
   maxUploadBytes: 1024 * 1024 * 1024,
   debugImage: 'busybox:1.36',
   debugStartTimeoutMs: 60_000,
+  detachGraceMs: 5 * 60_000,
+  replayBytes: DEFAULT_REPLAY_BYTES,
 };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -156,8 +176,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeDeadlineMs: options.closeDeadlineMs ?? DEFAULTS.closeDeadlineMs,
       highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes,
       lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes,
+      detachGraceMs: options.detachGraceMs ?? DEFAULTS.detachGraceMs,
+      replayBytes: options.replayBytes ?? DEFAULTS.replayBytes,
     },
     forComponent('supervisor'),
+    { replicaId: options.replicaId ?? randomUUID(), tokens: new ResumeTokens(options.sessionSecret ?? randomBytes(32)) },
     records.sessions,
   );
   metrics.watch(() => supervisor.stats());
@@ -213,6 +236,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   mountFileRoutes(app, toolDeps);
   mountLogRoutes(app, toolDeps);
   mountDebugRoutes(app, toolDeps);
+  mountSessionRoutes(app, {
+    supervisor,
+    person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
+    allowedOrigins: options.allowedOrigins,
+    log: forComponent('http'),
+  });
   mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http') });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
@@ -244,6 +273,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sessionsActive: s.sessionsActive,
       actorsActive: s.actorsActive,
       execSocketsOpen: s.execSocketsOpen,
+      replayBuffers: s.replayBuffers,
       recordingsOpen: s.recordingsOpen,
       closeDeadlineMisses: metrics.closeDeadlineMisses,
       workers: s.workers,

@@ -8,22 +8,27 @@ import { ERRORS, PodtermError } from '../protocol/errors.js';
 import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
 import type { LogFn } from '../log/logger.js';
 import type { Metrics } from '../supervisor/metrics.js';
-import type { Session } from '../supervisor/session.js';
+import type { Attachment, ClientLink } from '../supervisor/session.js';
 import type { SessionClient, Supervisor } from '../supervisor/supervisor.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Caller } from '../auth/person.js';
 import { originAllowed } from '../auth/token-auth.js';
 import type { KubeApi } from '../kube/api.js';
 import { assertExecAllowed } from './exec-permission.js';
+import { MAX_RESUME_TOKEN } from '../auth/resume-token.js';
+import { sessionOwner } from '../auth/session-owner.js';
 import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
 const DROPPED = 2;
 
+/** What the socket asks for: a new session, or to resume one (the token is checked at open). */
+type SocketTarget = { kind: 'new'; params: ExecParams } | { kind: 'resume'; token: string };
+
 interface SocketData {
   caller: Caller;
-  params: ExecParams;
+  target: SocketTarget;
   /** Copied out of the upgrade request for the audit log. */
   client: SessionClient;
   /**
@@ -32,7 +37,7 @@ interface SocketData {
    * endpoint. A browser cannot read the body of a refused upgrade, it can read this.
    */
   refusal: PodtermError | undefined;
-  session: Session | undefined;
+  attachment: Attachment | undefined;
   /** Set in the close handler; the socket must not be touched afterwards. */
   closed: boolean;
 }
@@ -104,15 +109,19 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
         return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
       }
-      const params = parseExecQuery(query);
+      const target = parseTarget(query);
       let refusal: PodtermError | undefined;
-      try {
-        await assertExecAllowed(o.kube, caller.kube, params.namespace, params.pod);
-      } catch (err) {
-        refusal = err instanceof PodtermError ? err : new PodtermError('Internal', undefined, { cause: err });
-        o.log(refusal.code === 'Forbidden' ? 'info' : 'warn', 'exec refused by access review', { who: caller.person.username, namespace: params.namespace, pod: params.pod, code: refusal.code });
+      // A resume is checked against its signed owner at open; a new terminal is reviewed first.
+      if (target.kind === 'new') {
+        const params = target.params;
+        try {
+          await assertExecAllowed(o.kube, caller.kube, params.namespace, params.pod);
+        } catch (err) {
+          refusal = err instanceof PodtermError ? err : new PodtermError('Internal', undefined, { cause: err });
+          o.log(refusal.code === 'Forbidden' ? 'info' : 'warn', 'exec refused by access review', { who: caller.person.username, namespace: params.namespace, pod: params.pod, code: refusal.code });
+        }
       }
-      const data: SocketData = { caller, params, client, refusal, session: undefined, closed: false };
+      const data: SocketData = { caller, target, client, refusal, attachment: undefined, closed: false };
       reply.upgrade(data, key, SUBPROTOCOL, extensions, context);
     }),
     open: guardWs(
@@ -122,27 +131,33 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         const data = ws.getUserData();
         if (data.refusal) return refuse(ws, data.refusal);
         const { person, kube } = data.caller;
-        const result = o.supervisor.open(
-          // Per-person limits key on the username (issue 9), whichever credential it came with.
-          {
-            ownerKey: person.username, context: kube.context, as: kube.as,
-            person: { user: person.username, groups: person.groups, via: person.via }, client: data.client, ...data.params,
+        const link: ClientLink = {
+          // These run from port events, outside any uWS callback: cork so uWS writes them now.
+          send: (ab) => {
+            if (data.closed) return true;
+            let status = 1;
+            ws.cork(() => (status = ws.send(ab, true)));
+            return status !== DROPPED;
           },
-          {
-            // These run from port events, outside any uWS callback: cork so uWS writes them now.
-            send: (ab) => {
-              if (data.closed) return true;
-              let status = 1;
-              ws.cork(() => (status = ws.send(ab, true)));
-              return status !== DROPPED;
-            },
-            bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-            end: (code, reason) => {
-              if (data.closed) return;
-              ws.cork(() => ws.end(code, reason));
-            },
+          bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+          end: (code, reason) => {
+            if (data.closed) return;
+            ws.cork(() => ws.end(code, reason));
           },
-        );
+        };
+        // Per-person limits and session ownership key on the username (issue 9), whichever credential it came with.
+        const owner = sessionOwner(person);
+        const target = data.target;
+        const result =
+          target.kind === 'resume'
+            ? o.supervisor.resume(target.token, owner, link)
+            : o.supervisor.open(
+                {
+                  ownerKey: owner, context: kube.context, as: kube.as,
+                  person: { user: person.username, groups: person.groups, via: person.via }, client: data.client, ...target.params,
+                },
+                link,
+              );
         if (result instanceof PodtermError) {
           // docs/protocol.md lists limits as close codes: upgrade, then the error frame, then close.
           o.supervisor.countRefused(result.code);
@@ -150,7 +165,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           return;
         }
         // The session logs its start and end (who, where, how long, outcome, bytes) itself.
-        data.session = result;
+        data.attachment = result;
       },
       refuseOnError,
     ),
@@ -160,22 +175,31 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
         const data = ws.getUserData();
         if (message.byteLength > o.maxMessageBytes) return refuse(ws, new PodtermError('MessageTooBig'));
-        data.session?.fromClient(message);
+        data.attachment?.message(message);
       },
       refuseOnError,
     ),
-    drain: guardWs(o.log, 'drain', (ws: WebSocket<SocketData>) => ws.getUserData().session?.drained(), refuseOnError),
+    drain: guardWs(o.log, 'drain', (ws: WebSocket<SocketData>) => ws.getUserData().attachment?.drain(), refuseOnError),
     close: guardWs(
       o.log,
       'close',
-      (ws: WebSocket<SocketData>) => {
+      (ws: WebSocket<SocketData>, code: number) => {
         const data = ws.getUserData();
         data.closed = true;
-        data.session?.clientClosed();
+        // 1000 from the client ends the session (the × on a tab); any other code detaches it.
+        data.attachment?.closed(code);
       },
       () => undefined,
     ),
   });
+}
+
+/** `?resume=TOKEN` resumes (nothing else is read then); otherwise the exec arguments. */
+function parseTarget(query: string): SocketTarget {
+  const token = new URLSearchParams(query).get('resume');
+  if (token === null) return { kind: 'new', params: parseExecQuery(query) };
+  if (token === '' || token.length > MAX_RESUME_TOKEN) throw new PodtermError('BadRequest', 'resume must be a resume token.');
+  return { kind: 'resume', token };
 }
 
 function sendErrorAndClose(ws: WebSocket<SocketData>, err: PodtermError): void {

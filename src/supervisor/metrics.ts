@@ -22,11 +22,13 @@ export function outcomeOfEnd(closeCode: number, reason: string): SessionOutcome 
   if (closeCode === 1000) return 'exited';
   if (closeCode === ERRORS.ServerShuttingDown.close) return 'shutdown';
   if (reason === 'IdleTimeout') return 'idle_timeout';
+  // The owner ended a session, or left it detached past the grace: the client's doing, no failure.
+  if (reason === 'SessionGone') return 'client_closed';
   return 'error';
 }
 
 /** Error codes that end a session normally (a limit or a drain), so they are not failures. */
-const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['IdleTimeout', 'SessionExpired', 'ServerShuttingDown']);
+const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['IdleTimeout', 'SessionExpired', 'ServerShuttingDown', 'SessionGone']);
 
 export function isFailure(code: ErrorCode): boolean {
   return !NOT_FAILURES.has(code);

@@ -1,26 +1,25 @@
 /**
- * The main thread's side of one session: it moves buffers between the browser socket and the actor's
- * port, turns browser-socket backpressure into output credit for the actor, and proves the actor is
- * gone (a deadline on every close; a miss recycles the worker that holds the actor, and a session
- * whose actor never spoke is abandoned, so nothing stays counted forever).
+ * The main thread's side of one session: it moves buffers between the browser sockets attached to
+ * it and the actor's port, turns the owner's sockets' backpressure into output credit for the
+ * actor, and proves the actor is gone (a deadline on every close; a miss recycles the worker that
+ * holds the actor, and a session whose actor never spoke is abandoned, so nothing stays counted).
+ *
+ * The session outlives its sockets (docs/protocol.md, Additions): when the owner's last socket
+ * closes with anything but 1000 it is `detached` (the actor runs on, its grace timer with it) until
+ * a socket resumes it or the actor ends it. With no grace, or a 1000 close, it ends as before.
  *
  * One state table and one close funnel (STYLE.md 1-4): every way out goes through #close(), which
  * turns the state to `closing` before it calls anything back.
  */
 import { ERRORS, isErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { errorFrame } from '../protocol/index.js';
-import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type ToActor } from '../actor-link/actor-messages.js';
+import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { SessionPort } from '../actor-link/lane.js';
 import { outcomeOfEnd, type Metrics, type SessionOutcome } from './metrics.js';
+import { Attachment, type AttachmentHost, type ClientLink } from './attachment.js';
 
-/** What the server gives the supervisor for one browser socket (uWS WebSocket, wrapped). */
-export interface ClientLink {
-  /** false: the socket dropped the message (over its hard backpressure cap); the session must end. */
-  send(data: ArrayBuffer): boolean;
-  bufferedAmount(): number;
-  end(code: number, reason: string): void;
-}
+export { Attachment, type ClientLink };
 
 export interface FlowLimits {
   /** Pause the actor when the browser socket buffers more than this. */
@@ -57,17 +56,19 @@ export interface SessionDeps {
 }
 
 /**
- * | state    | next                      | meaning                                             |
- * |----------|---------------------------|-----------------------------------------------------|
- * | starting | open, closing, closed     | the actor has not spoken yet                        |
- * | open     | closing, closed           | the actor runs (it said hello from `threadId`)      |
- * | closing  | closed                    | a close was asked; the deadline runs                |
- * | closed   |                           | the actor ended or was given up; nothing is held    |
+ * | state    | next                               | meaning                                        |
+ * |----------|------------------------------------|------------------------------------------------|
+ * | starting | attached, detached, closing, closed| the actor has not spoken yet                   |
+ * | attached | detached, closing, closed          | it runs, and the owner has a socket attached   |
+ * | detached | attached, closing, closed          | it runs with no owner socket (grace in actor)  |
+ * | closing  | closed                             | a close was asked; the deadline runs           |
+ * | closed   |                                    | the actor ended or was given up; nothing held  |
  */
-export type SessionState = 'starting' | 'open' | 'closing' | 'closed';
+export type SessionState = 'starting' | 'attached' | 'detached' | 'closing' | 'closed';
 const NEXT: Record<SessionState, readonly SessionState[]> = {
-  starting: ['open', 'closing', 'closed'],
-  open: ['closing', 'closed'],
+  starting: ['attached', 'detached', 'closing', 'closed'],
+  attached: ['detached', 'closing', 'closed'],
+  detached: ['attached', 'closing', 'closed'],
   closing: ['closed'],
   closed: [],
 };
@@ -76,22 +77,44 @@ const NEXT: Record<SessionState, readonly SessionState[]> = {
 type CloseCause =
   | { kind: 'client-gone' }
   | { kind: 'shutdown' }
+  | { kind: 'ended' }
   | { kind: 'actor-end'; code: number; reason: string }
   | { kind: 'dropped-send' };
 
-export class Session {
+/** What GET /api/v1/sessions shows of a session (docs/protocol.md, HTTP additions). */
+export interface SessionInfo {
+  id: string;
+  namespace: string;
+  pod: string;
+  container: string | null;
+  command: string[] | null;
+  state: 'attached' | 'detached';
+  createdAt: string;
+  detachedAt: string | null;
+  viewers: Array<{ user: string; role: SocketRole }>;
+  resumeToken: string | undefined;
+}
+
+export class Session implements AttachmentHost {
   readonly id: string;
   readonly ownerKey: string;
   readonly startedAt = Date.now();
   #state: SessionState = 'starting';
-  #link: ClientLink | undefined;
+  readonly #init: ActorInit;
+  readonly #sockets = new Map<number, Attachment>();
+  #nextSocket = 1;
+  #owners = 0;
+  /** Detaches so far (see actor-messages.ts): output stamped with an older epoch is stale. */
+  #epoch = 0;
+  #detachedAt: number | undefined;
   readonly #port: SessionPort<FromActor, ToActor>;
   readonly #deps: SessionDeps;
-  /** Output bytes sent to the browser socket and not yet acknowledged to the actor. */
+  /** Output bytes sent to the owner's sockets and not yet acknowledged to the actor. */
   #pendingAck = 0;
   #ackTimer: NodeJS.Timeout | undefined;
-  /** The browser socket is above its high-water mark; acks wait for drain. */
-  #backpressured = false;
+  /** Owner sockets above their high-water mark; acks wait until every one has drained. */
+  #stalled = 0;
+  #opened: { container: string; command: string[] } | undefined;
   #threadId: number | undefined;
   #outcome: SessionOutcome | undefined;
   /** The error code the actor ended with, when it failed (counted per code). */
@@ -106,10 +129,10 @@ export class Session {
   readonly finished: Promise<void>;
   #finish!: () => void;
 
-  constructor(init: ActorInit, ownerKey: string, link: ClientLink, deps: SessionDeps) {
+  constructor(init: ActorInit, ownerKey: string, deps: SessionDeps) {
     this.id = init.session;
     this.ownerKey = ownerKey;
-    this.#link = link;
+    this.#init = init;
     this.#deps = deps;
     this.#where = { namespace: init.namespace, pod: init.pod, container: init.container };
     this.finished = new Promise((resolve) => (this.#finish = resolve));
@@ -138,39 +161,105 @@ export class Session {
     this.#state = next;
   }
 
+  /** Still serving its owner: neither closing nor closed. */
+  get live(): boolean {
+    return this.#state !== 'closing' && this.#state !== 'closed';
+  }
+
+  /**
+   * A browser socket joins (the one that opened the session, or a resume). The actor sends it its
+   * Started frame, then the replay, then live output. undefined when the session is ending.
+   */
+  attach(link: ClientLink, role: SocketRole, user: string): Attachment | undefined {
+    if (!this.live) return undefined;
+    const a = new Attachment(this.#nextSocket++, role, user, link, this);
+    this.#sockets.set(a.id, a);
+    if (role === 'owner' && ++this.#owners === 1) {
+      this.#detachedAt = undefined;
+      if (this.#state === 'detached') this.#to('attached');
+    }
+    this.#port.postMessage({ t: 'attach', socket: a.id, role });
+    return a;
+  }
+
   /** One browser message, copied out of uWS's buffer (valid only during the callback) and moved. */
-  fromClient(message: ArrayBuffer): void {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+  fromClient(a: Attachment, message: ArrayBuffer): void {
+    // Observers' stdin and resize are ignored (docs/protocol.md, Additions): not even moved.
+    if (!this.live || a.role !== 'owner') return;
     const data = message.slice(0);
     this.#bytesIn += data.byteLength;
     this.#deps.metrics.bytesIn += data.byteLength;
-    if (this.#pendingAck > 0 && !this.#backpressured) {
-      this.#port.postMessage({ t: 'in', data, ack: this.#pendingAck }, [data]);
+    if (this.#pendingAck > 0 && this.#stalled === 0) {
+      this.#port.postMessage({ t: 'in', socket: a.id, data, ack: this.#pendingAck }, [data]);
       this.#pendingAck = 0;
     } else {
-      this.#port.postMessage({ t: 'in', data }, [data]);
+      this.#port.postMessage({ t: 'in', socket: a.id, data }, [data]);
     }
   }
 
-  /** uWS `drain`: give the actor its credit back once the socket is below the low-water mark. */
-  drained(): void {
-    const link = this.#link;
-    if (!link || !this.#backpressured) return;
-    if (link.bufferedAmount() <= this.#deps.flow.lowWaterBytes) {
-      this.#backpressured = false;
+  /** uWS `drain`: give the actor its credit back once every owner socket is below the low-water mark. */
+  drained(a: Attachment): void {
+    if (!a.backpressured || a.bufferedAmount() > this.#deps.flow.lowWaterBytes) return;
+    a.backpressured = false;
+    this.#stalled--;
+    this.#flushAck();
+  }
+
+  /**
+   * A socket closed (its link is gone) or was ended by us. An owner's 1000 close of its last socket
+   * ends the session (the × on a tab), as does any close without a detach grace; any other close of
+   * the last owner socket (1001 reload, a dropped link) detaches it.
+   */
+  left(a: Attachment, code: number): void {
+    if (!this.#sockets.delete(a.id)) return;
+    if (a.backpressured) {
+      a.backpressured = false;
+      this.#stalled--;
+    }
+    if (!this.live) return;
+    const last = a.role === 'owner' && --this.#owners === 0;
+    if (last && (code === 1000 || (this.#init.detachGraceMs ?? 0) <= 0)) {
+      this.#close({ kind: 'client-gone' });
+      return;
+    }
+    this.#port.postMessage({ t: 'detach', socket: a.id });
+    if (!last) {
       this.#flushAck();
+      return;
     }
-  }
-
-  /** The browser socket closed (any reason). Never touch the link again. */
-  clientClosed(): void {
-    this.#link = undefined;
-    this.#close({ kind: 'client-gone' });
+    // The actor forgets what it posted before it sees the detach; so do we (see actor-messages.ts).
+    this.#epoch++;
+    this.#pendingAck = 0;
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#detachedAt = Date.now();
+    if (this.#state === 'attached') this.#to('detached');
   }
 
   /** Drain: the actor sends ServerShuttingDown and asks us to close with 1001. */
   shutdown(): void {
     this.#close({ kind: 'shutdown' });
+  }
+
+  /** The owner ends the session (DELETE /api/v1/sessions/{id}): every socket gets SessionGone. */
+  end(): void {
+    this.#close({ kind: 'ended' });
+  }
+
+  info(): SessionInfo {
+    const init = this.#init;
+    return {
+      id: this.id,
+      namespace: init.namespace,
+      pod: init.pod,
+      container: this.#opened?.container ?? init.container,
+      command: this.#opened?.command ?? init.command,
+      state: this.#owners > 0 ? 'attached' : 'detached',
+      createdAt: new Date(this.startedAt).toISOString(),
+      detachedAt: this.#detachedAt === undefined ? null : new Date(this.#detachedAt).toISOString(),
+      viewers: [...this.#sockets.values()].map((a) => ({ user: a.user, role: a.role })),
+      resumeToken: init.resumeToken,
+    };
   }
 
   /**
@@ -189,9 +278,9 @@ export class Session {
 
   /** The close funnel: every end that starts on the main thread comes through here once. */
   #close(cause: CloseCause): void {
-    if (this.#state === 'closing' || this.#state === 'closed') {
-      // Already on the way out; an actor's end still closes the socket it was meant for.
-      if (cause.kind === 'actor-end') this.#endLink(cause.code, cause.reason);
+    if (!this.live) {
+      // Already on the way out; an actor's end still closes the sockets it was meant for.
+      if (cause.kind === 'actor-end') this.#endAll(cause.code, cause.reason);
       return;
     }
     this.#to('closing');
@@ -200,13 +289,13 @@ export class Session {
     switch (cause.kind) {
       case 'client-gone':
       case 'shutdown':
+      case 'ended':
         this.#port.postMessage({ t: 'close', reason: cause.kind satisfies CloseRequest });
         break;
       case 'actor-end':
-        this.#endLink(cause.code, cause.reason);
+        this.#endAll(cause.code, cause.reason);
         break;
       case 'dropped-send':
-        this.#deps.log('error', 'the browser socket dropped a message; ending the session', { session: this.id });
         this.#port.postMessage({ t: 'close', reason: 'client-gone' });
         this.#sendFinal(ERRORS.Internal.close, 'Internal', ERRORS.Internal.text);
         break;
@@ -214,18 +303,17 @@ export class Session {
     this.#armDeadline();
   }
 
-  #endLink(code: number, reason: string): void {
-    const link = this.#link;
-    this.#link = undefined;
-    // uWS runs the close handler synchronously inside end(); it calls clientClosed(), a no-op now.
-    link?.end(code, reason);
+  /** Closes every attached socket (uWS runs each close handler inside end(): a no-op by then). */
+  #endAll(code: number, reason: string): void {
+    const all = [...this.#sockets.values()];
+    this.#sockets.clear();
+    for (const a of all) a.end(code, reason);
   }
 
   #sendFinal(code: number, errorCode: 'Internal', message: string): void {
-    const link = this.#link;
-    if (!link) return;
-    link.send(errorFrame(errorCode, message));
-    this.#endLink(code, errorCode);
+    const frame = errorFrame(errorCode, message);
+    for (const a of this.#sockets.values()) a.send(frame);
+    this.#endAll(code, errorCode);
   }
 
   #armDeadline(): void {
@@ -247,7 +335,7 @@ export class Session {
   #flushAck(): void {
     if (this.#ackTimer) clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
-    if (this.#backpressured || this.#pendingAck === 0 || this.#state === 'closed') return;
+    if (this.#stalled > 0 || this.#pendingAck === 0 || this.#state === 'closed') return;
     this.#port.postMessage({ t: 'ack', bytes: this.#pendingAck });
     this.#pendingAck = 0;
   }
@@ -257,10 +345,16 @@ export class Session {
     switch (m.t) {
       case 'hello':
         this.#threadId = m.threadId;
-        if (this.#state === 'starting') this.#to('open');
+        if (this.#state === 'starting') {
+          this.#to(this.#owners > 0 ? 'attached' : 'detached');
+          if (this.#owners === 0) this.#detachedAt ??= Date.now();
+        }
+        return;
+      case 'opened':
+        this.#opened = { container: m.container, command: m.command };
         return;
       case 'out':
-        this.#output(m.data);
+        if (m.epoch === this.#epoch) this.#output(m.data, m.to);
         return;
       case 'end':
         this.#closeCode ??= m.code;
@@ -272,25 +366,58 @@ export class Session {
     }
   }
 
-  #output(data: ArrayBuffer): void {
-    const link = this.#link;
-    if (!link) return;
+  /**
+   * One frame from the actor: to one socket (its Started, its replay, its input credit), to every
+   * socket whose Started went out (output), or to every socket (the end frames). Every byte of the current epoch is acknowledged once no
+   * owner socket is above its high-water mark, delivered or not (a socket may have left meanwhile).
+   */
+  #output(data: ArrayBuffer, to: number | 'all' | undefined): void {
     const size = data.byteLength;
-    this.#deps.metrics.bytesOut += size;
-    this.#bytesOut += size;
     this.#pendingAck += size;
-    if (!link.send(data)) {
-      this.#close({ kind: 'dropped-send' });
-      return;
+    if (to === 'all') {
+      for (const a of [...this.#sockets.values()]) this.#deliver(a, data);
+    } else if (to !== undefined) {
+      const a = this.#sockets.get(to);
+      if (a) {
+        a.ready = true;
+        this.#deliver(a, data);
+      }
+    } else {
+      for (const a of [...this.#sockets.values()]) if (a.ready) this.#deliver(a, data);
     }
-    if (!this.#backpressured && link.bufferedAmount() > this.#deps.flow.highWaterBytes) {
-      this.#backpressured = true;
-      this.#deps.metrics.backpressurePauses++;
-    }
-    if (!this.#backpressured) {
+    if (this.#stalled === 0 && this.#state !== 'closed') {
       if (this.#pendingAck >= ACK_EAGER_BYTES) this.#flushAck();
       else this.#ackTimer ??= setTimeout(() => this.#flushAck(), ACK_DELAY_MS);
     }
+  }
+
+  #deliver(a: Attachment, data: ArrayBuffer): void {
+    const size = data.byteLength;
+    this.#deps.metrics.bytesOut += size;
+    this.#bytesOut += size;
+    if (!a.send(data)) {
+      this.#deps.log('error', 'the browser socket dropped a message; closing it', { session: this.id, socket: a.id });
+      if (this.#sockets.size === 1 && (this.#init.detachGraceMs ?? 0) <= 0) {
+        this.#close({ kind: 'dropped-send' });
+        return;
+      }
+      // Bytes are lost to this socket only: it goes (it may resume and get a fresh replay).
+      a.send(errorFrame('Internal', ERRORS.Internal.text));
+      a.end(ERRORS.Internal.close, 'Internal');
+      this.left(a, ERRORS.Internal.close);
+      return;
+    }
+    if (a.backpressured || a.bufferedAmount() <= this.#deps.flow.highWaterBytes) return;
+    if (a.role !== 'owner') {
+      // A watcher never stalls the owner: it is closed and may rejoin with a fresh replay.
+      a.send(errorFrame('TooSlow', ERRORS.TooSlow.text));
+      a.end(ERRORS.TooSlow.close, 'TooSlow');
+      this.left(a, ERRORS.TooSlow.close);
+      return;
+    }
+    a.backpressured = true;
+    this.#stalled++;
+    this.#deps.metrics.backpressurePauses++;
   }
 
   #actorEnded(err: unknown, o: { abandoned?: boolean } = {}): void {
@@ -339,6 +466,8 @@ function outcomeOf(cause: CloseCause): SessionOutcome {
       return 'client_closed';
     case 'shutdown':
       return 'shutdown';
+    case 'ended':
+      return 'client_closed';
     case 'dropped-send':
       return 'error';
     case 'actor-end':

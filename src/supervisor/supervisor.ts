@@ -11,7 +11,8 @@ import { collectGarbage } from '../actor-link/collect-garbage.js';
 import type { RecordingConfig } from '../actor-link/actor-messages.js';
 import type { AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
-import { Session, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionSummary } from './session.js';
+import type { ResumeClaims } from '../auth/resume-token.js';
+import { Session, type Attachment, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionInfo, type SessionSummary } from './session.js';
 
 export interface SupervisorLimits extends FlowLimits {
   maxSessions: number;
@@ -20,6 +21,10 @@ export interface SupervisorLimits extends FlowLimits {
   maxSessionAgeMs: number;
   /** `--kill-on-close` (default true). */
   killOnClose?: boolean;
+  /** How long a session whose owner has no socket lives on; 0 = it ends with its socket. */
+  detachGraceMs: number;
+  /** Replay ring per session (bytes); 0 = off. */
+  replayBytes: number;
 }
 
 /** Whose session it is, as the audit log and the recording name them. */
@@ -42,6 +47,20 @@ export interface SessionRecords {
   audit?: AuditLog;
 }
 
+/** Signs and checks resume tokens (src/auth/resume-token.ts). */
+export interface ResumeTokenSigner {
+  issue(claims: ResumeClaims): string;
+  verify(token: string): ResumeClaims | undefined;
+}
+
+export interface SessionIdentity {
+  replicaId: string;
+  tokens: ResumeTokenSigner;
+}
+
+/** A resume token without max session age still expires (a leaked one is not good forever). */
+const RESUME_TOKEN_MAX_S = 30 * 24 * 60 * 60;
+
 export interface SessionRequest extends ExecParams {
   /** Who owns the session, for the per-person limit: the username (never a token). */
   ownerKey: string;
@@ -58,6 +77,7 @@ export interface SupervisorStats {
   execSocketsOpen: number;
   recordingsOpen: number;
   recordingStops: number;
+  replayBuffers: number;
   workers: number;
   /** Heap used per thread (main thread first), after a GC when asked. */
   heapUsed: number[];
@@ -80,11 +100,13 @@ export class Supervisor {
   #closing: Promise<void> | undefined;
   readonly #recycling = new Set<number>();
 
+  readonly #identity: SessionIdentity;
   readonly #records: SessionRecords;
   /** Per live session, what its end line in the audit log repeats. */
   readonly #auditBase = new Map<string, AuditFields>();
 
-  constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn, records: SessionRecords = { replica: 'podterm' }) {
+  constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn, identity: SessionIdentity, records: SessionRecords = { replica: 'podterm' }) {
+    this.#identity = identity;
     this.#records = records;
     this.#pool = pool;
     this.#metrics = metrics;
@@ -111,13 +133,15 @@ export class Supervisor {
     return this.#sessions.size;
   }
 
-  /** Starts a session, or says why not (ServerShuttingDown, TooManySessions). */
-  open(req: SessionRequest, link: ClientLink): Session | PodtermError {
+  /** Starts a session with `link` as its owner's first socket, or says why not (ServerShuttingDown, TooManySessions). */
+  open(req: SessionRequest, link: ClientLink): Attachment | PodtermError {
     if (this.#state !== 'running') return new PodtermError('ServerShuttingDown');
     if (this.#sessions.size >= this.#limits.maxSessions) return new PodtermError('TooManySessions', 'The server has reached its session limit.');
     const owned = this.#perOwner.get(req.ownerKey) ?? 0;
     if (owned >= this.#limits.maxSessionsPerToken) return new PodtermError('TooManySessions', 'You have reached your session limit; close a tab and try again.');
     const id = randomUUID();
+    const maxAgeS = this.#limits.maxSessionAgeMs > 0 ? Math.ceil(this.#limits.maxSessionAgeMs / 1000) : RESUME_TOKEN_MAX_S;
+    const resumeToken = this.#identity.tokens.issue({ session: id, owner: req.ownerKey, replica: this.#identity.replicaId, expires: Math.floor(Date.now() / 1000) + maxAgeS + 60 });
     this.#holdingSlot.add(id);
     this.#perOwner.set(req.ownerKey, owned + 1);
     if (this.#records.audit) {
@@ -156,13 +180,41 @@ export class Supervisor {
         ...(this.#records.recording
           ? { recording: { ...this.#records.recording, replica: this.#records.replica, user: req.person.user, groups: req.person.groups } }
           : {}),
+        resumeToken,
+        detachGraceMs: this.#limits.detachGraceMs,
+        replayBytes: this.#limits.replayBytes,
       },
       req.ownerKey,
-      link,
       this.#deps,
     );
     this.#sessions.set(id, session);
-    return session;
+    return session.attach(link, 'owner', req.ownerKey) ?? new PodtermError('Internal');
+  }
+
+  /**
+   * Attaches `link` to the session a resume token names, as its owner. Anything else is
+   * SessionGone: a token that is forged, expired or for another replica, a session that ended, or
+   * one that belongs to someone else (which is not told apart, so nobody learns what exists).
+   */
+  resume(token: string, ownerKey: string, link: ClientLink): Attachment | PodtermError {
+    if (this.#state !== 'running') return new PodtermError('ServerShuttingDown');
+    const claims = this.#identity.tokens.verify(token);
+    const session = claims && claims.replica === this.#identity.replicaId ? this.#sessions.get(claims.session) : undefined;
+    if (!claims || !session || claims.owner !== ownerKey || session.ownerKey !== ownerKey) return new PodtermError('SessionGone');
+    return session.attach(link, 'owner', ownerKey) ?? new PodtermError('SessionGone');
+  }
+
+  /** The caller's live sessions on this replica (GET /api/v1/sessions). */
+  sessionsOf(ownerKey: string): SessionInfo[] {
+    return [...this.#sessions.values()].filter((s) => s.ownerKey === ownerKey && s.live).map((s) => s.info());
+  }
+
+  /** The owner ends one of its sessions (DELETE /api/v1/sessions/{id}); false when it has none by that id. */
+  endSession(ownerKey: string, id: string): boolean {
+    const s = this.#sessions.get(id);
+    if (!s || s.ownerKey !== ownerKey || !s.live) return false;
+    s.end();
+    return true;
   }
 
   countRefused(code: ErrorCode): void {
@@ -234,6 +286,7 @@ export class Supervisor {
       execSocketsOpen: reports.reduce((n, r) => n + r.execs, 0),
       recordingsOpen: reports.reduce((n, r) => n + r.recordings, 0),
       recordingStops: reports.reduce((n, r) => n + r.recordingStops, 0),
+      replayBuffers: reports.reduce((n, r) => n + r.replayBuffers, 0),
       workers: this.#pool.workers,
       heapUsed: [mainMemory(), ...(this.#pool.workers > 0 ? reports.map((r) => r.heapUsed) : [])],
     };

@@ -18,6 +18,20 @@ const FONT_MIN = 8;
 const FONT_MAX = 32;
 const FONT_DEFAULT = 14;
 const FONT_KEY = 'podterm.fontSize';
+/**
+ * The open tabs and each one's resume token, for this browser tab only (sessionStorage survives a
+ * reload, not a new window): a reload brings every tab back, each resuming its session.
+ */
+const TABS_KEY = 'podterm.tabs';
+
+interface SavedTab extends ExecTarget {
+  resumeToken: string | null;
+}
+interface SavedTabs {
+  tabs: SavedTab[];
+  /** Index of the active tab; null: the picker. */
+  active: number | null;
+}
 
 export class App {
   readonly sessions = new Map<string, TerminalSession>();
@@ -101,7 +115,44 @@ export class App {
   start(): void {
     void this.showAccount();
     this.disposer.listen(this.doc.getElementById('sign-out')!, 'click', () => void this.signOut());
+    const saved = this.loadTabs();
+    if (saved.tabs.length > 0) {
+      const ids = saved.tabs.map((t) => this.openTerminal({ namespace: t.namespace, pod: t.pod, container: t.container }, false, t.resumeToken));
+      const active = saved.active !== null ? ids[saved.active] : undefined;
+      if (active !== undefined) this.activate(this.idOf(active));
+      else if (!this.followHash()) void this.picker.load();
+      return;
+    }
     if (!this.followHash()) void this.picker.load();
+  }
+
+  private idOf(s: TerminalSession): string | null {
+    for (const [id, x] of this.sessions) if (x === s) return id;
+    return null;
+  }
+
+  private loadTabs(): SavedTabs {
+    try {
+      const raw: unknown = JSON.parse(this.win.sessionStorage.getItem(TABS_KEY) ?? 'null');
+      const v = raw as Partial<SavedTabs> | null;
+      if (!v || !Array.isArray(v.tabs)) return { tabs: [], active: null };
+      const str = (x: unknown): x is string => typeof x === 'string' && x !== '';
+      const tabs = v.tabs.filter((t: SavedTab) => str(t.namespace) && str(t.pod) && str(t.container) && (t.resumeToken === null || str(t.resumeToken)));
+      return { tabs, active: Number.isInteger(v.active) ? (v.active as number) : null };
+    } catch {
+      return { tabs: [], active: null }; // storage disabled or a value we did not write
+    }
+  }
+
+  private saveTabs(): void {
+    const all = [...this.sessions];
+    const tabs: SavedTab[] = all.map(([, s]) => ({ ...s.target, resumeToken: s.resumeToken }));
+    const active = all.findIndex(([id]) => id === this.active);
+    try {
+      this.win.sessionStorage.setItem(TABS_KEY, JSON.stringify({ tabs, active: active === -1 ? null : active } satisfies SavedTabs));
+    } catch {
+      // Storage disabled: a reload then opens the deep-linked tab only, with a new session.
+    }
   }
 
   private loadFontSize(): number {
@@ -188,7 +239,7 @@ export class App {
    * Opens a terminal for the target. A deep link (reuse) switches to a live tab of the same target
    * instead; the picker always opens a new one, since two shells in one container are normal.
    */
-  openTerminal(target: ExecTarget, reuse: boolean): TerminalSession {
+  openTerminal(target: ExecTarget, reuse: boolean, resumeToken: string | null = null): TerminalSession {
     for (const [id, s] of reuse ? this.sessions : []) {
       if (targetLabel(s.target) === targetLabel(target) && s.state !== 'exited' && s.state !== 'failed') {
         this.activate(id);
@@ -196,7 +247,7 @@ export class App {
       }
     }
     const id = `t${this.nextId++}`;
-    const session = new TerminalSession(this.doc, target, this.host);
+    const session = new TerminalSession(this.doc, target, this.host, resumeToken);
     session.panel.id = `panel-${id}`;
     session.panel.setAttribute('aria-labelledby', `tab-${id}`);
     this.sessions.set(id, session);
@@ -219,22 +270,25 @@ export class App {
     const hash = formatHash(s ? { ...s.target } : null);
     if (this.win.location.hash !== hash) this.win.history.replaceState(null, '', hash);
     this.updateTitle();
+    this.saveTabs();
     if (!s) this.picker.focus();
   }
 
   closeTab(id: string): void {
     const s = this.sessions.get(id);
     if (!s) return;
-    s.close();
+    s.close(); // closes its socket with 1000: the × ends the session
     this.sessions.delete(id);
     this.tabs.remove(id);
     this.relabel();
     if (this.active === id) this.activate(this.sessions.keys().next().value ?? null);
+    this.saveTabs();
   }
 
   private onSessionChanged(s: TerminalSession): void {
     for (const [id, x] of this.sessions) if (x === s) this.tabs.update(id, s.label, s.state);
     if (s === this.activeSession()) this.updateTitle();
+    this.saveTabs(); // the resume token changes with the state (a new session, or one that ended)
   }
 
   /** Labels depend on every open tab: a second `shell/main` in another namespace renames both. */

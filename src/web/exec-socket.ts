@@ -21,6 +21,9 @@ export interface ExecTarget {
   attach?: boolean;
 }
 
+/** What a socket opens: a new session in a container, or (docs/protocol.md, Additions) a resume. */
+export type SocketOpen = { target: ExecTarget } | { resume: string };
+
 /** How the session ended, as the page explains it. Exactly one is reported per socket. */
 export type SocketEnd =
   | { kind: 'exited'; info: ExitInfo }
@@ -52,9 +55,13 @@ export class ExecSocket {
   /** Paces stdin by the server's input credit (op 7); splits big pastes below the message limit. */
   private readonly input = new InputPacer((chunk) => this.send([ClientOp.Stdin, chunk]));
 
-  constructor(target: ExecTarget, cols: number, rows: number, private readonly events: ExecSocketEvents) {
-    const q = new URLSearchParams({ namespace: target.namespace, pod: target.pod, container: target.container, cols: String(cols), rows: String(rows) });
-    if (target.attach) q.set('attach', 'true');
+  constructor(what: SocketOpen, cols: number, rows: number, private readonly events: ExecSocketEvents) {
+    const q = new URLSearchParams(
+      'resume' in what
+        ? { resume: what.resume }
+        : { namespace: what.target.namespace, pod: what.target.pod, container: what.target.container, cols: String(cols), rows: String(rows) },
+    );
+    if (!('resume' in what) && what.target.attach) q.set('attach', 'true');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/ws/exec?${q}`, SUBPROTOCOL);
     this.ws.binaryType = 'arraybuffer';
@@ -135,20 +142,22 @@ export class ExecSocket {
 
   /**
    * Idempotent; the page's own reasons (tab closed, reconnect) are reported as 'local', unless an
-   * end frame was reported already: then the socket is closed without a second report.
+   * end frame was reported already: then the socket is closed without a second report. The code
+   * 1000 ends the session on the server (docs/protocol.md, Additions); 4000 only leaves it
+   * (detached, resumable), as a reload's 1001 does.
    */
-  close(reason: string): void {
-    this.shut({ kind: 'local', reason });
+  close(reason: string, code: 1000 | 4000 = 1000): void {
+    this.shut({ kind: 'local', reason }, code);
   }
 
-  private shut(end: SocketEnd): void {
+  private shut(end: SocketEnd, code: 1000 | 4000 = 1000): void {
     if (!this.transition('closing')) return;
     const ws = this.ws;
     const connecting = ws.readyState === WebSocket.CONNECTING;
     this.finish(end);
     // Closing a socket that is still connecting makes Chrome log an error; close it once open.
-    if (connecting) ws.onopen = () => ws.close(1000);
-    else ws.close(1000);
+    if (connecting) ws.onopen = () => ws.close(code);
+    else ws.close(code);
   }
 
   private finish(end: SocketEnd): void {

@@ -3,7 +3,8 @@
  * connected (where, which command), exited with code N, or why it failed; with a Reconnect button
  * whenever the session is over.
  */
-export type StatusKind = 'checking' | 'connecting' | 'connected' | 'exited' | 'failed';
+/** `reconnecting`: the connection dropped and the page resumes the session by itself (with backoff). */
+export type StatusKind = 'checking' | 'connecting' | 'connected' | 'reconnecting' | 'exited' | 'failed';
 
 export interface Status {
   kind: StatusKind;

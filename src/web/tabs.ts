@@ -10,7 +10,7 @@ export interface TabEvents {
 }
 
 const STATE_MARK: Record<string, string> = {
-  checking: '…', connecting: '…', connected: '●', exited: '■', failed: '!',
+  checking: '…', connecting: '…', connected: '●', reconnecting: '…', exited: '■', failed: '!',
 };
 
 export class TabBar {

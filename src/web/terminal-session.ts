@@ -1,12 +1,16 @@
 /**
  * One tab's terminal: the xterm view, the exec socket of the current session, flow control,
- * resize coalescing and the status line. Reconnect keeps the view and opens a new session.
+ * resize coalescing and the status line.
+ *
+ * A session outlives its socket (docs/protocol.md, Additions): the tab keeps the session's resume
+ * token. A dropped connection resumes by itself with backoff ("reconnecting…"); Reconnect and a
+ * page reload resume when the session still lives and otherwise open a new one and say so.
  */
 import type { ITheme } from '@xterm/xterm';
 import type { StartedInfo } from '../protocol/index.js';
 import { ApiError, listPods, whyNotExec } from './api.js';
 import { ExecSocket } from './exec-socket.js';
-import type { ExecTarget, SocketEnd } from './exec-socket.js';
+import type { ExecTarget, SocketEnd, SocketOpen } from './exec-socket.js';
 import { FlowControl } from './flow-control.js';
 import { Disposer, debounce } from './lifecycle.js';
 import { SearchBox } from './search-box.js';
@@ -22,14 +26,20 @@ export type SessionState = StatusKind | 'closed';
 /** The session's lifecycle; any state may go to 'closed' (tab closed), handled by close(). */
 const NEXT: Record<StatusKind, readonly StatusKind[]> = {
   checking: ['checking', 'connecting', 'failed'], // 'checking' again: the first connect() after construction
-  connecting: ['connected', 'exited', 'failed'],
-  connected: ['exited', 'failed'],
+  connecting: ['connected', 'exited', 'failed', 'reconnecting', 'checking'], // checking: the resumed session was gone
+  connected: ['exited', 'failed', 'reconnecting'],
+  reconnecting: ['reconnecting', 'connected', 'exited', 'failed'],
   exited: ['checking'],
   failed: ['checking'],
 };
 
 /** Resize frames wait this long so a window drag sends one frame, not one per pixel. */
 const RESIZE_DEBOUNCE_MS = 75;
+/** Automatic resumes after a drop wait 0.5 s, 1 s, 2 s… up to this, and give up after RESUME_TRIES. */
+const RESUME_BACKOFF_MAX_MS = 8000;
+const RESUME_TRIES = 40;
+/** xterm.js: RIS (ESC c) resets the terminal, in order with the writes around it. */
+const RESET = '\x1bc';
 
 export interface SessionHost {
   fontSize(): number;
@@ -64,10 +74,18 @@ export class TerminalSession {
   private resizesSent = 0;
   /** Bumped per attempt so a late preflight answer for an old attempt is ignored. */
   private attempt = 0;
+  /** The live session's resume token (null: none, or it ended). The App keeps it across reloads. */
+  resumeToken: string | null;
+  /** Automatic resumes since the connection dropped. */
+  private tries = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The resume of this attempt found the session gone: the new session says so when it starts. */
+  private replaced = false;
   state: SessionState = 'checking';
   statusText = '';
 
-  constructor(doc: Document, readonly target: ExecTarget, private readonly host: SessionHost) {
+  constructor(doc: Document, readonly target: ExecTarget, private readonly host: SessionHost, resumeToken: string | null = null) {
+    this.resumeToken = resumeToken;
     this.label = `${target.pod}/${target.container}`;
     this.panel = doc.createElement('section');
     this.panel.className = 'terminal-panel';
@@ -79,6 +97,7 @@ export class TerminalSession {
     this.panel.append(this.tools.el, this.tools.row, this.status.el);
     doc.getElementById('terminals')!.append(this.panel);
     this.disposer.add(() => this.panel.remove());
+    this.disposer.add(() => clearTimeout(this.retryTimer));
 
     this.view = new TerminalView(termHost, { fontSize: host.fontSize(), theme: host.theme(), commands: host.commands });
     this.disposer.add(() => this.view.close());
@@ -141,29 +160,60 @@ export class TerminalSession {
     });
   }
 
-  /** Starts a session: checks the target through the API first, then opens the socket. */
+  /**
+   * Resumes the tab's session when it has a token (Reconnect, a reload); otherwise, or when that
+   * session is gone, starts a new one: checks the target through the API first, then opens the socket.
+   */
   async connect(): Promise<void> {
     if (this.state === 'closed') return;
     const attempt = ++this.attempt;
-    this.socket?.close('reconnect');
+    clearTimeout(this.retryTimer);
+    this.tries = 0;
+    // 4000, not 1000: leaving a socket must not end the session we are about to resume.
+    this.socket?.close('reconnect', 4000);
     this.socket = null;
     this.setState('checking', `Connecting to ${targetLabel(this.target)}…`);
+    if (this.resumeToken !== null) {
+      this.setState('connecting', `Resuming the session in ${targetLabel(this.target)}…`);
+      this.open({ resume: this.resumeToken }, attempt);
+      return;
+    }
     const reason = await this.explain();
     if (attempt !== this.attempt) return; // a newer attempt or close() happened meanwhile
     if (reason !== null) {
       this.setState('failed', reason);
       return;
     }
+    this.setState('connecting', `Connecting to ${targetLabel(this.target)}…`);
+    this.open({ target: this.target }, attempt);
+  }
+
+  /** The connection dropped: resume by itself, with backoff, while the token may still be good. */
+  private resumeLater(): void {
+    const token = this.resumeToken;
+    if (token === null || this.tries >= RESUME_TRIES) {
+      this.resumeToken = null;
+      this.setState('failed', 'The connection was lost and could not be restored.');
+      return;
+    }
+    const delay = Math.min(RESUME_BACKOFF_MAX_MS, 500 * 2 ** this.tries++);
+    this.setState('reconnecting', 'reconnecting…');
+    const attempt = ++this.attempt;
+    this.retryTimer = setTimeout(() => {
+      if (attempt === this.attempt) this.open({ resume: token }, attempt);
+    }, delay);
+  }
+
+  private open(what: SocketOpen, attempt: number): void {
     this.view.fit();
     const { cols, rows } = this.view.term;
     this.lastSize = { cols, rows };
-    this.setState('connecting', `Connecting to ${targetLabel(this.target)}…`);
     const flow = new FlowControl({
       write: (data, parsed) => this.view.term.write(data, parsed),
       pause: () => socket.pause(),
       resume: () => socket.resume(),
     });
-    const socket: ExecSocket = new ExecSocket(this.target, cols, rows, {
+    const socket: ExecSocket = new ExecSocket(what, cols, rows, {
       started: (info) => this.onStarted(info),
       output: (data) => flow.write(data),
       ended: (end) => void this.onEnded(end, attempt),
@@ -185,7 +235,17 @@ export class TerminalSession {
   }
 
   private onStarted(info: StartedInfo): void {
+    this.resumeToken = info.resumeToken ?? null;
+    this.tries = 0;
+    // The protocol: after a resumed Started the client resets its terminal; the replay follows.
+    if (info.resumed) this.view.term.write(RESET);
+    // The session's size, not ours: if they differ, the resize below tells the pod (the last one wins).
+    if (info.cols && info.rows) this.lastSize = { cols: info.cols, rows: info.rows };
     this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${commandLabel(info.command)}`);
+    if (this.replaced) {
+      this.replaced = false;
+      this.notice('the previous session had ended; this is a new one');
+    }
     this.sendResize(); // the window may have changed while connecting
     if (!this.panel.hidden) this.view.focus(); // a background tab must not take the keyboard
   }
@@ -204,20 +264,35 @@ export class TerminalSession {
     // After an Exited or Error frame the socket still waits for the server's close; it stays ours
     // so that Reconnect or closing the tab closes it if that close has not come yet.
     if (end.kind === 'closed' || end.kind === 'local') this.socket = null;
+    const resuming = this.state === 'reconnecting' || (this.state === 'connecting' && this.resumeToken !== null);
     switch (end.kind) {
       case 'local':
         return;
       case 'exited': {
+        this.resumeToken = null;
         const { exitCode, message } = end.info;
         this.setState('exited', exitCode === null ? `exited${message ? ': ' + message : ''}` : `exited with code ${exitCode}`);
         return;
       }
       case 'error':
+        this.resumeToken = null;
+        if (end.info.code === 'SessionGone' && this.state === 'connecting') {
+          // Reconnect or a reload asked for a session that has ended: start a new one, and say so.
+          this.replaced = true;
+          this.socket = null;
+          void this.connect();
+          return;
+        }
         // docs/protocol.md: NoShell (4413) means no shell in the image; a debug container helps.
         if ((end.info.code as string) === 'NoShell') this.tools.offerDebug();
-        this.setState('failed', end.info.message);
+        this.setState('failed', end.info.code === 'SessionGone' && this.state === 'reconnecting' ? 'The session ended while the connection was down.' : end.info.message);
         return;
       case 'closed':
+        // A drop (no end frame): the session lives on, detached; resume it.
+        if (this.resumeToken !== null && end.code !== 1000 && (end.started || resuming)) {
+          this.resumeLater();
+          return;
+        }
         if (end.started) {
           this.setState('failed', end.code === 1000 ? 'The session ended.' : `The connection was lost (close code ${end.code}).`);
           return;

@@ -66,6 +66,8 @@ export async function startPageGateway(t: TestContext, sandbox: Sandbox, limits:
     kube: { kind: 'kubeconfig', yaml: sandbox.kubeconfigYaml() },
     tokens: [{ token: TOKEN }],
     log: () => {},
+    // Sessions end with their socket unless a test asks for a detach grace (resume tests do).
+    detachGraceMs: 0,
     ...limits,
   });
   t.after(() => gateway.close());
@@ -105,12 +107,12 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, ok: (v:
   }
 }
 
-/** Sessions, actors, exec sockets and sandbox processes all back to zero. */
+/** Sessions, actors, exec sockets, replay buffers and sandbox processes all back to zero. */
 export async function assertNoResidue(e: E2e): Promise<void> {
   await waitFor('gateway and sandbox counts back to zero', async () => {
     const g = await e.gateway.stats();
     const s = e.sandbox.stats();
-    return { sessions: g.sessionsActive, actors: g.actorsActive, execSockets: g.execSocketsOpen, execActive: s.execActive, processes: s.processesActive };
+    return { sessions: g.sessionsActive, actors: g.actorsActive, execSockets: g.execSocketsOpen, replayBuffers: g.replayBuffers, execActive: s.execActive, processes: s.processesActive };
   }, (c) => Object.values(c).every((n) => n === 0), 8000);
 }
 

@@ -38,6 +38,8 @@ export async function startGatewayFor(t: TestContext, sandbox: Sandbox, o: Parti
     ],
     // Warnings and errors only, so the test output stays readable (the logger itself is tested).
     logLevel: 'warn',
+    // Sessions end with their socket, as before resume existed, unless a test asks for a grace.
+    detachGraceMs: 0,
     ...o,
   });
   t.after(() => gateway.close());
@@ -54,12 +56,13 @@ export interface Residue {
   sessionsActive: number;
   actorsActive: number;
   execSocketsOpen: number;
+  replayBuffers: number;
   sandboxExecActive: number;
   sandboxProcessesActive: number;
   recordingsOpen: number;
 }
 
-/** Polls until sessions, actors, exec sockets and sandbox processes are all back to zero. */
+/** Polls until sessions, actors, exec sockets, replay buffers and sandbox processes are all back to zero. */
 export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: Residue | undefined;
@@ -70,6 +73,7 @@ export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<v
       sessionsActive: g.sessionsActive,
       actorsActive: g.actorsActive,
       execSocketsOpen: g.execSocketsOpen,
+      replayBuffers: g.replayBuffers,
       sandboxExecActive: s.execActive,
       sandboxProcessesActive: s.processesActive,
       recordingsOpen: g.recordingsOpen,
@@ -78,5 +82,5 @@ export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<v
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, sandboxExecActive: 0, sandboxProcessesActive: 0, recordingsOpen: 0 }, 'residue after sessions ended');
+  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, replayBuffers: 0, sandboxExecActive: 0, sandboxProcessesActive: 0, recordingsOpen: 0 }, 'residue after sessions ended');
 }

@@ -12,7 +12,7 @@ import type { ActorPool } from '../../src/actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../../src/actor-link/lane.js';
 import { decodeServerFrame } from '../../src/protocol/index.js';
 import { Metrics } from '../../src/supervisor/metrics.js';
-import { Session, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
+import { Session, type Attachment, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Waits until `cond` holds (messages cross a real MessageChannel: no fixed sleep on a loaded machine). */
@@ -27,10 +27,16 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
 /** The actor side of one session, driven by the test. */
 class FakeActor {
   readonly port: SessionPort<ToActor, FromActor>;
+  /** Everything but attach and detach (the close-ordering tests look at close requests). */
   readonly got: ToActor[] = [];
+  /** Every message, in order. */
+  readonly all: ToActor[] = [];
   constructor(id: string, lane: Lane) {
     this.port = new SessionPort<ToActor, FromActor>(id);
-    this.port.on('message', (m: ToActor) => this.got.push(m));
+    this.port.on('message', (m: ToActor) => {
+      this.all.push(m);
+      if (m.t !== 'attach' && m.t !== 'detach') this.got.push(m);
+    });
     this.port.bind(lane);
   }
   post(m: FromActor): void {
@@ -82,6 +88,8 @@ class FakePool implements ActorPool {
 
 interface Harness {
   session: Session;
+  /** The first socket, attached as the owner. */
+  socket: Attachment;
   pool: FakePool;
   ends: Array<{ code: number; reason: string }>;
   sent: ArrayBuffer[];
@@ -91,7 +99,7 @@ interface Harness {
   accept: { value: boolean };
 }
 
-function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
+function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0): Harness {
   const pool = new FakePool(t);
   const metrics = new Metrics();
   t.after(() => metrics.close());
@@ -99,17 +107,17 @@ function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
   const sent: ArrayBuffer[] = [];
   const accept = { value: true };
   const calls = { closing: 0, done: 0 };
-  let session!: Session;
+  let socket!: Attachment;
   const link: ClientLink = {
     send: (ab) => {
       sent.push(ab);
       return accept.value;
     },
     bufferedAmount: () => 0,
-    // uWS runs the close handler inside end(): the server calls clientClosed() there.
+    // uWS runs the close handler inside end(): the server reports the close there.
     end: (code, reason) => {
       ends.push({ code, reason });
-      session.clientClosed();
+      socket.closed(code);
     },
   };
   const deps: SessionDeps = {
@@ -121,9 +129,10 @@ function harness(t: TestContext, closeDeadlineMs = 10_000): Harness {
     onDone: () => calls.done++,
     recycle: (threadId) => void pool.recycle(threadId),
   };
-  const init: ActorInit = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0 };
-  session = new Session(init, 'owner', link, deps);
-  return { session, pool, ends, sent, calls, metrics, accept };
+  const init: ActorInit = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs };
+  const session = new Session(init, 'owner', deps);
+  socket = session.attach(link, 'owner', 'owner')!;
+  return { session, socket, pool, ends, sent, calls, metrics, accept };
 }
 
 function assertClosedOnce(h: Harness): void {
@@ -134,7 +143,7 @@ function assertClosedOnce(h: Harness): void {
 
 test('client leaves before the actor speaks: the close waits on the port and reaches the actor', async (t) => {
   const h = harness(t);
-  h.session.clientClosed();
+  h.socket.closed(1006);
   assert.equal(h.session.state, 'closing');
   assert.equal(h.calls.closing, 1, 'the owner slot is free at once');
   const actor = h.pool.startActor('s1');
@@ -169,8 +178,8 @@ test('client closes while the actor is ending: each end happens once', async (t)
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await until(() => h.session.state === 'open', 'hello');
-  h.session.clientClosed();
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
   actor.post({ t: 'end', code: 4408, reason: 'IdleTimeout' });
   actor.bye();
   h.pool.settle();
@@ -198,7 +207,7 @@ test('the worker dies while the session is open: Internal frame, 1011, worker_lo
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await until(() => h.session.state === 'open', 'hello');
+  await until(() => h.session.state === 'attached', 'hello');
   h.pool.settle(new Error('worker exited'));
   await h.session.finished;
   assertClosedOnce(h);
@@ -214,7 +223,7 @@ test('a dropped send ends the session with Internal instead of losing bytes', as
   actor.post({ t: 'hello', threadId: 1 });
   h.accept.value = false;
   const ab = new ArrayBuffer(8);
-  actor.port.postMessage({ t: 'out', data: ab }, [ab]);
+  actor.port.postMessage({ t: 'out', data: ab, epoch: 0, to: h.socket.id }, [ab]);
   await until(() => h.ends.length > 0 && actor.got.length > 0, 'the end after a dropped send');
   assert.deepEqual(h.ends, [{ code: 1011, reason: 'Internal' }]);
   assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
@@ -228,8 +237,8 @@ test('deadline missed by a running actor: its worker is recycled, then the sessi
   const h = harness(t, 30);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 42 });
-  await until(() => h.session.state === 'open', 'hello');
-  h.session.clientClosed();
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
   await until(() => h.pool.recycled.length > 0, 'the recycle');
   assert.deepEqual(h.pool.recycled, [42]);
   h.pool.settle(new Error('recycled'));
@@ -240,7 +249,7 @@ test('deadline missed by a running actor: its worker is recycled, then the sessi
 
 test('deadline missed by an actor that never spoke: abandoned (counted); a late actor still gets the close', async (t) => {
   const h = harness(t, 30);
-  h.session.clientClosed();
+  h.socket.closed(1006);
   await h.session.finished; // within one deadline, with nothing to recycle
   assertClosedOnce(h);
   assert.equal(h.metrics.abandonedSessions, 1);
@@ -258,7 +267,7 @@ test('shutdown: the close request says shutdown; the actor answers 1001', async 
   const h = harness(t);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 1 });
-  await until(() => h.session.state === 'open', 'hello');
+  await until(() => h.session.state === 'attached', 'hello');
   h.session.shutdown();
   h.session.shutdown();
   await until(() => actor.got.length > 0, 'the close request');
@@ -271,6 +280,152 @@ test('shutdown: the close request says shutdown; the actor answers 1001', async 
   assertClosedOnce(h);
   assert.deepEqual(h.ends, [{ code: 1001, reason: 'ServerShuttingDown' }]);
   assert.match(await renderMetrics(h), /podterm_sessions_total\{outcome="shutdown"\} 1/);
+});
+
+interface SecondSocket {
+  link: ClientLink;
+  sent: ArrayBuffer[];
+  ends: Array<{ code: number; reason: string }>;
+  socket: Attachment | undefined;
+}
+
+/** Another browser socket for the harness's session (a resume, or another tab), not attached yet. */
+function secondLink(): SecondSocket {
+  const s: SecondSocket = {
+    sent: [],
+    ends: [],
+    socket: undefined,
+    link: {
+      send: (ab) => (s.sent.push(ab), true),
+      bufferedAmount: () => 0,
+      end: (code, reason) => {
+        s.ends.push({ code, reason });
+        s.socket?.closed(code);
+      },
+    },
+  };
+  return s;
+}
+
+function attachSecond(h: Harness): SecondSocket & { socket: Attachment } {
+  const s = secondLink();
+  s.socket = h.session.attach(s.link, 'owner', 'owner');
+  assert.ok(s.socket, 'attached');
+  return s as SecondSocket & { socket: Attachment };
+}
+
+const frame = (n: number): ArrayBuffer => new Uint8Array(n).fill(7).buffer;
+
+test('with a grace, a dropped socket detaches: the slot stays taken, the actor is told, stale output is neither sent nor acked', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
+  assert.equal(h.session.state, 'detached');
+  assert.equal(h.calls.closing, 0, 'the owner slot stays taken while detached');
+  assert.equal(h.session.info().state, 'detached');
+  assert.ok(h.session.info().detachedAt !== null);
+  await until(() => actor.all.length >= 2, 'the detach');
+  assert.deepEqual(actor.all, [{ t: 'attach', socket: 1, role: 'owner' }, { t: 'detach', socket: 1 }]);
+
+  // Resume: a new socket; output the actor posted before it saw the detach (epoch 0) is stale.
+  const second = attachSecond(h);
+  assert.equal(h.session.state, 'attached');
+  const stale = frame(100);
+  actor.port.postMessage({ t: 'out', data: stale, epoch: 0 }, [stale]);
+  const started = frame(10);
+  actor.port.postMessage({ t: 'out', data: started, epoch: 1, to: 2 }, [started]);
+  const live = frame(20);
+  actor.port.postMessage({ t: 'out', data: live, epoch: 1 }, [live]);
+  await until(() => second.sent.length === 2, 'the Started and live frames');
+  assert.deepEqual(second.sent.map((b) => b.byteLength), [10, 20], 'the stale frame never reaches the new socket');
+  await until(() => actor.got.some((m) => m.t === 'ack'), 'the ack', 2000);
+  assert.deepEqual(actor.got.filter((m) => m.t === 'ack'), [{ t: 'ack', bytes: 30 }], 'only the current epoch is acknowledged');
+
+  // The × on the tab: 1000 on the owner's last socket ends it.
+  second.socket.closed(1000);
+  assert.equal(h.session.state, 'closing');
+  await until(() => actor.got.some((m) => m.t === 'close'), 'the close');
+  assert.deepEqual(actor.got.at(-1), { t: 'close', reason: 'client-gone' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('grace expiry: the actor ends the detached session with SessionGone; no socket to end, counted as client_closed', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1001);
+  actor.post({ t: 'end', code: 4411, reason: 'SessionGone' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.deepEqual(h.ends, []);
+  const text = await renderMetrics(h);
+  assert.match(text, /podterm_sessions_total\{outcome="client_closed"\} 1/);
+  assert.doesNotMatch(text, /podterm_session_failures_total\{code="SessionGone"\} 1/);
+});
+
+test('two owner sockets: a 1000 close of one leaves the session attached; the other keeps it', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  const second = attachSecond(h);
+  h.socket.closed(1000);
+  assert.equal(h.session.state, 'attached');
+  assert.equal(h.calls.closing, 0);
+  await until(() => actor.all.length >= 3, 'attach 2 and detach 1');
+  assert.deepEqual(actor.all.slice(1), [{ t: 'attach', socket: 2, role: 'owner' }, { t: 'detach', socket: 1 }]);
+  // The end reaches every socket still attached.
+  actor.post({ t: 'end', code: 1000, reason: 'exited' });
+  await until(() => second.ends.length > 0, 'the end');
+  assert.deepEqual(second.ends, [{ code: 1000, reason: 'exited' }]);
+  assert.deepEqual(h.ends, [], 'the socket that left is not touched again');
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('the socket drops before the actor speaks: hello finds the session detached; the owner ends it (DELETE)', async (t) => {
+  const h = harness(t, 10_000, 60_000);
+  h.socket.closed(1006);
+  assert.equal(h.session.state, 'starting');
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'detached', 'hello');
+  h.session.end();
+  assert.equal(h.session.state, 'closing');
+  assert.equal(h.session.attach(secondLink().link, 'owner', 'owner'), undefined, 'no resume into a closing session');
+  await until(() => actor.got.length > 0, 'the close');
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'ended' }]);
+  actor.post({ t: 'end', code: 4411, reason: 'SessionGone' });
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+});
+
+test('without a grace any close ends the session, as before resume existed', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1001);
+  assert.equal(h.session.state, 'closing');
+  await until(() => actor.got.length > 0, 'the close');
+  assert.deepEqual(actor.got, [{ t: 'close', reason: 'client-gone' }]);
+  assert.ok(!actor.all.some((m) => m.t === 'detach'));
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
 });
 
 async function renderMetrics(h: Harness): Promise<string> {
