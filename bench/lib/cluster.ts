@@ -109,6 +109,9 @@ export async function startGateway(children: ChildSet, opts: GatewayOptions): Pr
     '--kubeconfig', opts.kubeconfig,
     '--workers', String(opts.workers),
     '--token', token,
+    // The scenarios measure sessions that end with their socket (churn proves nothing survives
+    // that end); resumable sessions are measured with --gateway-arg --detach-grace-ms=N.
+    '--detach-grace-ms', '0',
     ...(opts.extraArgs ?? []),
   ];
   const name = `gateway(workers=${opts.workers})`;

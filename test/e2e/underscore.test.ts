@@ -43,8 +43,12 @@ async function checkUnderscores(t: { diagnostic(s: string): void }, page: Page, 
   assert.deepEqual(blank, [0, 0, 0], 'spaces have no ink');
   assert.ok(drawn.every((n) => n > 0), `every underscore is drawn (${renderer}): ${JSON.stringify(drawn)}`);
   // Screen readers (and tests) read the screen from xterm's accessibility tree, not from pixels.
-  const tree = await page.locator('.terminal-panel:not([hidden]) .xterm-accessibility-tree').innerText();
-  assert.ok(tree.includes(WITH) && tree.includes(WITHOUT), `the accessibility tree has the text: ${JSON.stringify(tree.slice(0, 200))}`);
+  // xterm refreshes that tree after a render, not with it: wait for it rather than read it once.
+  await waitFor(
+    'the text in the accessibility tree',
+    () => page.locator('.terminal-panel:not([hidden]) .xterm-accessibility-tree').innerText(),
+    (tree) => tree.includes(WITH) && tree.includes(WITHOUT),
+  );
 }
 
 async function openShell(t: Parameters<typeof openPage>[0], e: E2e): Promise<Awaited<ReturnType<typeof openPage>>> {

@@ -82,6 +82,8 @@ export async function startIdentityStack(t: TestContext, o: IdentityStackOptions
     oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, usernameClaim: 'email', redirectUrl: `${url}/auth/callback` },
     identity: o.identity ?? 'impersonate',
     logLevel: 'warn',
+    // Sessions end with their socket here (the identity tests count residue right after a close).
+    detachGraceMs: 0,
     ...o.gateway,
   });
   t.after(() => gateway.close());
