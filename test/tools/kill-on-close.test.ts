@@ -54,9 +54,11 @@ test('kill on close (default): nothing the session started is alive 5 s after th
   const stack = await toolStack(t);
   const ns = await leaveThree(stack.url, 70_000 + randomInt(10_000) * 3);
   const closedAt = Date.now();
-  while (sleeping(ns).length > 0 && Date.now() - closedAt < 5000) await delay(50);
+  // The sandbox rescans its survivors every 250 ms, and the kill exec's own shell is one of its
+  // processes until it exits: both settle within the same 5 s budget.
+  while ((sleeping(ns).length > 0 || stack.sandbox.toolStats().survivorsActive > 0) && Date.now() - closedAt < 5000) await delay(50);
   assert.deepEqual(sleeping(ns), [], 'no sleep left 5 s after the close');
-  assert.equal(stack.sandbox.toolStats().survivorsActive, 0);
+  assert.equal(stack.sandbox.toolStats().survivorsActive, 0, 'no process of the session left 5 s after the close');
   await assertNoToolResidue(stack);
 });
 
