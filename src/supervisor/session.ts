@@ -27,6 +27,8 @@ export interface FlowLimits {
   /** Resume when it has drained below this. */
   lowWaterBytes: number;
   closeDeadlineMs: number;
+  /** How long an actor may take to say hello (default DEFAULT_START_DEADLINE_MS). */
+  startDeadlineMs?: number;
 }
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -79,7 +81,14 @@ type CloseCause =
   | { kind: 'shutdown' }
   | { kind: 'ended' }
   | { kind: 'actor-end'; code: number; reason: string }
-  | { kind: 'dropped-send' };
+  | { kind: 'dropped-send' }
+  | { kind: 'not-started' };
+
+/**
+ * An actor that has not said hello by then was never scheduled (seen once with --workers 2 in a
+ * bench run: one of 50 tasks stayed unstarted for minutes). The client is told instead of waiting.
+ */
+export const DEFAULT_START_DEADLINE_MS = 30_000;
 
 /** What GET /api/v1/sessions shows of a session (docs/protocol.md, HTTP additions). */
 export interface SessionInfo {
@@ -120,6 +129,7 @@ export class Session implements AttachmentHost {
   /** The error code the actor ended with, when it failed (counted per code). */
   #failure: ErrorCode | undefined;
   #deadline: NodeJS.Timeout | undefined;
+  #startDeadline: NodeJS.Timeout | undefined;
   readonly #where: { namespace: string; pod: string; container: string | null | undefined };
   #closeCode: number | undefined;
   #exitCode: number | null | undefined;
@@ -142,6 +152,13 @@ export class Session implements AttachmentHost {
     // The task result and the port's messages travel on different channels with no order between
     // them; the actor closes its port last, and 'close' comes after every message it posted.
     const portClosed = new Promise<void>((resolve) => port.once('close', resolve));
+    const startDeadline = setTimeout(() => {
+      if (this.#state !== 'starting') return;
+      this.#deps.log('error', 'session actor did not start in time', { session: this.id, waitedMs: deps.flow.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS });
+      this.#failure ??= 'Internal';
+      this.#close({ kind: 'not-started' });
+    }, deps.flow.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS);
+    this.#startDeadline = startDeadline;
     deps.pool.run(port, init).then(
       () => portClosed.then(() => this.#actorEnded(undefined)),
       (err: unknown) => this.#actorEnded(err),
@@ -299,6 +316,11 @@ export class Session implements AttachmentHost {
         this.#port.postMessage({ t: 'close', reason: 'client-gone' });
         this.#sendFinal(ERRORS.Internal.close, 'Internal', ERRORS.Internal.text);
         break;
+      case 'not-started':
+        // Held on the port: an actor that starts after all finds it first and ends at once.
+        this.#port.postMessage({ t: 'close', reason: 'client-gone' });
+        this.#sendFinal(ERRORS.Internal.close, 'Internal', 'The session could not be started; try again.');
+        break;
     }
     this.#armDeadline();
   }
@@ -344,6 +366,7 @@ export class Session implements AttachmentHost {
     if (this.#state === 'closed') return;
     switch (m.t) {
       case 'hello':
+        clearTimeout(this.#startDeadline);
         this.#threadId = m.threadId;
         if (this.#state === 'starting') {
           this.#to(this.#owners > 0 ? 'attached' : 'detached');
@@ -425,6 +448,7 @@ export class Session implements AttachmentHost {
     if (this.#state !== 'closing') this.#deps.onClosing(this);
     this.#to('closed');
     if (this.#deadline) clearTimeout(this.#deadline);
+    clearTimeout(this.#startDeadline);
     if (this.#ackTimer) clearTimeout(this.#ackTimer);
     if (!o.abandoned) this.#port.close();
     if (err !== undefined) {
@@ -469,6 +493,7 @@ function outcomeOf(cause: CloseCause): SessionOutcome {
     case 'ended':
       return 'client_closed';
     case 'dropped-send':
+    case 'not-started':
       return 'error';
     case 'actor-end':
       return outcomeOfEnd(cause.code, cause.reason);

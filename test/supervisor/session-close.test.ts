@@ -99,7 +99,7 @@ interface Harness {
   accept: { value: boolean };
 }
 
-function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0): Harness {
+function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0, startDeadlineMs?: number): Harness {
   const pool = new FakePool(t);
   const metrics = new Metrics();
   t.after(() => metrics.close());
@@ -123,7 +123,7 @@ function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0): H
   const deps: SessionDeps = {
     pool,
     metrics,
-    flow: { highWaterBytes: 1 << 20, lowWaterBytes: 1 << 18, closeDeadlineMs },
+    flow: { highWaterBytes: 1 << 20, lowWaterBytes: 1 << 18, closeDeadlineMs, ...(startDeadlineMs !== undefined ? { startDeadlineMs } : {}) },
     log: () => undefined,
     onClosing: () => calls.closing++,
     onDone: () => calls.done++,
@@ -431,3 +431,18 @@ test('without a grace any close ends the session, as before resume existed', asy
 async function renderMetrics(h: Harness): Promise<string> {
   return h.metrics.render({ sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, workers: 1 });
 }
+
+test('an actor that never starts: the client is told (Internal) at the start deadline instead of waiting; a late actor still gets the close', async (t) => {
+  const h = harness(t, 30, 0, 40);
+  await h.session.finished; // start deadline, then one close deadline with no thread to recycle
+  assertClosedOnce(h);
+  assert.deepEqual(h.ends, [{ code: 1011, reason: 'Internal' }]);
+  const last = decodeServerFrame(new Uint8Array(h.sent.at(-1)!));
+  assert.deepEqual(last, [4, { code: 'Internal', message: 'The session could not be started; try again.' }]);
+  assert.match(await renderMetrics(h), /podterm_session_failures_total\{code="Internal"\} 1/);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 5 });
+  await until(() => actor.got.some((m) => m.t === 'close'), 'the held close request');
+  actor.bye();
+  await until(() => actor.port.listenerCount('message') === 0, 'the port to close');
+});
