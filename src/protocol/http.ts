@@ -60,3 +60,17 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
 }
+
+/** `GET /api/v1/recordings`: one row per recording the caller may see (docs/protocol.md). */
+export interface RecordingSummary {
+  id: string;
+  user: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  startedAt: string;
+  endedAt: string | null;
+  exitCode: number | null;
+  /** Size of the .cast now. */
+  bytes: number;
+}

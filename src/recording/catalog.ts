@@ -5,6 +5,7 @@
  * Who may see what: the owner sees their own recordings, members of `recordingsGroup` see all,
  * anyone else gets Forbidden (the caller writes the audit line saying who tried).
  */
+import type { RecordingSummary } from '../protocol/http.js';
 import { constants } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,19 +18,8 @@ export interface Viewer {
   groups: readonly string[];
 }
 
-/** One row of the list, the shape of docs/protocol.md. */
-export interface RecordingSummary {
-  id: string;
-  user: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  startedAt: string;
-  endedAt: string | null;
-  exitCode: number | null;
-  /** Size of the .cast now. */
-  bytes: number;
-}
+/** One row of the list: the wire shape, defined once in src/protocol/http.ts. */
+export type { RecordingSummary };
 
 export interface RecordingFilter {
   namespace?: string;

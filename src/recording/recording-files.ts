@@ -4,6 +4,7 @@
  * `RecordingMeta` below) side by side in the record dir. Ids name files, so they are validated
  * everywhere they enter: a fixed alphabet, no dots, no separators, so no path traversal.
  */
+import type { RecordingSubject } from './writer-options.js';
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,17 +58,9 @@ export interface RecordingStop {
 }
 
 /** The sidecar (`ID.json`), version 1. Written at open (endedAt null) and again at close. */
-export interface RecordingMeta {
+export interface RecordingMeta extends RecordingSubject {
   version: 1;
   id: string;
-  session: string;
-  user: string;
-  groups: string[];
-  replica: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  command: string[];
   /** ISO 8601. */
   startedAt: string;
   /** ISO 8601; null while the session runs (or if the gateway died before close). */

@@ -3,17 +3,7 @@
  * (`GET /api/v1/recordings`) and plays one in the page with asciinema-player. The player
  * (a self-hosted copy of its browser bundle) loads only when a recording is opened.
  */
-interface RecordingRow {
-  id: string;
-  user: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  startedAt: string;
-  endedAt: string | null;
-  exitCode: number | null;
-  bytes: number;
-}
+import type { RecordingSummary as RecordingRow } from '../protocol/http.js';
 
 interface PlayerApi {
   dispose(): void;
