@@ -37,6 +37,13 @@ export interface RecordingConfig {
 
 export interface ActorInit extends ExecParams {
   session: string;
+  /**
+   * The owner socket that opened the session, numbered by the main thread before the actor runs.
+   * It is in the init, not in an `attach` message, because the actor may finish opening the exec
+   * before an attach reaches it (the main thread binds the port only when the actor says hello): an
+   * actor that knew no socket then took the session for one whose sockets had all left.
+   */
+  opener: number;
   /** kubeconfig context of the token; undefined = current-context. */
   context: string | undefined;
   /**

@@ -154,6 +154,7 @@ export class SessionActor {
     this.#init = init;
     this.#deps = deps;
     this.#size = { cols: init.cols, rows: init.rows };
+    this.#sockets.add(init.opener, 'owner');
     deps.counters.actors++;
     this.#disposers.push(() => deps.counters.actors--);
     // Only a session that can outlive its socket needs a replay; the ring allocates as output comes.

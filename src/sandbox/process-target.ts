@@ -258,6 +258,10 @@ class PipeTarget implements ExecTarget {
     stdin?.on('drain', () => sink.stdinDrained());
     stdout?.on('data', (d: Buffer) => sink.stdout(d));
     stderr?.on('data', (d: Buffer) => sink.stderr(d));
+    // libuv's stdio pipes are socket pairs: a read can fail (ECONNRESET, seen once in CI as an
+    // uncaught exception). The output simply ends there; 'exit' and 'close' still follow.
+    stdout?.on('error', () => undefined);
+    stderr?.on('error', () => undefined);
     this.#child.once('close', () => this.#finish());
     this.#exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {

@@ -139,11 +139,18 @@ export class Session implements AttachmentHost {
   readonly finished: Promise<void>;
   #finish!: () => void;
 
-  constructor(init: ActorInit, ownerKey: string, deps: SessionDeps) {
+  /** The owner socket that opened the session (attached before the actor runs, see ActorInit.opener). */
+  readonly opener: Attachment;
+
+  constructor(init: Omit<ActorInit, 'opener'>, owner: { key: string; link: ClientLink }, deps: SessionDeps) {
     this.id = init.session;
-    this.ownerKey = ownerKey;
-    this.#init = init;
+    this.ownerKey = owner.key;
     this.#deps = deps;
+    const opener = new Attachment(this.#nextSocket++, 'owner', owner.key, owner.link, this);
+    this.#sockets.set(opener.id, opener);
+    this.#owners = 1;
+    this.opener = opener;
+    this.#init = { ...init, opener: opener.id };
     this.#where = { namespace: init.namespace, pod: init.pod, container: init.container };
     this.finished = new Promise((resolve) => (this.#finish = resolve));
     const port = new SessionPort<FromActor, ToActor>(init.session);
@@ -159,7 +166,7 @@ export class Session implements AttachmentHost {
       this.#close({ kind: 'not-started' });
     }, deps.flow.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS);
     this.#startDeadline = startDeadline;
-    deps.pool.run(port, init).then(
+    deps.pool.run(port, this.#init).then(
       () => portClosed.then(() => this.#actorEnded(undefined)),
       (err: unknown) => this.#actorEnded(err),
     );
@@ -454,6 +461,10 @@ export class Session implements AttachmentHost {
     if (err !== undefined) {
       this.#outcome ??= 'worker_lost';
       this.#deps.log('error', 'session actor failed', { session: this.id, error: String(err) });
+    }
+    if (err === undefined && this.#outcome === undefined) {
+      // Neither side asked for this end: say so, so the log never shows an end without a cause.
+      this.#deps.log('error', 'session actor ended without an end message', { session: this.id, sockets: this.#sockets.size });
     }
     // The actor ended without closing the socket: its worker died (or a bug). Tell the client.
     this.#sendFinal(ERRORS.Internal.close, 'Internal', ERRORS.Internal.text);

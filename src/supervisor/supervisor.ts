@@ -184,11 +184,11 @@ export class Supervisor {
         detachGraceMs: this.#limits.detachGraceMs,
         replayBytes: this.#limits.replayBytes,
       },
-      req.ownerKey,
+      { key: req.ownerKey, link },
       this.#deps,
     );
     this.#sessions.set(id, session);
-    return session.attach(link, 'owner', req.ownerKey) ?? new PodtermError('Internal');
+    return session.opener;
   }
 
   /**
