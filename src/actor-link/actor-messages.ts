@@ -13,7 +13,7 @@
  * | close   | main -> actor    | reason              | end the session (client, owner, drain)           |
  * | hello   | actor -> main    | threadId            | the actor runs (where, for recycling)            |
  * | opened  | actor -> main    | container, command  | the exec is open (what it runs, for the list)    |
- * | out     | actor -> main    | data, epoch, to?    | one encoded server frame (`to`: see FromActor)   |
+ * | out     | actor -> main    | data, epoch, to?, except? | one encoded server frame (`to`: see FromActor) |
  * | end     | actor -> main    | code, reason, exitCode? | close every browser socket with this code    |
  *
  * Sockets are numbered by the main thread, per session. `epoch` counts the session's detaches: both
@@ -95,8 +95,12 @@ export type ToActor =
 export type FromActor =
   | { t: 'hello'; threadId: number }
   | { t: 'opened'; container: string; command: string[] }
-  /** `to`: one socket; absent: every socket that got its Started; 'all': every socket (the end frames). */
-  | { t: 'out'; data: ArrayBuffer; epoch: number; to?: number | 'all' }
+  /**
+   * `to`: one socket; absent: every socket that got its Started; 'all': every socket (the end
+   * frames). `except` (with `to` absent): every socket that got its Started but that one (a size
+   * change goes to every socket but the one that asked).
+   */
+  | { t: 'out'; data: ArrayBuffer; epoch: number; to?: number | 'all'; except?: number }
   | { t: 'end'; code: number; reason: string; exitCode?: number | null };
 
 /** What each actor host (one per worker thread, or the main thread) reports when probed. */

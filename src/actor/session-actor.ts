@@ -117,6 +117,8 @@ export class SessionActor {
   #nudgeTimer: NodeJS.Timeout | undefined;
   /** The pty size as last applied (the nudge returns to it). */
   #size: { cols: number; rows: number };
+  /** The size last asked for by an owner socket: a change is announced to the others (op 5). */
+  #asked: { cols: number; rows: number };
   /** Output frames encoded before the first Started went out (posted right after it). */
   #earlyOutput: ArrayBuffer[] = [];
   /** Input credit goes to the socket that typed last (one window per session; see InputCredit). */
@@ -154,6 +156,7 @@ export class SessionActor {
     this.#init = init;
     this.#deps = deps;
     this.#size = { cols: init.cols, rows: init.rows };
+    this.#asked = { ...this.#size };
     this.#sockets.add(init.opener, 'owner');
     deps.counters.actors++;
     this.#disposers.push(() => deps.counters.actors--);
@@ -250,7 +253,7 @@ export class SessionActor {
     if (this.#sockets.owners > 0) {
       this.#to('attached');
       // No replay here: what the exec printed so far follows as early output, to every socket.
-      for (const socket of this.#sockets.ownerIds()) this.#greet(socket, false);
+      for (const socket of this.#sockets.ids()) this.#greet(socket, false);
       for (const ab of this.#earlyOutput.splice(0)) this.#postOut(ab);
     } else {
       // Every socket left while the exec was opening (a reload): the session waits, detached.
@@ -316,13 +319,14 @@ export class SessionActor {
   /**
    * A socket joins. Before the exec is open it is only remembered (#start greets it); after, it
    * gets its Started frame and the replay, then live output; the first owner socket of a detached
-   * session attaches it again.
+   * session attaches it again. An observer changes no state: it gets its Started and a fresh
+   * replay, then the output the owner's sockets pace (none while the session is detached).
    */
   #attach(socket: number, role: SocketRole): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#sockets.add(socket, role);
-    if (this.#state === 'starting' || role !== 'owner') return;
-    if (this.#state === 'detached') {
+    if (this.#state === 'starting') return;
+    if (role === 'owner' && this.#state === 'detached') {
       clearTimeout(this.#graceTimer);
       this.#graceTimer = undefined;
       this.#to('attached');
@@ -362,17 +366,22 @@ export class SessionActor {
     this.#graceTimer = setTimeout(() => void this.close({ kind: 'grace-expired' }), grace);
   }
 
-  /** The Started frame for one socket, then (when it resumes) the replay: both to it alone. */
+  /**
+   * The Started frame for one socket, then (when it resumes or observes) the replay: both to it
+   * alone. An observer's Started carries neither the resume token nor an input window (its input
+   * is ignored).
+   */
   #greet(socket: number, replay: boolean): void {
     const init = this.#init;
     const resumed = this.#sockets.resumed(socket);
+    const owner = this.#sockets.isOwner(socket);
     this.#unacked += this.#sendFrame(
       [
         ServerOp.Started,
         {
           session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command,
-          inputWindow: this.#credit.window, ...(init.resumeToken !== undefined ? { resumeToken: init.resumeToken } : {}),
-          role: 'owner', resumed, cols: this.#size.cols, rows: this.#size.rows,
+          ...(owner ? { inputWindow: this.#credit.window, ...(init.resumeToken !== undefined ? { resumeToken: init.resumeToken } : {}) } : {}),
+          role: owner ? 'owner' : 'observer', resumed, cols: this.#asked.cols, rows: this.#asked.rows,
         },
       ],
       socket,
@@ -420,6 +429,7 @@ export class SessionActor {
         return;
       case ClientOp.Resize:
         this.#resize.request(frame[1], frame[2]);
+        this.#announceSize(socket, frame[1], frame[2]);
         return;
       case ClientOp.Pause:
         this.#sockets.setPaused(socket, true);
@@ -430,6 +440,14 @@ export class SessionActor {
         this.#applyFlow();
         return;
     }
+  }
+
+  /** A new size (the last resize wins) goes to every other socket as `[5, cols, rows]` (Additions). */
+  #announceSize(from: number, cols: number, rows: number): void {
+    if (cols === this.#asked.cols && rows === this.#asked.rows) return;
+    this.#asked = { cols, rows };
+    if (this.#state !== 'attached' && this.#state !== 'detached') return; // starting: Started carries it
+    this.#unacked += this.#sendFrame([ServerOp.Size, cols, rows], { except: from });
   }
 
   #stdin(bytes: Uint8Array): void {
@@ -527,12 +545,16 @@ export class SessionActor {
     void this.close(outcome.kind === 'exit' ? { kind: 'exit', exitCode: outcome.exitCode, message: outcome.message } : outcome);
   }
 
-  /** Posts one encoded frame, to one socket or (`to` undefined) to all; returns its size. */
-  #sendFrame(frame: ServerFrame, to?: number | 'all'): number {
+  /**
+   * Posts one encoded frame, to one socket, to every greeted socket (`to` undefined), to every
+   * greeted socket but one (`{except}`) or to every socket ('all'); returns its size.
+   */
+  #sendFrame(frame: ServerFrame, to?: number | 'all' | { except: number }): number {
     // A fresh ArrayBuffer per frame so it can be transferred, not copied, to the main thread.
     const ab = encodeToArrayBuffer(frame);
     const size = ab.byteLength; // read before the transfer detaches it
-    this.#post({ t: 'out', data: ab, epoch: this.#epoch, ...(to !== undefined ? { to } : {}) }, [ab]);
+    const where = to === undefined ? {} : typeof to === 'object' ? { except: to.except } : { to };
+    this.#post({ t: 'out', data: ab, epoch: this.#epoch, ...where }, [ab]);
     return size;
   }
 

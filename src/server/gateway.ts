@@ -18,8 +18,10 @@ import { StaticTokens, type TokenBinding } from '../auth/token-auth.js';
 import { Authenticator, type IdentityMode } from '../auth/authenticator.js';
 import { mountAuthRoutes } from './auth-routes.js';
 import { ResumeTokens } from '../auth/resume-token.js';
+import { ShareTokens } from '../auth/share-token.js';
 import { DEFAULT_REPLAY_BYTES } from '../actor/replay-buffer.js';
 import { mountSessionRoutes } from './session-routes.js';
+import { mountShareRoutes } from './share-routes.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { startSignIn, type OidcGatewayOptions, type StartedSignIn } from './sign-in.js';
 import { ExecAgents } from '../kube/exec.js';
@@ -163,6 +165,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const kubeContexts = new KubeContexts(kube);
   const records = await openRecords(options, forComponent('records'));
   const metrics = new Metrics();
+  // Resume and share tokens: one secret, a key per purpose (secrets.ts).
+  const secret = options.sessionSecret ?? randomBytes(32);
   const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info')) : new InlineActorPool(kube, forComponent('actor'));
   const supervisor = new Supervisor(
     pool,
@@ -180,7 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       replayBytes: options.replayBytes ?? DEFAULTS.replayBytes,
     },
     forComponent('supervisor'),
-    { replicaId: options.replicaId ?? randomUUID(), tokens: new ResumeTokens(options.sessionSecret ?? randomBytes(32)) },
+    { replicaId: options.replicaId ?? randomUUID(), tokens: new ResumeTokens(secret), shares: new ShareTokens(secret) },
     records.sessions,
   );
   metrics.watch(() => supervisor.stats());
@@ -237,6 +241,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   mountLogRoutes(app, toolDeps);
   mountDebugRoutes(app, toolDeps);
   mountSessionRoutes(app, {
+    supervisor,
+    person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
+    allowedOrigins: options.allowedOrigins,
+    log: forComponent('http'),
+  });
+  mountShareRoutes(app, {
     supervisor,
     person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
     allowedOrigins: options.allowedOrigins,

@@ -16,6 +16,7 @@ import { originAllowed } from '../auth/token-auth.js';
 import type { KubeApi } from '../kube/api.js';
 import { assertExecAllowed } from './exec-permission.js';
 import { MAX_RESUME_TOKEN } from '../auth/resume-token.js';
+import { MAX_SIGNED_TOKEN } from '../auth/signed-token.js';
 import { sessionOwner } from '../auth/session-owner.js';
 import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
@@ -23,8 +24,8 @@ import { parseExecQuery, type ExecParams } from './validate.js';
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
 const DROPPED = 2;
 
-/** What the socket asks for: a new session, or to resume one (the token is checked at open). */
-type SocketTarget = { kind: 'new'; params: ExecParams } | { kind: 'resume'; token: string };
+/** What the socket asks for: a new session, to resume one, or to watch one (tokens are checked at open). */
+type SocketTarget = { kind: 'new'; params: ExecParams } | { kind: 'resume'; token: string } | { kind: 'observe'; token: string };
 
 interface SocketData {
   caller: Caller;
@@ -151,7 +152,9 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         const result =
           target.kind === 'resume'
             ? o.supervisor.resume(target.token, owner, link)
-            : o.supervisor.open(
+            : target.kind === 'observe'
+              ? o.supervisor.observe(target.token, { user: person.username, client: data.client }, link)
+              : o.supervisor.open(
                 {
                   ownerKey: owner, context: kube.context, as: kube.as,
                   person: { user: person.username, groups: person.groups, via: person.via }, client: data.client, ...target.params,
@@ -194,9 +197,18 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
   });
 }
 
-/** `?resume=TOKEN` resumes (nothing else is read then); otherwise the exec arguments. */
+/**
+ * `?resume=TOKEN` resumes, `?observe=TOKEN` watches (a share token; no access review: the owner's
+ * session runs already, and the holder only reads); nothing else is read then. Otherwise the exec arguments.
+ */
 function parseTarget(query: string): SocketTarget {
-  const token = new URLSearchParams(query).get('resume');
+  const q = new URLSearchParams(query);
+  const observe = q.get('observe');
+  if (observe !== null) {
+    if (observe === '' || observe.length > MAX_SIGNED_TOKEN) throw new PodtermError('BadRequest', 'observe must be a share token.');
+    return { kind: 'observe', token: observe };
+  }
+  const token = q.get('resume');
   if (token === null) return { kind: 'new', params: parseExecQuery(query) };
   if (token === '' || token.length > MAX_RESUME_TOKEN) throw new PodtermError('BadRequest', 'resume must be a resume token.');
   return { kind: 'resume', token };

@@ -12,7 +12,7 @@
  * turns the state to `closing` before it calls anything back.
  */
 import { ERRORS, isErrorCode, type ErrorCode } from '../protocol/errors.js';
-import { errorFrame } from '../protocol/index.js';
+import { encodeToArrayBuffer, errorFrame, ServerOp } from '../protocol/index.js';
 import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { SessionPort } from '../actor-link/lane.js';
@@ -53,6 +53,8 @@ export interface SessionDeps {
   onClosing(session: Session): void;
   /** The actor has ended (or was given up): forget the session. `summary` is its audit record. */
   onDone(session: Session, summary: SessionSummary): void;
+  /** A socket left the session (closed, ended by us, or the session ended), once per attachment, with its close code. */
+  onLeave?(session: Session, a: Attachment, code: number): void;
   /** The actor missed its close deadline on thread `threadId`: the last resort. */
   recycle(threadId: number): void;
 }
@@ -203,7 +205,34 @@ export class Session implements AttachmentHost {
       if (this.#state === 'detached') this.#to('attached');
     }
     this.#port.postMessage({ t: 'attach', socket: a.id, role });
+    // The others hear of it now; the newcomer right after its Started (see #output).
+    this.#sendViewers();
     return a;
+  }
+
+  /**
+   * Ends every observer's socket with SessionGone (the owner revoked the shares); the owner's
+   * sockets stay. Returns how many were ended.
+   */
+  endObservers(message: string): number {
+    const observers = [...this.#sockets.values()].filter((a) => a.role === 'observer');
+    for (const a of observers) {
+      a.send(errorFrame('SessionGone', message));
+      a.end(ERRORS.SessionGone.close, 'SessionGone');
+      this.left(a, ERRORS.SessionGone.close);
+    }
+    return observers.length;
+  }
+
+  /** `[6, {viewers}]` to every socket whose Started went out (docs/protocol.md, Additions: on every join and leave). */
+  #sendViewers(): void {
+    if (!this.live) return;
+    const frame = this.#viewersFrame();
+    for (const a of [...this.#sockets.values()]) if (a.ready && a.open) this.#deliver(a, frame);
+  }
+
+  #viewersFrame(): ArrayBuffer {
+    return encodeToArrayBuffer([ServerOp.Viewers, { viewers: [...this.#sockets.values()].map((a) => ({ user: a.user, role: a.role })) }]);
   }
 
   /** One browser message, copied out of uWS's buffer (valid only during the callback) and moved. */
@@ -240,8 +269,15 @@ export class Session implements AttachmentHost {
       a.backpressured = false;
       this.#stalled--;
     }
+    this.#deps.onLeave?.(this, a, code);
     if (!this.live) return;
-    const last = a.role === 'owner' && --this.#owners === 0;
+    if (a.role !== 'owner') {
+      this.#port.postMessage({ t: 'detach', socket: a.id });
+      this.#sendViewers();
+      return;
+    }
+    this.#sendViewers();
+    const last = --this.#owners === 0;
     if (last && (code === 1000 || (this.#init.detachGraceMs ?? 0) <= 0)) {
       this.#close({ kind: 'client-gone' });
       return;
@@ -336,7 +372,10 @@ export class Session implements AttachmentHost {
   #endAll(code: number, reason: string): void {
     const all = [...this.#sockets.values()];
     this.#sockets.clear();
-    for (const a of all) a.end(code, reason);
+    for (const a of all) {
+      a.end(code, reason);
+      this.#deps.onLeave?.(this, a, code);
+    }
   }
 
   #sendFinal(code: number, errorCode: 'Internal', message: string): void {
@@ -384,7 +423,7 @@ export class Session implements AttachmentHost {
         this.#opened = { container: m.container, command: m.command };
         return;
       case 'out':
-        if (m.epoch === this.#epoch) this.#output(m.data, m.to);
+        if (m.epoch === this.#epoch) this.#output(m.data, m.to, m.except);
         return;
       case 'end':
         this.#closeCode ??= m.code;
@@ -401,19 +440,23 @@ export class Session implements AttachmentHost {
    * socket whose Started went out (output), or to every socket (the end frames). Every byte of the current epoch is acknowledged once no
    * owner socket is above its high-water mark, delivered or not (a socket may have left meanwhile).
    */
-  #output(data: ArrayBuffer, to: number | 'all' | undefined): void {
+  #output(data: ArrayBuffer, to: number | 'all' | undefined, except?: number): void {
     const size = data.byteLength;
-    this.#pendingAck += size;
+    // Detached, the actor counts nothing (it was told to forget): an ack would only eat into the next window.
+    if (this.#state !== 'detached') this.#pendingAck += size;
     if (to === 'all') {
       for (const a of [...this.#sockets.values()]) this.#deliver(a, data);
     } else if (to !== undefined) {
       const a = this.#sockets.get(to);
       if (a) {
+        const first = !a.ready;
         a.ready = true;
         this.#deliver(a, data);
+        // Its Started went out: now who else is here, before the replay (after Started, as the protocol orders them).
+        if (first && a.open) this.#deliver(a, this.#viewersFrame());
       }
     } else {
-      for (const a of [...this.#sockets.values()]) if (a.ready) this.#deliver(a, data);
+      for (const a of [...this.#sockets.values()]) if (a.ready && a.id !== except) this.#deliver(a, data);
     }
     if (this.#stalled === 0 && this.#state !== 'closed') {
       if (this.#pendingAck >= ACK_EAGER_BYTES) this.#flushAck();

@@ -3,7 +3,7 @@
  * every one of them has ended. Drain and close go through here.
  */
 import { randomUUID } from 'node:crypto';
-import { PodtermError, type ErrorCode } from '../protocol/errors.js';
+import { ERRORS, PodtermError, type ErrorCode } from '../protocol/errors.js';
 import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import type { ActAs } from '../kube/act-as.js';
@@ -13,6 +13,7 @@ import type { AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
 import type { ResumeClaims } from '../auth/resume-token.js';
 import { Session, type Attachment, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionInfo, type SessionSummary } from './session.js';
+import { SessionShares, type IssuedShare, type ShareTokenSigner } from './session-shares.js';
 
 export interface SupervisorLimits extends FlowLimits {
   maxSessions: number;
@@ -56,6 +57,14 @@ export interface ResumeTokenSigner {
 export interface SessionIdentity {
   replicaId: string;
   tokens: ResumeTokenSigner;
+  /** Share tokens (read-only links); without it nobody can share or observe. */
+  shares?: ShareTokenSigner;
+}
+
+/** Who watches (audit only; any signed-in person may, with a share token). */
+export interface SessionViewer {
+  user: string;
+  client?: SessionClient;
 }
 
 /** A resume token without max session age still expires (a leaked one is not good forever). */
@@ -104,10 +113,14 @@ export class Supervisor {
   readonly #records: SessionRecords;
   /** Per live session, what its end line in the audit log repeats. */
   readonly #auditBase = new Map<string, AuditFields>();
+  readonly #shares: SessionShares | undefined;
+  /** Observers attached now, with what their observe.end line says. */
+  readonly #watching = new Map<Attachment, { since: number; audit: AuditFields }>();
 
   constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn, identity: SessionIdentity, records: SessionRecords = { replica: 'podterm' }) {
     this.#identity = identity;
     this.#records = records;
+    this.#shares = identity.shares ? new SessionShares(identity.shares, identity.replicaId) : undefined;
     this.#pool = pool;
     this.#metrics = metrics;
     this.#limits = limits;
@@ -121,6 +134,7 @@ export class Supervisor {
         this.#audited(summary);
         this.#forget(s);
       },
+      onLeave: (_s, a, code) => this.#observerLeft(a, code),
       recycle: (threadId) => this.#recycle(threadId),
     };
   }
@@ -204,6 +218,61 @@ export class Supervisor {
     return session.attach(link, 'owner', ownerKey) ?? new PodtermError('SessionGone');
   }
 
+  /**
+   * Attaches `link` read-only to the session a share token names (`?observe=TOKEN`): anyone signed
+   * in who holds it. Anything else is SessionGone: a token that is forged, expired, revoked or for
+   * another replica, or a session that ended.
+   */
+  observe(token: string, viewer: SessionViewer, link: ClientLink): Attachment | PodtermError {
+    if (this.#state !== 'running') return new PodtermError('ServerShuttingDown');
+    const id = this.#shares?.sessionOf(token);
+    const session = id === undefined ? undefined : this.#sessions.get(id);
+    const a = session?.attach(link, 'observer', viewer.user);
+    if (!session || !a) return new PodtermError('SessionGone');
+    const base = this.#auditBase.get(session.id);
+    if (base && this.#records.audit) {
+      const audit: AuditFields = {
+        ...base, observer: viewer.user,
+        remoteAddress: viewer.client?.remoteAddress, userAgent: viewer.client?.userAgent,
+      };
+      this.#watching.set(a, { since: Date.now(), audit });
+      this.#records.audit.write('session.observe.start', audit);
+    }
+    this.#deps.log('info', 'observer joined', { session: session.id, who: viewer.user });
+    return a;
+  }
+
+  /** A read-only link to one of the owner's live sessions; undefined when it has none by that id. */
+  share(ownerKey: string, id: string, ttlSeconds: number): IssuedShare | undefined {
+    const s = this.#sessions.get(id);
+    if (!this.#shares || !s || s.ownerKey !== ownerKey || !s.live) return undefined;
+    const issued = this.#shares.issue(id, ttlSeconds);
+    const base = this.#auditBase.get(id);
+    if (base) this.#records.audit?.write('session.share.create', { ...base, expiresAt: issued.expiresAt });
+    return issued;
+  }
+
+  /**
+   * Revokes every share of one of the owner's sessions: links made so far are refused, and the
+   * watchers attached now get SessionGone. false when the owner has no live session by that id.
+   */
+  revokeShares(ownerKey: string, id: string): boolean {
+    const s = this.#sessions.get(id);
+    if (!this.#shares || !s || s.ownerKey !== ownerKey || !s.live) return false;
+    this.#shares.revoke(id);
+    const base = this.#auditBase.get(id);
+    if (base) this.#records.audit?.write('session.share.revoke', base);
+    s.endObservers('The owner stopped sharing this session.');
+    return true;
+  }
+
+  #observerLeft(a: Attachment, code: number): void {
+    const w = this.#watching.get(a);
+    if (!w) return;
+    this.#watching.delete(a);
+    this.#records.audit?.write('session.observe.end', { ...w.audit, outcome: closeOutcome(code), durationMs: Date.now() - w.since });
+  }
+
   /** The caller's live sessions on this replica (GET /api/v1/sessions). */
   sessionsOf(ownerKey: string): SessionInfo[] {
     return [...this.#sessions.values()].filter((s) => s.ownerKey === ownerKey && s.live).map((s) => s.info());
@@ -235,6 +304,7 @@ export class Supervisor {
 
   #forget(s: Session): void {
     this.#releaseSlot(s);
+    this.#shares?.forget(s.id);
     if (!this.#sessions.delete(s.id)) return;
     if (this.#sessions.size === 0 && this.#emptied) {
       this.#emptied.resolve();
@@ -332,6 +402,16 @@ export class Supervisor {
   terminateWorker(): Promise<void> {
     return this.#pool.terminateOne();
   }
+}
+
+/**
+ * What an observe.end line says of a close code: our error code for the 4xxx codes we send (and
+ * 1011), else `left` (the watcher closed, reloaded or dropped; 1001 is a browser's too).
+ */
+function closeOutcome(code: number): string {
+  if (code < 4000 && code !== ERRORS.Internal.close) return 'left';
+  for (const [name, spec] of Object.entries(ERRORS)) if (spec.close === code) return name;
+  return 'left';
 }
 
 /** Waits for `p`, at most `ms` (the timer never outlives the wait). */
