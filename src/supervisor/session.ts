@@ -348,6 +348,10 @@ export class Session implements AttachmentHost {
     this.#deps.onClosing(this);
     switch (cause.kind) {
       case 'client-gone':
+        this.#port.postMessage({ t: 'close', reason: 'client-gone' });
+        // The owner left for good (the ×, or no grace): the watchers are told, not left to a 1011.
+        this.endObservers('The owner ended the session.');
+        break;
       case 'shutdown':
       case 'ended':
         this.#port.postMessage({ t: 'close', reason: cause.kind satisfies CloseRequest });
