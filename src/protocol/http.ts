@@ -7,6 +7,7 @@
  * | GET /api/v1/namespaces               | `ListBody<NamespaceInfo>`             |
  * | GET /api/v1/namespaces/{ns}/pods     | `PodListBody`                         |
  * | GET /api/v1/whoami                   | `WhoamiBody`                          |
+ * | POST /api/v1/sessions/{id}/shares    | `ShareBody` (201)                     |
  * | any failure                          | `ErrorBody` with the ErrorCode's HTTP status |
  */
 import type { ErrorCode } from './errors.js';
@@ -73,4 +74,12 @@ export interface RecordingSummary {
   exitCode: number | null;
   /** Size of the .cast now. */
   bytes: number;
+}
+
+/** `POST /api/v1/sessions/{id}/shares`: a read-only link; `url` opens the page in watch mode. */
+export interface ShareBody {
+  token: string;
+  url: string;
+  /** ISO 8601. */
+  expiresAt: string;
 }

@@ -4,7 +4,7 @@
  */
 import { listPods, signOut, whoami } from './api.js';
 import type { ExecTarget } from './exec-socket.js';
-import { formatHash, parseHash } from './deep-link.js';
+import { formatHash, formatWatchHash, parseHash, parseWatchHash } from './deep-link.js';
 import { Disposer } from './lifecycle.js';
 import { Picker } from './picker.js';
 import { tabLabels } from './tab-labels.js';
@@ -115,6 +115,12 @@ export class App {
   start(): void {
     void this.showAccount();
     this.disposer.listen(this.doc.getElementById('sign-out')!, 'click', () => void this.signOut());
+    // A share link opens the page in watch mode: that terminal only, read-only.
+    const watch = parseWatchHash(this.win.location.hash);
+    if (watch !== null) {
+      this.openWatch(watch);
+      return;
+    }
     const saved = this.loadTabs();
     if (saved.tabs.length > 0) {
       const ids = saved.tabs.map((t) => this.openTerminal({ namespace: t.namespace, pod: t.pod, container: t.container }, false, t.resumeToken));
@@ -145,9 +151,11 @@ export class App {
   }
 
   private saveTabs(): void {
-    const all = [...this.sessions];
+    // A watched terminal is not the person's own: a reload comes back to it through its #watch= link.
+    const all = [...this.sessions].filter(([, s]) => s.watchToken === null);
     const tabs: SavedTab[] = all.map(([, s]) => ({ ...s.target, resumeToken: s.resumeToken }));
     const active = all.findIndex(([id]) => id === this.active);
+    if (all.length === 0 && this.sessions.size > 0) return; // watch mode only: keep what was saved
     try {
       this.win.sessionStorage.setItem(TABS_KEY, JSON.stringify({ tabs, active: active === -1 ? null : active } satisfies SavedTabs));
     } catch {
@@ -193,6 +201,11 @@ export class App {
 
   /** true when the hash made the picker load a namespace. */
   private followHash(): boolean {
+    const watch = parseWatchHash(this.win.location.hash);
+    if (watch !== null) {
+      this.openWatch(watch);
+      return false;
+    }
     const link = parseHash(this.win.location.hash);
     const follow = ++this.hashFollows;
     if (!link) return false;
@@ -258,6 +271,25 @@ export class App {
     return session;
   }
 
+  /** Watches a shared terminal (a `#watch=TOKEN` link) in a tab of its own; a tab already watching it is reused. */
+  openWatch(token: string): TerminalSession {
+    for (const [id, s] of this.sessions) {
+      if (s.watchToken === token) {
+        this.activate(id);
+        return s;
+      }
+    }
+    const id = `t${this.nextId++}`;
+    const session = new TerminalSession(this.doc, { namespace: '', pod: '', container: '' }, this.host, null, token);
+    session.panel.id = `panel-${id}`;
+    session.panel.setAttribute('aria-labelledby', `tab-${id}`);
+    this.sessions.set(id, session);
+    this.tabs.add(id, session.label);
+    this.activate(id);
+    void session.connect();
+    return session;
+  }
+
   /** null shows the picker. */
   activate(id: string | null): void {
     this.active = id !== null && this.sessions.has(id) ? id : null;
@@ -267,7 +299,7 @@ export class App {
     this.tabs.activate(this.active);
     const s = this.activeSession();
     // replaceState: no history entry per tab click, and no hashchange event to loop on.
-    const hash = formatHash(s ? { ...s.target } : null);
+    const hash = s?.watchToken ? formatWatchHash(s.watchToken) : formatHash(s ? { ...s.target } : null);
     if (this.win.location.hash !== hash) this.win.history.replaceState(null, '', hash);
     this.updateTitle();
     this.saveTabs();
@@ -293,7 +325,7 @@ export class App {
 
   /** Labels depend on every open tab: a second `shell/main` in another namespace renames both. */
   private relabel(): void {
-    const all = [...this.sessions];
+    const all = [...this.sessions].filter(([, s]) => s.watchToken === null);
     const labels = tabLabels(all.map(([, s]) => s.target));
     all.forEach(([id, s], i) => {
       if (s.label === labels[i]) return;

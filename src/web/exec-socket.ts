@@ -8,7 +8,7 @@
  * tears the exec down. The socket then waits in `ending` for that close, which reports nothing more.
  */
 import { ClientOp, InputPacer, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../protocol/index.js';
-import type { ClientFrame, ErrorInfo, ExitInfo, StartedInfo } from '../protocol/index.js';
+import type { ClientFrame, ErrorInfo, ExitInfo, StartedInfo, Viewer } from '../protocol/index.js';
 
 /** `ending`: an end frame was reported; the server's close (PROTOCOL.md: it always follows) is awaited. */
 export type SocketState = 'connecting' | 'open' | 'ending' | 'closing' | 'closed';
@@ -21,8 +21,8 @@ export interface ExecTarget {
   attach?: boolean;
 }
 
-/** What a socket opens: a new session in a container, or (docs/protocol.md, Additions) a resume. */
-export type SocketOpen = { target: ExecTarget } | { resume: string };
+/** What a socket opens: a new session in a container, or (docs/protocol.md, Additions) a resume or a watch. */
+export type SocketOpen = { target: ExecTarget } | { resume: string } | { observe: string };
 
 /** How the session ended, as the page explains it. Exactly one is reported per socket. */
 export type SocketEnd =
@@ -35,6 +35,10 @@ export interface ExecSocketEvents {
   started(info: StartedInfo): void;
   output(data: Uint8Array): void;
   ended(end: SocketEnd): void;
+  /** Another socket changed the session's size (op 5). */
+  size?(cols: number, rows: number): void;
+  /** Who is attached (op 6), on every join and leave. */
+  viewers?(viewers: Viewer[]): void;
 }
 
 const ALLOWED: Record<SocketState, SocketState[]> = {
@@ -59,9 +63,11 @@ export class ExecSocket {
     const q = new URLSearchParams(
       'resume' in what
         ? { resume: what.resume }
-        : { namespace: what.target.namespace, pod: what.target.pod, container: what.target.container, cols: String(cols), rows: String(rows) },
+        : 'observe' in what
+          ? { observe: what.observe }
+          : { namespace: what.target.namespace, pod: what.target.pod, container: what.target.container, cols: String(cols), rows: String(rows) },
     );
-    if (!('resume' in what) && what.target.attach) q.set('attach', 'true');
+    if ('target' in what && what.target.attach) q.set('attach', 'true');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.ws = new WebSocket(`${scheme}://${location.host}/ws/exec?${q}`, SUBPROTOCOL);
     this.ws.binaryType = 'arraybuffer';
@@ -103,6 +109,12 @@ export class ExecSocket {
         break;
       case ServerOp.InputCredit:
         this.input.credit(frame[1]);
+        break;
+      case ServerOp.Size:
+        this.events.size?.(frame[1], frame[2]);
+        break;
+      case ServerOp.Viewers:
+        this.events.viewers?.(frame[1].viewers);
         break;
       case ServerOp.Exited:
         this.endByFrame({ kind: 'exited', info: frame[1] });

@@ -7,7 +7,7 @@
  * page reload resume when the session still lives and otherwise open a new one and say so.
  */
 import type { ITheme } from '@xterm/xterm';
-import type { StartedInfo } from '../protocol/index.js';
+import type { StartedInfo, Viewer } from '../protocol/index.js';
 import { ApiError, listPods, whyNotExec } from './api.js';
 import { ExecSocket } from './exec-socket.js';
 import type { ExecTarget, SocketEnd, SocketOpen } from './exec-socket.js';
@@ -19,6 +19,7 @@ import type { StatusKind } from './status-line.js';
 import type { SessionCounters } from './test-hook-api.js';
 import { TerminalView } from './terminal-view.js';
 import { ToolsBar } from './tools-bar.js';
+import { ShareBar } from './share-ui.js';
 import type { ViewCommands } from './terminal-view.js';
 
 export type SessionState = StatusKind | 'closed';
@@ -61,12 +62,27 @@ function commandLabel(command: string[]): string {
   return command.join(' ');
 }
 
+/** Why a watch ended, in words (no resume and no new session for a watcher: Reconnect rejoins). */
+function watchEnd(end: SocketEnd): string {
+  if (end.kind === 'exited') return end.info.exitCode === null ? 'The shared terminal exited.' : `The shared terminal exited with code ${end.info.exitCode}.`;
+  if (end.kind === 'error') {
+    return end.info.code === 'SessionGone' ? 'The shared session is gone: it ended, or its owner stopped sharing it.' : end.info.message;
+  }
+  if (end.kind === 'closed' && !end.started) return 'The shared terminal could not be joined.';
+  return 'The connection was lost; Reconnect to watch again.';
+}
+
 export class TerminalSession {
   readonly panel: HTMLElement;
   readonly view: TerminalView;
   private readonly status: StatusLine;
   private readonly searchBox: SearchBox;
-  private readonly tools: ToolsBar;
+  private readonly tools: ToolsBar | null;
+  private readonly share: ShareBar;
+  /** The live session's id (for Share); null until Started. */
+  private sessionId: string | null = null;
+  /** Watch mode: the share token this tab watches with (read-only; no tools, no input, no resize). */
+  readonly watchToken: string | null;
   private readonly disposer = new Disposer();
   private socket: ExecSocket | null = null;
   private flow: FlowControl | null = null;
@@ -84,30 +100,52 @@ export class TerminalSession {
   state: SessionState = 'checking';
   statusText = '';
 
-  constructor(doc: Document, readonly target: ExecTarget, private readonly host: SessionHost, resumeToken: string | null = null) {
+  constructor(doc: Document, readonly target: ExecTarget, private readonly host: SessionHost, resumeToken: string | null = null, watchToken: string | null = null) {
     this.resumeToken = resumeToken;
-    this.label = `${target.pod}/${target.container}`;
+    this.watchToken = watchToken;
+    this.label = watchToken ? 'shared terminal' : `${target.pod}/${target.container}`;
     this.panel = doc.createElement('section');
     this.panel.className = 'terminal-panel';
     this.panel.setAttribute('role', 'tabpanel');
     const termHost = doc.createElement('div');
     termHost.className = 'terminal-host';
     this.status = new StatusLine(doc, () => void this.connect());
-    this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t));
-    this.panel.append(this.tools.el, this.tools.row, this.status.el);
+    this.share = new ShareBar(doc, watchToken ? 'observer' : 'owner', this.disposer, () => this.sessionId);
+    if (watchToken) {
+      // A watcher gets no container tools: only the badge and who is watching.
+      this.tools = null;
+      const bar = doc.createElement('div');
+      bar.className = 'terminal-tools';
+      bar.setAttribute('role', 'toolbar');
+      bar.append(this.share.el);
+      const row = doc.createElement('div');
+      row.className = 'terminal-row';
+      row.append(termHost);
+      this.panel.append(bar, row, this.status.el);
+    } else {
+      this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t));
+      this.tools.el.append(this.share.el);
+      this.panel.append(this.tools.el, this.tools.row, this.status.el);
+    }
     doc.getElementById('terminals')!.append(this.panel);
     this.disposer.add(() => this.panel.remove());
     this.disposer.add(() => clearTimeout(this.retryTimer));
 
     this.view = new TerminalView(termHost, { fontSize: host.fontSize(), theme: host.theme(), commands: host.commands });
     this.disposer.add(() => this.view.close());
+    // A watcher's keys go nowhere (the server ignores them too; docs/protocol.md, Additions).
+    if (watchToken) this.view.term.options.disableStdin = true;
     this.searchBox = new SearchBox(doc, this.view.search, () => this.view.focus());
     this.disposer.add(() => this.searchBox.dispose());
     termHost.append(this.searchBox.el);
 
-    const input = this.view.term.onData((d) => this.socket?.sendStdin(d));
+    const input = this.view.term.onData((d) => {
+      if (!this.watchToken) this.socket?.sendStdin(d);
+    });
     this.disposer.add(() => input.dispose());
-    const binary = this.view.term.onBinary((d) => this.socket?.sendStdin(Uint8Array.from(d, (ch) => ch.charCodeAt(0))));
+    const binary = this.view.term.onBinary((d) => {
+      if (!this.watchToken) this.socket?.sendStdin(Uint8Array.from(d, (ch) => ch.charCodeAt(0)));
+    });
     this.disposer.add(() => binary.dispose());
     const sendResize = debounce(this.disposer, RESIZE_DEBOUNCE_MS, () => this.sendResize());
     const resized = this.view.term.onResize(sendResize);
@@ -172,6 +210,12 @@ export class TerminalSession {
     // 4000, not 1000: leaving a socket must not end the session we are about to resume.
     this.socket?.close('reconnect', 4000);
     this.socket = null;
+    if (this.watchToken !== null) {
+      this.setState('checking', 'Joining the shared terminal…');
+      this.setState('connecting', 'Joining the shared terminal…');
+      this.open({ observe: this.watchToken }, attempt);
+      return;
+    }
     this.setState('checking', `Connecting to ${targetLabel(this.target)}…`);
     if (this.resumeToken !== null) {
       this.setState('connecting', `Resuming the session in ${targetLabel(this.target)}…`);
@@ -217,6 +261,11 @@ export class TerminalSession {
       started: (info) => this.onStarted(info),
       output: (data) => flow.write(data),
       ended: (end) => void this.onEnded(end, attempt),
+      // A watcher shows the session at its size; an owner's other tab keeps its own (the last resize wins).
+      size: (c, r) => {
+        if (this.watchToken) this.view.setFixedSize(c, r);
+      },
+      viewers: (v: Viewer[]) => this.share.setViewers(v),
     });
     this.flow = flow;
     this.socket = socket;
@@ -236,9 +285,17 @@ export class TerminalSession {
 
   private onStarted(info: StartedInfo): void {
     this.resumeToken = info.resumeToken ?? null;
+    this.sessionId = info.session;
+    this.share.setLive(true);
     this.tries = 0;
-    // The protocol: after a resumed Started the client resets its terminal; the replay follows.
-    if (info.resumed) this.view.term.write(RESET);
+    // The protocol: after a resumed or observer Started the client resets its terminal; the replay follows.
+    if (info.resumed || info.role === 'observer') this.view.term.write(RESET);
+    if (this.watchToken) {
+      if (info.cols && info.rows) this.view.setFixedSize(info.cols, info.rows);
+      this.label = `watching ${info.pod}/${info.container}`;
+      this.setState('connected', `Watching ${info.namespace}/${info.pod}/${info.container} · ${commandLabel(info.command)} · read-only`);
+      return;
+    }
     // The session's size, not ours: if they differ, the resize below tells the pod (the last one wins).
     if (info.cols && info.rows) this.lastSize = { cols: info.cols, rows: info.rows };
     this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${commandLabel(info.command)}`);
@@ -252,7 +309,7 @@ export class TerminalSession {
 
   private sendResize(): void {
     const { cols, rows } = this.view.term;
-    if (!this.socket || this.state !== 'connected') return;
+    if (!this.socket || this.state !== 'connected' || this.watchToken) return;
     if (cols === this.lastSize.cols && rows === this.lastSize.rows) return;
     this.lastSize = { cols, rows };
     this.resizesSent++;
@@ -264,6 +321,11 @@ export class TerminalSession {
     // After an Exited or Error frame the socket still waits for the server's close; it stays ours
     // so that Reconnect or closing the tab closes it if that close has not come yet.
     if (end.kind === 'closed' || end.kind === 'local') this.socket = null;
+    this.share.setLive(false);
+    if (this.watchToken && end.kind !== 'local') {
+      this.setState('failed', watchEnd(end));
+      return;
+    }
     const resuming = this.state === 'reconnecting' || (this.state === 'connecting' && this.resumeToken !== null);
     switch (end.kind) {
       case 'local':
@@ -284,7 +346,7 @@ export class TerminalSession {
           return;
         }
         // docs/protocol.md: NoShell (4413) means no shell in the image; a debug container helps.
-        if ((end.info.code as string) === 'NoShell') this.tools.offerDebug();
+        if ((end.info.code as string) === 'NoShell') this.tools?.offerDebug();
         this.setState('failed', end.info.code === 'SessionGone' && this.state === 'reconnecting' ? 'The session ended while the connection was down.' : end.info.message);
         return;
       case 'closed':

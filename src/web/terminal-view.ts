@@ -73,6 +73,8 @@ export class TerminalView {
   private readonly disposer = new Disposer();
   private renderer: RendererKind = 'dom';
   private closed = false;
+  /** A watcher's terminal keeps the session's size (op 5), whatever the window's. */
+  private fixed: { cols: number; rows: number } | null = null;
 
   constructor(readonly host: HTMLElement, opts: ViewOptions) {
     const win = host.ownerDocument.defaultView!;
@@ -186,8 +188,14 @@ export class TerminalView {
 
   /** Fits rows/cols to the host; a host that is hidden (display none) keeps the old size. */
   fit(): void {
-    if (this.host.offsetParent === null) return;
+    if (this.fixed || this.host.offsetParent === null) return;
     this.fitAddon.fit();
+  }
+
+  /** From now on the terminal has this size (a watcher follows the owner's), not the window's. */
+  setFixedSize(cols: number, rows: number): void {
+    this.fixed = { cols, rows };
+    if (this.term.cols !== cols || this.term.rows !== rows) this.term.resize(cols, rows);
   }
 
   focus(): void {

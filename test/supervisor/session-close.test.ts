@@ -339,8 +339,10 @@ test('with a grace, a dropped socket detaches: the slot stays taken, the actor i
   actor.port.postMessage({ t: 'out', data: started, epoch: 1, to: 2 }, [started]);
   const live = frame(20);
   actor.port.postMessage({ t: 'out', data: live, epoch: 1 }, [live]);
-  await until(() => second.sent.length === 2, 'the Started and live frames');
-  assert.deepEqual(second.sent.map((b) => b.byteLength), [10, 20], 'the stale frame never reaches the new socket');
+  // The viewers frame (op 6, from the main thread) follows its Started.
+  await until(() => second.sent.length === 3, 'the Started, viewers and live frames');
+  assert.deepEqual(decodeServerFrame(new Uint8Array(second.sent[1]!)), [6, { viewers: [{ user: 'owner', role: 'owner' }] }]);
+  assert.deepEqual([second.sent[0]!, second.sent[2]!].map((b) => b.byteLength), [10, 20], 'the stale frame never reaches the new socket');
   await until(() => actor.got.some((m) => m.t === 'ack'), 'the ack', 2000);
   assert.deepEqual(actor.got.filter((m) => m.t === 'ack'), [{ t: 'ack', bytes: 30 }], 'only the current epoch is acknowledged');
 
