@@ -46,16 +46,8 @@ export class AttachedSockets {
     return id !== this.#fresh;
   }
 
-  role(id: number): SocketRole | undefined {
-    return this.#sockets.get(id)?.role;
-  }
-
   ids(): number[] {
     return [...this.#sockets.keys()];
-  }
-
-  ownerIds(): number[] {
-    return [...this.#sockets].filter(([, s]) => s.role === 'owner').map(([id]) => id);
   }
 
   setPaused(id: number, paused: boolean): void {
