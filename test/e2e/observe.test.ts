@@ -55,7 +55,7 @@ test('a watcher in another browser sees the owner\'s terminal read-only; its key
 
   // The owner sees who watches.
   const watching = owner.page.locator(`${PANEL} .watching`);
-  await waitFor('"1 watching" on the owner\'s tab', () => watching.innerText().catch(() => ''), (s) => /^1 watching: wendy$/.test(s));
+  await waitFor('"1 watching" on the owner\'s tab', () => watching.innerText().catch(() => ''), (s) => /^1 watching: wendy$/.test(s), 10_000);
 
   // Live output, at the owner's size (not the watcher's smaller window).
   await typeLine(owner.page, 'echo LIVE-$((6*7))');
@@ -74,7 +74,7 @@ test('a watcher in another browser sees the owner\'s terminal read-only; its key
   await owner.page.click('.share-dialog[open] .share-revoke');
   await waitForState(watch, 'failed');
   assert.match((await hook.status(watch)) ?? '', /gone/);
-  await waitFor('the owner alone again', () => watching.isVisible(), (v) => v === false);
+  await waitFor('the owner alone again', () => watching.isVisible(), (v) => v === false, 10_000);
   assert.equal(await hook.state(owner.page), 'connected');
   await typeLine(owner.page, 'echo STILL-$((1+1))');
   await waitForText(owner.page, 'STILL-2');
