@@ -298,3 +298,31 @@ test('a watcher that stops reading is closed with TooSlow; the owner\'s flood go
   await owner.closed;
   await assertNoResidue(stack);
 });
+
+test('a watcher may join a detached session: its replay now, live output once the owner is back', async (t) => {
+  const stack = await startStack(t, { workers: 1, detachGraceMs: 20_000 });
+  const owner = await connect(t, stack, SHELL);
+  const { session, resumeToken } = await owner.started;
+  owner.stdin('echo BEFORE-DROP-$((4*4))\n');
+  await owner.waitFor(/BEFORE-DROP-16/);
+  const link = (await share(stack, session)).body.token;
+  owner.terminate();
+  await owner.closed;
+  for (let state = ''; state !== 'detached'; await sleep(25)) {
+    const list = (await (await fetch(`${stack.url}/api/v1/sessions`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as Array<{ state: string }>;
+    state = list[0]?.state ?? '';
+  }
+  const watcher = await connect(t, stack, { observe: link }, RESTRICTED_TOKEN);
+  assert.equal((await watcher.started).role, 'observer');
+  await watcher.waitFor(/BEFORE-DROP-16/);
+  await until('the viewers frame', () => lastViewers(watcher) !== undefined);
+  assert.deepEqual(lastViewers(watcher)!.map((v) => v.split(':')[0]), ['observer'], 'the watcher alone while the owner is away');
+  const back = await connect(t, stack, { resume: resumeToken! });
+  await back.started;
+  await until('the watcher hears the owner is back', () => lastViewers(watcher)?.length === 2);
+  back.stdin('echo BACK-$((5*6))\n');
+  await watcher.waitFor(/BACK-30/);
+  back.ws.close(1000);
+  await expectGone(watcher);
+  await assertNoResidue(stack);
+});
