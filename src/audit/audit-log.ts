@@ -20,9 +20,12 @@ export type AuditEventName =
   | 'session.share.create'
   | 'session.share.revoke'
   | 'session.end'
+  /** An exec or attach the access review refused (nothing reached the exec/attach endpoint). */
+  | 'session.forbidden'
   | 'file.upload'
   | 'file.download'
   | 'debug.start'
+  | 'log.view'
   | 'auth.login'
   | 'auth.logout'
   | 'auth.failed'
@@ -31,7 +34,7 @@ export type AuditEventName =
 
 export const AUDIT_EVENTS: readonly AuditEventName[] = [
   'session.start', 'session.resume', 'session.observe.start', 'session.observe.end', 'session.share.create',
-  'session.share.revoke', 'session.end', 'file.upload', 'file.download', 'debug.start', 'auth.login', 'auth.logout',
+  'session.share.revoke', 'session.end', 'session.forbidden', 'file.upload', 'file.download', 'debug.start', 'log.view', 'auth.login', 'auth.logout',
   'auth.failed', 'recording.forbidden', 'recording.view',
 ];
 
@@ -49,14 +52,14 @@ export interface AuditFields {
   replica?: string;
   remoteAddress?: string;
   userAgent?: string;
-  /** session.end */
+  /** session.end; `outcome` also on file.*, debug.start, log.view: `ok` or the error code (e.g. Forbidden). */
   exitCode?: number | null;
   outcome?: string;
   bytesIn?: number;
   bytesOut?: number;
   durationMs?: number;
   recording?: string;
-  /** file.upload/download */
+  /** file.upload/download: the container path and the bytes that went through. */
   path?: string;
   size?: number;
   /** debug.start */

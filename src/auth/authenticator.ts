@@ -16,12 +16,19 @@
  * - OIDC persons: impersonated (`impersonate`, the default), or their ID token is the bearer
  *   (`passthrough`): a bearer request passes its own token; a browser session carries the ID
  *   token in its cookie (session-cookie.ts `idToken`), so any replica can pass it on.
+ *
+ * Audit (issue 11): a bearer credential that is refused (no static token matches and it is not a
+ * valid ID token) writes `auth.failed` with our reason, never the token. A cookie that no longer
+ * verifies does not: browsers keep stale cookies after a restart or a secret change, and every
+ * page load would be an "attack".
  */
 import type { KubeIdentity } from '../kube/act-as.js';
+import { whoFields, type AuditSink, type RequestClient } from '../audit/request-audit.js';
 import { bearerToken, type BearerVerifier } from './bearer-verifier.js';
+import { AuthError } from './errors.js';
 import type { Caller, Person } from './person.js';
 import type { SessionCookie } from './session-cookie.js';
-import type { StaticTokens, TokenMatch } from './token-auth.js';
+import type { Identity, StaticTokens, TokenMatch } from './token-auth.js';
 
 export type IdentityMode = 'impersonate' | 'passthrough';
 
@@ -34,6 +41,8 @@ export interface AuthenticatorOptions {
   tokens: StaticTokens;
   identity: IdentityMode;
   oidc?: OidcAuth | undefined;
+  /** Where refused credentials are audited (`auth.failed`); absent = not audited. */
+  audit?: AuditSink | undefined;
 }
 
 /** Three base64url parts: worth a signature check (anything else is not an ID token). */
@@ -63,20 +72,40 @@ export class Authenticator {
    * that fails verification throws its AuthError (401, or 502 when the provider is unreachable),
    * so the reason reaches the log; the client sees only the error's safe message.
    */
-  async resolve(cookie: string, authorization: string): Promise<Caller | undefined> {
+  async resolve(cookie: string, authorization: string, client?: RequestClient): Promise<Caller | undefined> {
     const match = this.#o.tokens.match(cookie, authorization);
     if (match) return this.#fromToken(match);
     const oidc = this.#o.oidc;
-    if (!oidc) return undefined;
-    if (/^Bearer\s/i.test(authorization)) {
+    const bearer = /^Bearer\s/i.test(authorization);
+    if (bearer) {
       const token = bearerToken(authorization);
-      if (!token || !JWT_SHAPE.test(token)) return undefined;
-      const person = await oidc.verifier.verify(token);
+      if (!oidc || !token || !JWT_SHAPE.test(token)) {
+        this.failed('unknown-token', 'bearer', client);
+        return undefined;
+      }
+      let person;
+      try {
+        person = await oidc.verifier.verify(token);
+      } catch (err) {
+        this.failed(err instanceof AuthError ? err.reason : 'Internal', 'bearer', client);
+        throw err;
+      }
       return this.#oidcCaller({ ...person, via: 'oidc' }, token, 'bearer');
     }
+    if (!oidc) return undefined;
     const s = await oidc.cookies.fromCookieHeader(cookie);
     if (!s) return undefined;
     return this.#oidcCaller({ username: s.username, groups: s.groups, via: s.via, expiresAt: s.expiresAt }, s.idToken, 'cookie');
+  }
+
+  /** Writes `auth.failed` (our reason and how the credential came, never the credential). */
+  failed(reason: string, via: string, client: RequestClient | undefined): void {
+    this.#o.audit?.write('auth.failed', { ...whoFields(undefined, client), via, reason });
+  }
+
+  /** The caller a static token stands for (the `/?token=` exchange names them in `auth.login`). */
+  callerOfToken(identity: Identity): Caller {
+    return this.#fromToken({ identity, expiresAt: null, credential: 'cookie' });
   }
 
   #fromToken(m: TokenMatch): Caller {

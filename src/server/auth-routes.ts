@@ -18,6 +18,7 @@ import type { SessionCookie } from '../auth/session-cookie.js';
 import { COOKIE_NAME } from '../auth/token-auth.js';
 import { originAllowed } from '../auth/token-auth.js';
 import type { LogFn } from '../log/logger.js';
+import { whoFields, type AuditSink, type RequestClient } from '../audit/request-audit.js';
 import { guardRoute, type Reply } from './route-guard.js';
 
 export interface SignIn {
@@ -34,6 +35,8 @@ export interface AuthRoutesOptions {
   oidcConfigured: boolean;
   allowedOrigins: string[] | undefined;
   log: LogFn;
+  /** auth.login, auth.logout, auth.failed (a refused callback). */
+  audit: AuditSink | undefined;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -67,10 +70,10 @@ export function behindTls(req: HttpRequest): boolean {
  * The caller of a request, or throws Unauthorized. Copies the headers out of `req` first (uWS
  * reuses it after the first await).
  */
-export function callerOf(auth: Authenticator, req: HttpRequest): Promise<Caller> {
+export function callerOf(auth: Authenticator, req: HttpRequest, client?: RequestClient): Promise<Caller> {
   const cookie = req.getHeader('cookie');
   const authorization = req.getHeader('authorization');
-  return auth.resolve(cookie, authorization).then((c) => {
+  return auth.resolve(cookie, authorization, client).then((c) => {
     if (!c) throw new PodtermError('Unauthorized');
     return c;
   });
@@ -101,6 +104,7 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
       const passthrough = o.auth.identityMode === 'passthrough';
       const sealed = await s.cookies.seal({ username: r.username, groups: r.groups, via: 'oidc', expiresAt: r.expiresAt, ...(passthrough ? { idToken: r.idToken } : {}) });
       o.log('info', 'signed in', { user: r.username, groups: r.groups });
+      o.audit?.write('auth.login', whoFields({ username: r.username, groups: r.groups, via: 'oidc' }, reply.client));
       reply.send(200, HTML, continuePage(r.returnTo), [
         ['Set-Cookie', s.cookies.setCookieHeader(sealed, tls)],
         ['Set-Cookie', s.client.clearStateCookieHeader(tls)],
@@ -109,6 +113,7 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
       ]);
     } catch (err) {
       if (err instanceof AuthError) o.log('info', 'sign-in refused', { reason: err.reason, err: err.cause });
+      o.auth.failed(err instanceof AuthError ? err.reason : 'Internal', 'oidc', reply.client);
       // The state cookie is single-use either way.
       const e = err instanceof PodtermError ? err : new PodtermError('Internal', undefined, { cause: err });
       if (e.code === 'Internal') throw err;
@@ -125,6 +130,8 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
       return reply.error(new PodtermError('Forbidden', 'This page origin may not sign you out here.'));
     }
     const cookie = req.getHeader('cookie');
+    // Who signs out (when the cookie still names someone), for the audit line.
+    const who = o.audit ? await o.auth.resolve(cookie, '').catch(() => undefined) : undefined;
     const s = o.signIn();
     let location = '/';
     if (s) {
@@ -133,12 +140,13 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
     }
     // One Set-Cookie clears both kinds: the static-token cookie and the signed-in one share the name.
     const clear = `${COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${tls ? '; Secure' : ''}`;
+    o.audit?.write('auth.logout', whoFields(who?.person, reply.client));
     if (wantsJson) reply.json(200, { location }, [['Set-Cookie', clear]]);
     else reply.send(303, HTML, '', [['Location', location], ['Set-Cookie', clear], ...NO_STORE]);
   }));
 
   app.get('/api/v1/whoami', guardRoute(o.log, 'GET /api/v1/whoami', async (req, reply: Reply) => {
-    const caller = await callerOf(o.auth, req);
+    const caller = await callerOf(o.auth, req, reply.client);
     reply.json(200, whoamiBody(caller.person));
   }));
 }

@@ -2,12 +2,16 @@
  * `POST /api/v1/namespaces/{ns}/pods/{pod}/debug` body `{target?, image?}` (docs/protocol.md, HTTP
  * additions): adds an ephemeral debug container as `kubectl debug -it --target=T --image=I` does
  * and answers `{container}` once it runs; the page then opens it with `/ws/exec?...&attach=true`.
+ * Reviewed as `patch pods/ephemeralcontainers` first (issue 12); audited once as `debug.start`
+ * (target, image, the new container, outcome).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
 import { startDebugContainer } from '../kube/ephemeral.js';
 import { guardRoute } from './route-guard.js';
-import { abortWith, podRequest, type PodToolDeps } from './pod-tools.js';
+import { outcomeOf } from '../audit/request-audit.js';
+import { DEBUG } from './exec-permission.js';
+import { abortWith, auditTool, podRequest, reviewAccess, type PodToolDeps } from './pod-tools.js';
 import { validLabel } from './validate.js';
 
 const MAX_BODY = 16 * 1024;
@@ -39,23 +43,31 @@ export function mountDebugRoutes(app: TemplatedApp, deps: PodToolDeps): void {
     pattern,
     guardRoute(deps.log, `POST ${pattern}`, async (req, reply) => {
       const body = reply.body(req, MAX_BODY);
-      const r = await podRequest(deps, req);
+      const r = await podRequest(deps, req, reply.client);
       let text = '';
       for await (const chunk of body) text += (chunk as Buffer).toString('utf8');
       const d = parseDebugBody(text);
       const ctl = abortWith((f) => reply.onAbort(f));
-      await deps.authorize(r.caller.person, 'patch', 'pods/ephemeralcontainers', r.namespace, r.pod);
+      const image = d.image ?? deps.debugImage;
+      const what = { ...(d.target === null ? {} : { target: d.target }), image };
+      await reviewAccess(deps, r, DEBUG, 'debug.start', what, ctl.signal);
       deps.counters.debugStarts++;
+      let container: string | undefined;
+      let failure: unknown;
       try {
-        const container = await startDebugContainer(
+        container = await startDebugContainer(
           r.kc,
-          { namespace: r.namespace, pod: r.pod, target: d.target, image: d.image ?? deps.debugImage },
+          { namespace: r.namespace, pod: r.pod, target: d.target, image },
           { headers: r.headers, signal: ctl.signal, timeoutMs: deps.kubeTimeoutMs, startTimeoutMs: deps.debugStartTimeoutMs },
         );
         deps.log('info', 'debug container started', { namespace: r.namespace, pod: r.pod, container, target: d.target });
         reply.json(200, { container });
+      } catch (err) {
+        failure = err;
+        throw err;
       } finally {
         deps.counters.debugStarts--;
+        auditTool(deps, r, 'debug.start', { ...what, ...(container === undefined ? {} : { container }), outcome: outcomeOf(failure) });
       }
     }),
   );

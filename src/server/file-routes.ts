@@ -8,6 +8,9 @@
  *
  * Both stream with backpressure both ways (request-body.ts, response-stream.ts, exec-process.ts).
  * Failures found before the first byte answer `{code, message}`; after it, the connection is cut.
+ *
+ * Each is reviewed as `create pods/exec` before the exec (issue 12) and audited once as
+ * `file.download` / `file.upload` with the path, the bytes that went through and the outcome.
  */
 import { posix } from 'node:path';
 import type { TemplatedApp } from 'uWebSockets.js';
@@ -16,7 +19,9 @@ import { startDownload } from '../files/download.js';
 import { kubeExecOpener } from '../files/kube-exec.js';
 import { upload, type UploadBody } from '../files/upload.js';
 import { guardRoute, toClientError, type Reply } from './route-guard.js';
-import { abortWith, containerParam, podRequest, type PodRequest, type PodToolDeps } from './pod-tools.js';
+import { outcomeOf } from '../audit/request-audit.js';
+import { FILES } from './exec-permission.js';
+import { abortWith, auditTool, containerParam, podRequest, reviewAccess, type PodRequest, type PodToolDeps } from './pod-tools.js';
 
 const MAX_PATH = 4096;
 
@@ -45,12 +50,15 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
   app.get(
     pattern,
     guardRoute(deps.log, `GET ${pattern}`, async (req, reply) => {
-      const r = await podRequest(deps, req);
+      const r = await podRequest(deps, req, reply.client);
       const container = containerParam(r.query, true) as string;
       const path = pathParam(r.query);
       const ctl = abortWith((f) => reply.onAbort(f));
-      await deps.authorize(r.caller.person, 'create', 'pods/exec', r.namespace, r.pod);
+      const what = { container, path };
+      await reviewAccess(deps, r, FILES, 'file.download', what, ctl.signal);
       c.fileTransfers++;
+      let sent = 0;
+      let failure: unknown;
       try {
         const skipped = (problem: string): void => deps.log('warn', 'download: tar entry left out', { namespace: r.namespace, pod: r.pod, problem });
         const dl = await startDownload(opener(r, container, ctl.signal), path, skipped);
@@ -63,14 +71,26 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
         ], dl.size);
         if (!stream) {
           dl.abort();
+          failure = new PodtermError('BadRequest', 'The client went away.');
           return;
         }
         const outcome = await stream.pipeFrom(dl.body);
-        if (outcome === 'aborted') dl.abort();
-        await dl.done.catch((err: unknown) => deps.log('info', 'download ended early', { namespace: r.namespace, pod: r.pod, err: toClientError(err)?.message ?? err }));
+        sent = stream.bytesSent;
+        if (outcome === 'aborted') {
+          dl.abort();
+          failure = new PodtermError('BadRequest', 'The download did not complete.');
+        }
+        await dl.done.catch((err: unknown) => {
+          failure ??= err;
+          deps.log('info', 'download ended early', { namespace: r.namespace, pod: r.pod, err: toClientError(err)?.message ?? err });
+        });
+      } catch (err) {
+        failure = err;
+        throw err;
       } finally {
         ctl.abort();
         c.fileTransfers--;
+        auditTool(deps, r, 'file.download', { ...what, size: sent, outcome: outcomeOf(failure) });
       }
     }),
   );
@@ -83,9 +103,10 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
       const type = req.getHeader('content-type').split(';')[0]?.trim().toLowerCase() ?? '';
       const length = req.getHeader('content-length');
       try {
-        const r = await podRequest(deps, req);
+        const r = await podRequest(deps, req, reply.client);
         const container = containerParam(r.query, true) as string;
         const path = pathParam(r.query);
+        const what = { container, path };
         let input: UploadBody;
         if (type === 'application/x-tar') input = { kind: 'tar', body };
         else {
@@ -96,14 +117,19 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
           throw new PodtermError('MessageTooBig', `The upload is larger than this server accepts (${deps.maxUploadBytes} bytes).`);
         }
         const ctl = abortWith((f) => reply.onAbort(f));
-        await deps.authorize(r.caller.person, 'create', 'pods/exec', r.namespace, r.pod);
+        await reviewAccess(deps, r, FILES, 'file.upload', what, ctl.signal);
         c.fileTransfers++;
+        let failure: unknown;
         try {
           const result = await upload(opener(r, container, ctl.signal), path, input);
           reply.json(200, { path: result.path, bytes: body.bytes, via: result.via });
+        } catch (err) {
+          failure = err;
+          throw err;
         } finally {
           ctl.abort();
           c.fileTransfers--;
+          auditTool(deps, r, 'file.upload', { ...what, size: body.bytes, outcome: outcomeOf(failure) });
         }
       } catch (err) {
         refuseUpload(reply, err, deps);

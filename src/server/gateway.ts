@@ -28,7 +28,7 @@ import { ExecAgents } from '../kube/exec.js';
 import { mountDebugRoutes } from './debug-routes.js';
 import { mountFileRoutes } from './file-routes.js';
 import { mountLogRoutes } from './log-routes.js';
-import { ALLOW_ALL, newToolCounters, type Authorize, type PodToolDeps } from './pod-tools.js';
+import { newToolCounters, type PodToolDeps } from './pod-tools.js';
 import { listenExclusive } from './listen.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
@@ -77,8 +77,6 @@ export interface GatewayOptions extends RecordsOptions {
   debugStartTimeoutMs?: number;
   /** Additive: end everything a session started when it ends (default true). */
   killOnClose?: boolean;
-  /** Additive: the permission hook of the tool routes (default: the API server's RBAC decides). */
-  authorize?: Authorize;
   /** Additive: how long a session whose owner's sockets all dropped lives on (default 300000; 0 = it ends with its socket). */
   detachGraceMs?: number;
   /** Additive: replay ring per session in bytes (default 262144; 0 = no replay). */
@@ -194,6 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const auth = new Authenticator({
     tokens: new StaticTokens(options.tokens),
     identity: options.identity ?? 'impersonate',
+    audit: records.audit,
     get oidc() {
       return signIn && { verifier: signIn.verifier, cookies: signIn.cookies };
     },
@@ -204,13 +203,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (!files) log('warn', 'the web page is not built; / will say so', { webRoot });
 
   const app = uws.App();
-  mountAuthRoutes(app, { auth, signIn: () => signIn, oidcConfigured: options.oidc !== undefined, allowedOrigins: options.allowedOrigins, log: forComponent('auth') });
+  mountAuthRoutes(app, { auth, signIn: () => signIn, oidcConfigured: options.oidc !== undefined, allowedOrigins: options.allowedOrigins, log: forComponent('auth'), audit: records.audit });
   mountWsExec(app, {
     auth,
     kube: kubeApi,
     supervisor,
     allowedOrigins: options.allowedOrigins,
     metrics,
+    audit: records.audit,
     log: forComponent('ws'),
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
     idleTimeoutSec: 120,
@@ -219,7 +219,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (records.catalog) {
     mountRecordingRoutes(app, {
       catalog: records.catalog,
-      person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
+      person: (req, client) => callerOf(auth, req, client).then((c) => c.person, () => undefined),
       audit: records.audit,
       log: forComponent('http'),
     });
@@ -231,7 +231,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     agents: new ExecAgents(),
     log: forComponent('tools'),
     counters: tools,
-    authorize: options.authorize ?? ALLOW_ALL,
+    kubeApi,
+    audit: records.audit,
     kubeTimeoutMs: kube.kubeTimeoutMs ?? DEFAULTS.kubeTimeoutMs,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
     debugImage: options.debugImage ?? DEFAULTS.debugImage,
@@ -242,7 +243,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   mountDebugRoutes(app, toolDeps);
   mountSessionRoutes(app, {
     supervisor,
-    person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
+    person: (req, client) => callerOf(auth, req, client).then((c) => c.person, () => undefined),
     allowedOrigins: options.allowedOrigins,
     log: forComponent('http'),
   });
@@ -252,7 +253,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     allowedOrigins: options.allowedOrigins,
     log: forComponent('http'),
   });
-  mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http') });
+  mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http'), audit: records.audit });
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
   const listenSocket = await listenExclusive(app, options.host, options.port).catch(async (err: unknown) => {

@@ -5,6 +5,7 @@ import type { KubeApi } from '../kube/api.js';
 import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { whoFields, type AuditSink } from '../audit/request-audit.js';
 import { behindTls, callerOf } from './auth-routes.js';
 import { markExecAllowed } from './exec-permission.js';
 import { guardRoute, type Reply } from './route-guard.js';
@@ -19,6 +20,8 @@ export interface HttpRoutesOptions {
   /** The Prometheus text for /metrics. */
   metricsText: () => Promise<string>;
   log: LogFn;
+  /** The token exchange's auth.login / auth.failed. */
+  audit: AuditSink | undefined;
 }
 
 const UNAUTHENTICATED_PAGE =
@@ -28,8 +31,8 @@ const TEXT = 'text/plain; charset=utf-8';
 
 export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
   // Throws Unauthorized (or the bearer token's AuthError); the guard answers it.
-  const identify = (req: HttpRequest) => callerOf(o.auth, req);
-  const signedIn = (req: HttpRequest): Promise<boolean> => identify(req).then(() => true, () => false);
+  const identify = (req: HttpRequest, reply: Reply) => callerOf(o.auth, req, reply.client);
+  const signedIn = (req: HttpRequest, reply: Reply): Promise<boolean> => identify(req, reply).then(() => true, () => false);
   const route = (pattern: string, handler: (req: HttpRequest, reply: Reply) => void | Promise<void>): void => {
     app.get(pattern, guardRoute(o.log, `GET ${pattern}`, handler));
   };
@@ -49,7 +52,11 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
     if (token) {
       // The token in a query string is accepted only here, and never logged (docs/protocol.md).
       const identity = o.auth.tokens.fromToken(token);
-      if (!identity) return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
+      if (!identity) {
+        o.auth.failed('unknown-token', 'token', reply.client);
+        return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
+      }
+      o.audit?.write('auth.login', whoFields(o.auth.callerOfToken(identity).person, reply.client));
       const id = o.auth.tokens.startCookieSession(identity);
       return reply.send(303, TEXT, '', [
         ['Location', '/'],
@@ -58,7 +65,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
         ['Referrer-Policy', 'no-referrer'],
       ]);
     }
-    if (!(await signedIn(req))) {
+    if (!(await signedIn(req, reply))) {
       // With sign-in configured, a browser without a session goes to the provider.
       if (o.auth.oidcEnabled) return reply.send(302, TEXT, '', [['Location', '/auth/login'], ['Cache-Control', 'no-store']]);
       return reply.send(401, 'text/html; charset=utf-8', UNAUTHENTICATED_PAGE);
@@ -67,7 +74,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
   });
 
   route('/api/v1/namespaces', async (req, reply) => {
-    const caller = await identify(req);
+    const caller = await identify(req, reply);
     const names = await o.kube.listNamespaces(caller.kube, caller.namespaces);
     reply.json(200, { items: names.map((name) => ({ name })) });
   });
@@ -75,7 +82,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
   route('/api/v1/namespaces/:ns/pods', async (req, reply) => {
     // A URIError (e.g. `%ff`) becomes 400 BadRequest in the guard.
     const ns = decodeURIComponent(req.getParameter(0) ?? '');
-    const caller = await identify(req);
+    const caller = await identify(req, reply);
     if (!validLabel(ns)) return reply.error(new PodtermError('BadRequest', 'namespace must be a DNS-1123 label.'));
     // Kube failures arrive as PodtermErrors (src/kube maps them); anything else is Internal, logged.
     const items = await o.kube.listPods(caller.kube, ns);
@@ -84,7 +91,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
 
   route('/:file', async (req, reply) => {
     const name = req.getParameter(0) ?? '';
-    await identify(req);
+    await identify(req, reply);
     if (!FILE_NAME.test(name)) return reply.error(new PodtermError('NotFound', 'No such file.'));
     serveFile(reply, o.files, name);
   });

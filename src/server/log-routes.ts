@@ -3,13 +3,16 @@
  * (docs/protocol.md, HTTP additions): the API server's pods/log streamed to the browser. Reading
  * upstream pauses while uWS cannot take more (response-stream.ts), so a follow holds at most one
  * chunk here; the upstream request is dropped as soon as the client goes away, and every open
- * stream is counted (ToolCounters.logStreams) until then.
+ * stream is counted (ToolCounters.logStreams) until then. Reviewed as `get pods/log` first
+ * (issue 12) and audited once as `log.view` when the stream opens (or is refused).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
 import { openPodLog, type PodLogOptions } from '../kube/pod-log.js';
 import { guardRoute } from './route-guard.js';
-import { abortWith, boolParam, containerParam, podRequest, type PodToolDeps } from './pod-tools.js';
+import { outcomeOf } from '../audit/request-audit.js';
+import { LOGS } from './exec-permission.js';
+import { abortWith, auditTool, boolParam, containerParam, podRequest, reviewAccess, type PodToolDeps } from './pod-tools.js';
 
 const MAX_TAIL_LINES = 1_000_000;
 
@@ -32,11 +35,16 @@ export function mountLogRoutes(app: TemplatedApp, deps: PodToolDeps): void {
   app.get(
     pattern,
     guardRoute(deps.log, `GET ${pattern}`, async (req, reply) => {
-      const r = await podRequest(deps, req);
+      const r = await podRequest(deps, req, reply.client);
       const options = parseLogQuery(r.query);
       const ctl = abortWith((f) => reply.onAbort(f));
-      await deps.authorize(r.caller.person, 'get', 'pods/log', r.namespace, r.pod);
-      const upstream = await openPodLog(r.kc, r.headers, r.namespace, r.pod, options, ctl.signal, deps.kubeTimeoutMs);
+      const what = options.container === null ? {} : { container: options.container };
+      await reviewAccess(deps, r, LOGS, 'log.view', what, ctl.signal);
+      const upstream = await openPodLog(r.kc, r.headers, r.namespace, r.pod, options, ctl.signal, deps.kubeTimeoutMs).catch((err: unknown) => {
+        auditTool(deps, r, 'log.view', { ...what, outcome: outcomeOf(err) });
+        throw err;
+      });
+      auditTool(deps, r, 'log.view', { ...what, outcome: 'ok' });
       deps.counters.logStreams++;
       try {
         const stream = reply.stream(200, [

@@ -1,24 +1,26 @@
 /**
- * What the container-tool routes (files, logs, debug) share: who is calling, which pod, the one
- * permission hook, and the counts that prove nothing is left open (gateway stats, test residue).
+ * What the container-tool routes (files, logs, debug) share: who is calling, which pod, the access
+ * review, the audit line, and the counts that prove nothing is left open (gateway stats, residue).
  *
- * `authorize(person, verb, resource, ns, name)` is the single place an identity check is added
- * (SelfSubjectAccessReview as that person); the default allows, because every call below is made
- * with the caller's own kubeconfig context, so the API server's RBAC already decides.
+ * Issue 12: every tool "goes through the same identity, permission check (SelfSubjectAccessReview)
+ * and audit as a terminal does": `reviewAccess` asks the API server as the person before anything
+ * reaches the exec, log or ephemeralcontainers endpoint (exec-permission.ts), and a refusal is
+ * audited with outcome Forbidden.
  */
 import type { HttpRequest } from 'uWebSockets.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PodtermError } from '../protocol/errors.js';
+import type { AuditEventName, AuditFields } from '../audit/audit-log.js';
+import { outcomeOf, whoFields, type AuditSink, type RequestClient } from '../audit/request-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Caller, Person } from '../auth/person.js';
+import type { Caller } from '../auth/person.js';
+import type { KubeApi } from '../kube/api.js';
 import type { KubeContexts } from '../kube/config.js';
 import type { HeaderLines } from '../kube/request-headers.js';
 import type { ExecAgents } from '../kube/exec.js';
 import type { LogFn } from '../log/logger.js';
+import { assertPodAccess, type PodAccess } from './exec-permission.js';
 import { validLabel, validSubdomain } from './validate.js';
-
-export type Authorize = (person: Person, verb: string, resource: string, namespace: string, name: string) => Promise<void>;
-export const ALLOW_ALL: Authorize = async () => undefined;
 
 /** Open tool streams; each goes back to zero when its client is gone. */
 export interface ToolCounters {
@@ -39,7 +41,9 @@ export interface PodToolDeps {
   agents: ExecAgents;
   log: LogFn;
   counters: ToolCounters;
-  authorize: Authorize;
+  /** Asks the access reviews. */
+  kubeApi: KubeApi;
+  audit: AuditSink | undefined;
   /** Bound on each Kubernetes call's answer head (`--kube-timeout-ms`). */
   kubeTimeoutMs: number;
   maxUploadBytes: number;
@@ -55,13 +59,15 @@ export interface PodRequest {
   /** The caller's kube identity (act-as.ts): credentials and impersonation headers. */
   kc: KubeConfig;
   headers: HeaderLines;
+  /** Where the request came from (audit lines). */
+  client: RequestClient;
 }
 
 /**
  * The caller, `/api/v1/namespaces/:ns/pods/:pod/...` parameters and the query. Everything is
  * copied out of `req` before the first await (uWS reuses it). Rejects Unauthorized / BadRequest.
  */
-export async function podRequest(deps: PodToolDeps, req: HttpRequest): Promise<PodRequest> {
+export async function podRequest(deps: PodToolDeps, req: HttpRequest, client: RequestClient): Promise<PodRequest> {
   const cookie = req.getHeader('cookie');
   const authorization = req.getHeader('authorization');
   const namespace = decodeURIComponent(req.getParameter(0) ?? '');
@@ -69,10 +75,28 @@ export async function podRequest(deps: PodToolDeps, req: HttpRequest): Promise<P
   if (!validLabel(namespace)) throw new PodtermError('BadRequest', 'namespace must be a DNS-1123 label.');
   if (!validSubdomain(pod)) throw new PodtermError('BadRequest', 'pod must be a DNS-1123 subdomain.');
   const query = new URLSearchParams(req.getQuery() ?? '');
-  const caller = await deps.auth.resolve(cookie, authorization);
+  const caller = await deps.auth.resolve(cookie, authorization, client);
   if (!caller) throw new PodtermError('Unauthorized');
   const { kc, headers } = deps.kube.identity(caller.kube);
-  return { caller, namespace, pod, query, kc, headers };
+  return { caller, namespace, pod, query, kc, headers, client };
+}
+
+/** One audit line for a tool request: who, from where, which pod, and the event's own fields. */
+export function auditTool(deps: PodToolDeps, r: PodRequest, event: AuditEventName, fields: AuditFields): void {
+  deps.audit?.write(event, { ...whoFields(r.caller.person, r.client), namespace: r.namespace, pod: r.pod, ...fields });
+}
+
+/**
+ * The access review for `access` as the caller, before anything reaches the pod. A refusal (or a
+ * review that could not be asked) is audited as `event` with its outcome, then thrown (403 JSON).
+ */
+export async function reviewAccess(deps: PodToolDeps, r: PodRequest, access: PodAccess, event: AuditEventName, fields: AuditFields, signal?: AbortSignal): Promise<void> {
+  try {
+    await assertPodAccess(deps.kubeApi, r.caller.kube, access, r.namespace, r.pod, signal);
+  } catch (err) {
+    auditTool(deps, r, event, { ...fields, outcome: outcomeOf(err) });
+    throw err;
+  }
 }
 
 export function containerParam(q: URLSearchParams, required: boolean): string | null {

@@ -4,8 +4,9 @@
  * `--recordings-group` see all, anyone else gets 403 for someone else's (and the audit log says
  * who tried).
  */
+import { Readable } from 'node:stream';
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import { whoFields, type AuditSink, type RequestClient } from '../audit/request-audit.js';
 import type { Person } from '../auth/person.js';
 import type { LogFn } from '../log/logger.js';
 import { PodtermError, toPodtermError } from '../protocol/errors.js';
@@ -13,16 +14,18 @@ import type { RecordingCatalog } from '../recording/catalog.js';
 import { guardRoute, type Reply } from './route-guard.js';
 
 /**
- * A recording is sent from memory, so one download holds at most this much. Larger ones are
- * refused with a clear error (they stay on the volume); streaming them is the next step.
+ * A recording is streamed from its file with backpressure (response-stream.ts): the gateway holds
+ * one read chunk per download whatever the size. Each chunk, hence each uWS write, stays below
+ * 16 KiB: the uWS build we run can corrupt a write of 16 KiB or more that it has to buffer
+ * (src/protocol/limits.ts).
  */
-export const MAX_RECORDING_DOWNLOAD = 64 * 1024 * 1024;
+export const RECORDING_READ_CHUNK = 16_000;
 
 export interface RecordingRoutesOptions {
   catalog: RecordingCatalog;
   /** The person behind the request, or undefined (401). Reads the headers before it awaits. */
-  person(req: HttpRequest): Promise<Person | undefined>;
-  audit: AuditLog | undefined;
+  person(req: HttpRequest, client?: RequestClient): Promise<Person | undefined>;
+  audit: AuditSink | undefined;
   log: LogFn;
 }
 
@@ -37,7 +40,7 @@ export function mountRecordingRoutes(app: TemplatedApp, o: RecordingRoutesOption
       ...(req.getQuery('pod') ? { pod: req.getQuery('pod') as string } : {}),
       ...(req.getQuery('user') ? { user: req.getQuery('user') as string } : {}),
     };
-    const person = await o.person(req);
+    const person = await o.person(req, reply.client);
     if (!person) return reply.error(new PodtermError('Unauthorized'));
     const items = await o.catalog.list({ username: person.username, groups: person.groups }, filter);
     reply.json(200, { items });
@@ -45,10 +48,9 @@ export function mountRecordingRoutes(app: TemplatedApp, o: RecordingRoutesOption
 
   route('/api/v1/recordings/:id', async (req, reply) => {
     const id = req.getParameter(0) ?? '';
-    const client = { remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
-    const person = await o.person(req);
+    const person = await o.person(req, reply.client);
     if (!person) return reply.error(new PodtermError('Unauthorized'));
-    const who = { user: person.username, groups: person.groups, via: person.via, ...client };
+    const who = whoFields(person, reply.client);
     let opened;
     try {
       opened = await o.catalog.openCast({ username: person.username, groups: person.groups }, id);
@@ -57,15 +59,20 @@ export function mountRecordingRoutes(app: TemplatedApp, o: RecordingRoutesOption
       if (e.code === 'Forbidden') o.audit?.write('recording.forbidden', { ...who, recording: id, reason: e.code });
       throw e;
     }
+    const { fh, size, meta } = opened;
+    // The size when opened: a recording still being written is sent as far as it was then.
+    const stream = reply.stream(200, [['Content-Type', 'application/x-asciicast'], ['Cache-Control', 'no-store']], size);
+    if (!stream) return void (await fh.close());
+    // An empty file has nothing to read (createReadStream wants end >= start): it ends at once.
+    const source = size === 0 ? Readable.from([]) : fh.createReadStream({ start: 0, end: size - 1, highWaterMark: RECORDING_READ_CHUNK, autoClose: false });
+    let outcome: 'ended' | 'aborted' = 'aborted';
     try {
-      if (opened.size > MAX_RECORDING_DOWNLOAD) {
-        throw new PodtermError('BadRequest', `This recording is ${opened.size} bytes; downloads here stop at ${MAX_RECORDING_DOWNLOAD}. It is on the recordings volume.`);
-      }
-      const body = await opened.fh.readFile();
-      o.audit?.write('recording.view', { ...who, recording: id, session: opened.meta.session });
-      reply.send(200, 'application/x-asciicast', body, [['Cache-Control', 'no-store']]);
+      outcome = await stream.pipeFrom(source);
     } finally {
-      await opened.fh.close();
+      source.destroy();
+      await fh.close().catch(() => undefined);
+      // `aborted`: the client left, or the file could not be read (the connection was then cut).
+      o.audit?.write('recording.view', { ...who, recording: id, session: meta.session, size: stream.bytesSent, outcome: outcome === 'ended' ? 'ok' : 'aborted' });
     }
   });
 }

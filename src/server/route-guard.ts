@@ -11,6 +11,7 @@ import type { LogFn } from '../log/logger.js';
 import { statusLine } from './http-util.js';
 import { RequestBody } from './request-body.js';
 import { ResponseStream } from './response-stream.js';
+import type { RequestClient } from '../audit/request-audit.js';
 
 type ReplyState = 'open' | 'answered' | 'aborted';
 
@@ -22,8 +23,12 @@ export class Reply {
   /** Who else must hear of an abort: a streamed request body or response. */
   readonly #onAbort: Array<() => void> = [];
 
-  constructor(res: HttpResponse, method: string) {
+  /** Where the request came from (audit lines), copied while the request is valid. */
+  readonly client: RequestClient;
+
+  constructor(res: HttpResponse, method: string, userAgent = '') {
     this.#res = res;
+    this.client = { remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(), ...(userAgent ? { userAgent } : {}) };
     // uWS writes a body even for HEAD (RFC 9110 §9.3.2 forbids it), which desynchronises a
     // keep-alive connection. A HEAD answer gets an empty body and closes the connection (uWS
     // 20.30's endWithoutBody leaves the connection unable to take the next request).
@@ -35,9 +40,9 @@ export class Reply {
     });
   }
 
-  /** The peer's address (for the audit log); read it before any await. */
+  /** The peer's address (for the audit log), as copied when the request came in. */
   remoteAddress(): string {
-    return Buffer.from(this.#res.getRemoteAddressAsText()).toString();
+    return this.client.remoteAddress ?? '';
   }
 
   /** Answered or aborted: nothing more may be written. */
@@ -156,7 +161,7 @@ function run(log: LogFn, route: string, res: HttpResponse, req: HttpRequest, bod
     reply.error(known ?? new PodtermError('Internal'));
   };
   try {
-    reply = new Reply(res, req.getMethod());
+    reply = new Reply(res, req.getMethod(), req.getHeader('user-agent'));
     const framing = framingProblem(req);
     if (framing) return reply.error(framing, { close: true });
     const pending = body(reply);

@@ -11,13 +11,14 @@ import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { originAllowed } from '../auth/token-auth.js';
 import type { Person } from '../auth/person.js';
+import type { RequestClient } from '../audit/request-audit.js';
 import { sessionOwner } from '../auth/session-owner.js';
 import { guardRoute } from './route-guard.js';
 
 export interface SessionRoutesOptions {
   supervisor: Supervisor;
   /** The person behind the request, or undefined (401). */
-  person: (req: HttpRequest) => Promise<Person | undefined>;
+  person: (req: HttpRequest, client?: RequestClient) => Promise<Person | undefined>;
   allowedOrigins: string[] | undefined;
   log: LogFn;
 }
@@ -29,7 +30,7 @@ export function mountSessionRoutes(app: TemplatedApp, o: SessionRoutesOptions): 
   app.get(
     '/api/v1/sessions',
     guardRoute(o.log, 'GET /api/v1/sessions', async (req, reply) => {
-      const person = await o.person(req);
+      const person = await o.person(req, reply.client);
       if (!person) return reply.error(new PodtermError('Unauthorized'));
       reply.json(200, o.supervisor.sessionsOf(sessionOwner(person)));
     }),
@@ -41,7 +42,7 @@ export function mountSessionRoutes(app: TemplatedApp, o: SessionRoutesOptions): 
       const origin = req.getHeader('origin');
       const host = req.getHeader('host');
       const id = req.getParameter(0) ?? '';
-      const person = await o.person(req);
+      const person = await o.person(req, reply.client);
       if (!person) return reply.error(new PodtermError('Unauthorized'));
       // A state-changing request: a page of another origin may not make it (as for /ws/exec).
       if (!originAllowed(origin, host, o.allowedOrigins)) {

@@ -14,7 +14,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Caller } from '../auth/person.js';
 import { originAllowed } from '../auth/token-auth.js';
 import type { KubeApi } from '../kube/api.js';
-import { assertExecAllowed } from './exec-permission.js';
+import { whoFields, type AuditSink } from '../audit/request-audit.js';
+import { assertPodAccess, ATTACH, EXEC } from './exec-permission.js';
 import { MAX_RESUME_TOKEN } from '../auth/resume-token.js';
 import { MAX_SIGNED_TOKEN } from '../auth/signed-token.js';
 import { sessionOwner } from '../auth/session-owner.js';
@@ -49,6 +50,8 @@ export interface WsExecOptions {
   supervisor: Supervisor;
   metrics: Metrics;
   log: LogFn;
+  /** session.forbidden (the review said no); the supervisor writes start, resume and end. */
+  audit?: AuditSink | undefined;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number;
   /** uWS idle timeout in seconds; with automatic pings a live browser never hits it. */
@@ -112,14 +115,24 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       }
       const target = parseTarget(query);
       let refusal: PodtermError | undefined;
-      // A resume is checked against its signed owner at open; a new terminal is reviewed first.
+      // A resume is checked against its signed owner at open; a new terminal is reviewed first
+      // (`create pods/exec`, or `create pods/attach` for attach=true).
       if (target.kind === 'new') {
         const params = target.params;
         try {
-          await assertExecAllowed(o.kube, caller.kube, params.namespace, params.pod);
+          await assertPodAccess(o.kube, caller.kube, params.attach ? ATTACH : EXEC, params.namespace, params.pod);
         } catch (err) {
           refusal = err instanceof PodtermError ? err : new PodtermError('Internal', undefined, { cause: err });
           o.log(refusal.code === 'Forbidden' ? 'info' : 'warn', 'exec refused by access review', { who: caller.person.username, namespace: params.namespace, pod: params.pod, code: refusal.code });
+          o.audit?.write('session.forbidden', {
+            ...whoFields(caller.person, client),
+            namespace: params.namespace,
+            pod: params.pod,
+            ...(params.container ? { container: params.container } : {}),
+            ...(params.command ? { command: params.command } : {}),
+            outcome: refusal.code,
+            ...(params.attach ? { reason: 'attach' } : {}),
+          });
         }
       }
       const data: SocketData = { caller, target, client, refusal, attachment: undefined, closed: false };
@@ -151,7 +164,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         const target = data.target;
         const result =
           target.kind === 'resume'
-            ? o.supervisor.resume(target.token, owner, link)
+            ? o.supervisor.resume(target.token, owner, link, data.client)
             : target.kind === 'observe'
               ? o.supervisor.observe(target.token, { user: person.username, client: data.client }, link)
               : o.supervisor.open(

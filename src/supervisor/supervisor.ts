@@ -9,7 +9,7 @@ import type { ActorPool } from '../actor-link/actor-pool.js';
 import type { ActAs } from '../kube/act-as.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import type { RecordingConfig } from '../actor-link/actor-messages.js';
-import type { AuditFields, AuditLog } from '../audit/audit-log.js';
+import type { AuditEventName, AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
 import type { ResumeClaims } from '../auth/resume-token.js';
 import { Session, type Attachment, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionInfo, type SessionSummary } from './session.js';
@@ -210,12 +210,32 @@ export class Supervisor {
    * SessionGone: a token that is forged, expired or for another replica, a session that ended, or
    * one that belongs to someone else (which is not told apart, so nobody learns what exists).
    */
-  resume(token: string, ownerKey: string, link: ClientLink): Attachment | PodtermError {
+  resume(token: string, ownerKey: string, link: ClientLink, client?: SessionClient): Attachment | PodtermError {
     if (this.#state !== 'running') return new PodtermError('ServerShuttingDown');
     const claims = this.#identity.tokens.verify(token);
     const session = claims && claims.replica === this.#identity.replicaId ? this.#sessions.get(claims.session) : undefined;
     if (!claims || !session || claims.owner !== ownerKey || session.ownerKey !== ownerKey) return new PodtermError('SessionGone');
-    return session.attach(link, 'owner', ownerKey) ?? new PodtermError('SessionGone');
+    const attached = session.attach(link, 'owner', ownerKey);
+    if (!attached) return new PodtermError('SessionGone');
+    this.auditSession('session.resume', session.id, client);
+    return attached;
+  }
+
+  /**
+   * One audit line about a live session: its start line's who and where (user, groups, via,
+   * namespace, pod, container, command, replica), this request's client, and `extra`. For the
+   * events that happen to a session after it started (resume, observers, shares).
+   */
+  auditSession(event: AuditEventName, session: string, client?: SessionClient, extra: AuditFields = {}): void {
+    const base = this.#auditBase.get(session);
+    if (!base || !this.#records.audit) return;
+    const { remoteAddress: _a, userAgent: _u, ...who } = base;
+    this.#records.audit.write(event, {
+      ...who,
+      ...(client?.remoteAddress ? { remoteAddress: client.remoteAddress } : {}),
+      ...(client?.userAgent ? { userAgent: client.userAgent } : {}),
+      ...extra,
+    });
   }
 
   /**
