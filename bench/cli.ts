@@ -14,6 +14,7 @@ import { capacity } from './scenarios/capacity.js';
 import { churn } from './scenarios/churn.js';
 import type { BenchOptions, Ctx, Scenario } from './scenarios/context.js';
 import { latency } from './scenarios/latency.js';
+import { recordingCost } from './scenarios/recording-cost.js';
 import { slowReader } from './scenarios/slow-reader.js';
 import { throughput } from './scenarios/throughput.js';
 
@@ -28,6 +29,7 @@ export const SCENARIOS: Record<string, Spec> = {
   throughput: { run: throughput, title: 'throughput: flood and pty shell output', defaults: { variants: 'podterm,podterm-w0,kubectl,floor', bytes: '500000000', 'shell-bytes': '200000000', timeout: '900' } },
   latency: { run: latency, title: 'latency: keystroke echo', defaults: { typists: '1,100,1000', duration: '10', rate: '10', variants: 'podterm,podterm-w0,kubectl,floor', 'kubectl-max': '100', concurrency: '50', timeout: '900' } },
   churn: { run: churn, title: 'churn: open and drop at random', defaults: { sessions: '10000', variants: 'podterm', concurrency: '100', 'hold-ms': '200', timeout: '1200' } },
+  'recording-cost': { run: recordingCost, title: 'recording cost: --record-dir on vs off', defaults: { sessions: '1000', variants: 'podterm', bytes: '300000000', rounds: '3', concurrency: '100', timeout: '900' } },
   'slow-reader': { run: slowReader, title: 'slow readers: bounded memory, nothing lost', defaults: { sessions: '100', variants: 'podterm', bytes: '2000000000', phase: '20', 'read-bps': '10240', 'bound-mb': '200', timeout: '900' } },
 };
 

@@ -19,7 +19,7 @@ const LAG_RESOLUTION_MS = 20;
 
 interface OpenReply { opened: number; failed: number; errors: string[]; setupMs: number[]; wallMs: number; lastOkMs: number }
 
-async function openSpread(agents: Agent[], conn: unknown, n: number, concurrency: number): Promise<{ opened: number; failed: number; errors: string[]; wallMs: number; setup: ReturnType<typeof summarize> }> {
+export async function openSpread(agents: Agent[], conn: unknown, n: number, concurrency: number): Promise<{ opened: number; failed: number; errors: string[]; wallMs: number; setup: ReturnType<typeof summarize> }> {
   const parts = split(n, agents.length);
   const replies = await Promise.all(
     agents.map((a, i) => a.call<OpenReply>('open', { conn, target: ECHO, count: parts[i], concurrency, timeoutMs: 90000 }, 120000)),

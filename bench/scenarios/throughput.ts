@@ -12,7 +12,7 @@ import type { FloodResult } from '../load/drivers.js';
 import type { Conn, Target } from '../load/session.js';
 import { type Ctx, type ScenarioBody, flood, gatewayVariants, podtermConn, shellOutput, withAgents, withGateway } from './context.js';
 
-interface Run {
+export interface Run {
   bytes: number;
   expected: number;
   mbps: number;
@@ -28,7 +28,7 @@ function oneLine(text: string): string {
   return t.length > 80 ? `${t.slice(0, 77)}...` : t;
 }
 
-async function floodRun(ctx: Ctx, agent: Agent, conn: Conn, target: Target, sessions: number, expected: number, gwPid: number | null): Promise<Run> {
+export async function floodRun(ctx: Ctx, agent: Agent, conn: Conn, target: Target, sessions: number, expected: number, gwPid: number | null): Promise<Run> {
   const sys0 = systemBusySeconds();
   const gw0 = gwPid ? cpuSeconds(gwPid) : 0;
   const res = await agent.call<FloodResult[]>('flood', { conn, target, count: sessions, concurrency: sessions, timeoutMs: 180000, plan: { mode: 'fast' }, hash: false }, 200000);

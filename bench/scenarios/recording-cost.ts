@@ -1,0 +1,87 @@
+/**
+ * recording-cost (issue 11, "Cost"): what `--record-dir` costs, side by side in one run, with the
+ * same gateway build, sandbox and load generator:
+ * - one flooding session (load/flood) with recording off and on: MB/s delivered to the client and
+ *   gateway CPU s/GB (target: on ≥ 85 % of off);
+ * - N idle sessions (load/echo) with recording off and on: gateway RSS per session (target: on
+ *   within 5 % of off).
+ * Off and on alternate for `--rounds` rounds (a fresh gateway each time) and the medians are
+ * compared, so drift of a shared machine falls on both sides. Recordings go to a temporary
+ * folder, deleted at the end.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Agent } from '../lib/agents.js';
+import { rssBytes } from '../lib/procfs.js';
+import type { Cell, TargetCheck } from '../lib/results.js';
+import { KiB, round } from '../lib/stats.js';
+import { openSpread } from './capacity.js';
+import { type Ctx, type ScenarioBody, flood, podtermConn, sleep, withGateway } from './context.js';
+import { floodRun } from './throughput.js';
+
+type Mode = 'off' | 'on';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export async function recordingCost(ctx: Ctx): Promise<ScenarioBody> {
+  const { opts } = ctx;
+  const sessions = opts.sessions[0] ?? 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'podterm-bench-rec-'));
+  const floodRows: Cell[][] = [];
+  const idleRows: Cell[][] = [];
+  const notes: string[] = [];
+  const mbps: Record<Mode, number[]> = { off: [], on: [] };
+  const perSession: Record<Mode, number[]> = { off: [], on: [] };
+  try {
+    for (let round_ = 1; round_ <= opts.rounds; round_++) {
+      for (const mode of ['off', 'on'] as const) {
+        const recDir = join(dir, `r${round_}`);
+        if (mode === 'on') mkdirSync(recDir);
+        const extraArgs = mode === 'on' ? ['--record-dir', recDir] : [];
+        ctx.log(`recording-cost: round ${round_}, recording ${mode}`);
+        await withGateway(ctx, opts.workers, 1, async (gw, [a]) => {
+          const agent = a as Agent;
+          const f = await floodRun(ctx, agent, podtermConn(gw), flood(opts.bytes), 1, opts.bytes, gw.pid);
+          mbps[mode].push(f.mbps);
+          floodRows.push([mode, round_, round(f.bytes / 1e6, 1), round(f.mbps, 1), f.gwCpuPerGb === null ? null : round(f.gwCpuPerGb, 2), round(f.sysCpuPerGb, 2), f.failed]);
+          if (f.errors.length) notes.push(`flood, recording ${mode}, round ${round_}: ${f.errors.join('; ')}`);
+          await sleep(1000);
+          const before = rssBytes(gw.pid);
+          const o = await openSpread([agent], podtermConn(gw), sessions, opts.concurrency);
+          await sleep(3000);
+          const after = rssBytes(gw.pid);
+          await agent.call('close', { timeoutMs: 60000 }, 90000);
+          const per = (after - before) / Math.max(1, o.opened);
+          perSession[mode].push(per);
+          idleRows.push([mode, round_, o.opened, o.failed, round(per / KiB, 1), round(before / 2 ** 20, 1), round(after / 2 ** 20, 1)]);
+          if (o.errors.length) notes.push(`idle, recording ${mode}, round ${round_}: ${o.failed} failed, e.g. ${o.errors.join('; ')}`);
+        }, { extraArgs });
+        rmSync(recDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const targets: TargetCheck[] = [];
+  const [fOff, fOn] = [median(mbps.off), median(mbps.on)];
+  targets.push({ name: 'one flooding session, recording on vs off', target: '≥ 85 %', measured: `${round((100 * fOn) / fOff, 1)} % (${round(fOn, 1)} vs ${round(fOff, 1)} MB/s, medians of ${opts.rounds})`, met: fOn >= 0.85 * fOff });
+  const [mOff, mOn] = [median(perSession.off), median(perSession.on)];
+  targets.push({ name: `memory per idle session, recording on vs off (${sessions} sessions)`, target: 'within 5 %', measured: `${round(mOn / KiB, 1)} vs ${round(mOff / KiB, 1)} KiB (${round((100 * (mOn - mOff)) / mOff, 1)} %, medians of ${opts.rounds})`, met: Math.abs(mOn - mOff) <= 0.05 * mOff });
+  notes.push('Off and on alternate, each with a fresh gateway (warmed up); targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions.');
+  notes.push('The recording dir is a temporary folder on the machine\'s disk; with recording on, every idle session holds an open .cast writer in its actor.');
+  return {
+    params: { bytes: opts.bytes, sessions, rounds: opts.rounds, workers: opts.workers, concurrency: opts.concurrency },
+    tables: [
+      { title: `one flooding session (load/flood, ${round(opts.bytes / 1e6, 0)} MB)`, columns: ['recording', 'round', 'MB delivered', 'MB/s', 'gateway CPU s/GB', 'system CPU s/GB', 'failed'], rows: floodRows },
+      { title: `${sessions} idle sessions (load/echo)`, columns: ['recording', 'round', 'opened', 'failed', 'RSS / session KiB', 'gateway RSS before MiB', 'gateway RSS after MiB'], rows: idleRows },
+    ],
+    targets,
+    notes,
+  };
+}
