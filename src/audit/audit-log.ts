@@ -52,7 +52,7 @@ export interface AuditFields {
   replica?: string;
   remoteAddress?: string;
   userAgent?: string;
-  /** session.end; `outcome` also on file.*, debug.start, log.view: `ok` or the error code (e.g. Forbidden). */
+  /** session.end; `outcome` also on file.*, debug.start, log.view, recording.view: `ok`, `aborted` (the client left mid-stream) or the error code (e.g. Forbidden). */
   exitCode?: number | null;
   outcome?: string;
   bytesIn?: number;

@@ -59,6 +59,8 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
       c.fileTransfers++;
       let sent = 0;
       let failure: unknown;
+      /** The client left, or the stream was cut, before the whole body went out. */
+      let aborted = false;
       try {
         const skipped = (problem: string): void => deps.log('warn', 'download: tar entry left out', { namespace: r.namespace, pod: r.pod, problem });
         const dl = await startDownload(opener(r, container, ctl.signal), path, skipped);
@@ -71,14 +73,14 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
         ], dl.size);
         if (!stream) {
           dl.abort();
-          failure = new PodtermError('BadRequest', 'The client went away.');
+          aborted = true;
           return;
         }
         const outcome = await stream.pipeFrom(dl.body);
         sent = stream.bytesSent;
         if (outcome === 'aborted') {
           dl.abort();
-          failure = new PodtermError('BadRequest', 'The download did not complete.');
+          aborted = true;
         }
         await dl.done.catch((err: unknown) => {
           failure ??= err;
@@ -90,7 +92,7 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
       } finally {
         ctl.abort();
         c.fileTransfers--;
-        auditTool(deps, r, 'file.download', { ...what, size: sent, outcome: outcomeOf(failure) });
+        auditTool(deps, r, 'file.download', { ...what, size: sent, outcome: failure === undefined && aborted ? 'aborted' : outcomeOf(failure) });
       }
     }),
   );
