@@ -52,7 +52,7 @@ export const SERVE_OPTIONS = {
   'record-input': flag('also record keyboard input (`i` events): this captures passwords typed at prompts'),
   'record-retention-days': value('DAYS', int(0, 36500), 'delete recordings older than this (a timer, never on the hot path); 0 = keep', { default: '0' }),
   'recordings-group': value('GROUP', asIs, 'members of this group may watch every recording (others only their own)'),
-  'audit-log': value('FILE', asIs, 'audit events as JSON lines (session start/end with who, where, outcome, bytes, recording) to FILE, or `-` for stdout'),
+  'audit-log': value('FILE', asIs, 'audit events as JSON lines (sessions, resumes, watchers, shares, file copies, debug containers, logs, recordings, sign-in; with who, from where, outcome) to FILE, or `-` for stdout'),
   'replica-id': value('ID', asIs, 'names this gateway in recordings and audit lines', { defaultText: 'the host name' }),
   'kill-on-close': value('on|off', oneOf(['on', 'off'] as const), "when a session ends (exit, close, detach grace), end every process its shell started in the container (background jobs, `nohup`, `setsid`): SIGHUP, then SIGKILL after a short grace, through a second exec; `off` leaves them running, as `kubectl exec` does", { env: 'PODTERM_KILL_ON_CLOSE', default: 'on' }),
   'max-upload-bytes': value('N', int(0, Number.MAX_SAFE_INTEGER), 'largest upload into a container through the files API (then `MessageTooBig`, 413)', { default: '1073741824' }),
