@@ -228,7 +228,9 @@ export class TerminalSession {
       const pods = await listPods(this.target.namespace);
       const pod = pods.find((p) => p.name === this.target.pod);
       if (!pod) return `pod ${this.target.pod} does not exist in namespace ${this.target.namespace}`;
-      return whyNotExec(pod, this.target.container);
+      // The pod list names spec.containers only: an attach target may be an ephemeral (debug)
+      // container, which is not among them; the gateway checks it when the socket opens.
+      return whyNotExec(pod, this.target.attach ? null : this.target.container);
     } catch (err) {
       return err instanceof ApiError ? err.message : 'The podterm server cannot be reached.';
     }
@@ -241,7 +243,8 @@ export class TerminalSession {
     if (info.resumed) this.view.term.write(RESET);
     // The session's size, not ours: if they differ, the resize below tells the pod (the last one wins).
     if (info.cols && info.rows) this.lastSize = { cols: info.cols, rows: info.rows };
-    this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${commandLabel(info.command)}`);
+    // An attach runs no command of ours: the Started frame's command is not what runs there.
+    this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${this.target.attach ? 'attached' : commandLabel(info.command)}`);
     if (this.replaced) {
       this.replaced = false;
       this.notice('the previous session had ended; this is a new one');
