@@ -93,7 +93,8 @@ export class TerminalSession {
     const termHost = doc.createElement('div');
     termHost.className = 'terminal-host';
     this.status = new StatusLine(doc, () => void this.connect());
-    this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t));
+    // The view is made below; the cwd is asked for only when an upload starts.
+    this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t), () => this.view.cwd);
     this.panel.append(this.tools.el, this.tools.row, this.status.el);
     doc.getElementById('terminals')!.append(this.panel);
     this.disposer.add(() => this.panel.remove());

@@ -66,15 +66,16 @@ test('container tools in the page', async (t) => {
     const { page, context, errors } = await openPage(t, e);
     await page.goto(`${e.gateway.url}/#/default/shell/main`);
     await waitForState(page, 'connected');
-    // The sandbox's containers are host shells: this folder is in the pod.
-    await typeLine(page, `cd ${dir} && echo IN-$((2*21))`);
+    // The sandbox's containers are host shells: this folder is in the pod. The shell reports where
+    // it is with OSC 7, as fish, zsh and bash with vte.sh do at each prompt.
+    await typeLine(page, `cd ${dir} && printf '\\033]7;file://%s%s\\033\\\\' "$HOSTNAME" "$PWD" && echo IN-$((2*21))`);
     await waitForText(page, 'IN-42');
 
-    // The dialog asks for the target directory; the test answers with the shell's directory.
+    // The dialog asks for the target directory, offering the shell's; the test takes it.
     const asked: string[] = [];
     page.once('dialog', (d) => {
       asked.push(d.message(), d.defaultValue());
-      void d.accept(dir);
+      void d.accept(d.defaultValue());
     });
     const progress: string[] = [];
     await page.exposeFunction('__progressSeen', (text: string) => progress.push(text));
@@ -88,6 +89,7 @@ test('container tools in the page', async (t) => {
     await dropFile(page, FILE_NAME, FILE_BYTES);
     await page.locator(`${TOOLS} .transfer-progress`).getByText(`Uploaded ${dir}/${FILE_NAME}`).waitFor({ timeout: 30_000 });
     assert.match(asked[0] ?? '', new RegExp(`Upload ${FILE_NAME} to which directory in main\\?`));
+    assert.equal(asked[1], dir, 'the dialog offers the shell\'s working directory');
     assert.ok(progress.some((p) => /^Uploading dropped-file\.bin: \d+ %/.test(p)), `progress shown: ${JSON.stringify(progress.slice(0, 5))}`);
     assert.ok(await page.locator(`${TOOLS} .transfer-progress button`).isHidden(), 'Cancel is gone when the upload is done');
 
