@@ -5,8 +5,9 @@
  * status still decides the answer. Without that, tar waits for an EOF that never comes.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -76,6 +77,11 @@ test('v4: a file goes in through `head -c N | tar`: same SHA-256, and tar\'s exi
     assert.equal(sha(await readFile(target)), sha(data), `${size} bytes`);
     t.diagnostic(`${size} bytes over v4 in ${Date.now() - started} ms`);
   }
+  // And back out over v4 (a download needs no stdin close): the same bytes.
+  const big = join(dir, `f-${5 * 1024 * 1024 + 7}.bin`);
+  const down = await api(stack, filesPath('shell', 'main', big), { signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS) });
+  assert.equal(down.status, 200);
+  assert.equal(sha(Buffer.from(await down.arrayBuffer())), sha(await readFile(big)));
   // A name long enough for a pax header: the announced size must still be exact.
   const long = join(dir, 'n'.repeat(150));
   assert.equal((await put(stack, long, Buffer.from('long name\n'))).status, 200);
@@ -102,6 +108,17 @@ test('v4: a directory tree as a tar (Content-Length known) is extracted whole; w
   const up = await put(stack, join(dir, 'tree'), archive, 'application/x-tar');
   assert.equal(up.status, 200, await up.clone().text());
   for (const [name, body] of Object.entries(files)) assert.equal(sha(await readFile(join(dir, 'tree', name))), sha(body), name);
+
+  // An archive made by GNU tar (10 KiB records, GNU long names): repacked and padded, same files.
+  const src = join(dir, 'src');
+  await mkdir(join(src, 'deep'), { recursive: true });
+  const gnuFiles: Record<string, Buffer> = { [`deep/${'g'.repeat(180)}`]: randomBytes(70_000), 'top.txt': Buffer.from('top\n') };
+  for (const [name, body] of Object.entries(gnuFiles)) await writeFile(join(src, name), body);
+  execFileSync('tar', ['--format=gnu', '-cf', join(dir, 'gnu.tar'), '-C', src, '.']);
+  await mkdir(join(dir, 'gnu'));
+  const gnu = await put(stack, join(dir, 'gnu'), await readFile(join(dir, 'gnu.tar')), 'application/x-tar');
+  assert.equal(gnu.status, 200, await gnu.clone().text());
+  for (const [name, body] of Object.entries(gnuFiles)) assert.equal(sha(await readFile(join(dir, 'gnu', name))), sha(body), name);
 
   // A streamed archive (no Content-Length) cannot be bounded: a clear error, no exec left behind.
   const streamed = await api(stack, filesPath('shell', 'main', join(dir, 'tree')), {
