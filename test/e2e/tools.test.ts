@@ -16,6 +16,8 @@ import { SCREENSHOT_DIR, assertNoResidue, hook, openPage, startE2e, typeLine, wa
 const SHOT = { type: 'png' as const, scale: 'css' as const };
 const FILE_BYTES = 3 * 1024 * 1024 + 11;
 const FILE_NAME = 'dropped-file.bin';
+/** A first session may start the gateway's worker: generous on a loaded machine. */
+const CONNECT_MS = 30_000;
 const TOOLS = '.terminal-panel:not([hidden]) .terminal-tools';
 
 /** Byte i of the dropped file; the page builds the same bytes (page functions cannot share code). */
@@ -65,11 +67,11 @@ test('container tools in the page', async (t) => {
     t.after(() => rm(dir, { recursive: true, force: true }));
     const { page, context, errors } = await openPage(t, e);
     await page.goto(`${e.gateway.url}/#/default/shell/main`);
-    await waitForState(page, 'connected');
+    await waitForState(page, 'connected', CONNECT_MS);
     // The sandbox's containers are host shells: this folder is in the pod. The shell reports where
     // it is with OSC 7, as fish, zsh and bash with vte.sh do at each prompt.
     await typeLine(page, `cd ${dir} && printf '\\033]7;file://%s%s\\033\\\\' "$HOSTNAME" "$PWD" && echo IN-$((2*21))`);
-    await waitForText(page, 'IN-42');
+    await waitForText(page, 'IN-42', CONNECT_MS);
 
     // The dialog asks for the target directory, offering the shell's; the test takes it.
     const asked: string[] = [];
@@ -96,7 +98,7 @@ test('container tools in the page', async (t) => {
     const sha = createHash('sha256').update(fileBytes(FILE_BYTES)).digest('hex');
     assert.equal(createHash('sha256').update(await readFile(join(dir, FILE_NAME))).digest('hex'), sha);
     await typeLine(page, `clear; ls -l; sha256sum ${FILE_NAME}`);
-    await waitForText(page, `${sha}  ${FILE_NAME}`);
+    await waitForText(page, `${sha}  ${FILE_NAME}`, CONNECT_MS);
     assert.match(await hook.text(page), new RegExp(`${FILE_BYTES} .*${FILE_NAME}`));
     await page.screenshot({ ...SHOT, path: SCREENSHOT_DIR + 'upload.png' });
     assert.deepEqual(errors, []);
@@ -107,7 +109,7 @@ test('container tools in the page', async (t) => {
   await t.test('the Logs panel shows the log, follows new lines, and filters with highlights', async (t) => {
     const { page, context, errors } = await openPage(t, e, { width: 1200, height: 640 });
     await page.goto(`${e.gateway.url}/#/default/logs/main`);
-    await waitForState(page, 'connected');
+    await waitForState(page, 'connected', CONNECT_MS);
     await page.locator(TOOLS).getByRole('button', { name: 'Logs' }).click();
     const panel = page.locator('.terminal-panel:not([hidden]) .logs-panel');
     const out = panel.locator('.logs-out');
@@ -142,7 +144,7 @@ test('container tools in the page', async (t) => {
   await t.test('a container without a shell offers a debug container that ends in a working shell', async (t) => {
     const { page, context, errors } = await openPage(t, e);
     await page.goto(`${e.gateway.url}/#/default/distroless/app`);
-    await waitForState(page, 'failed');
+    await waitForState(page, 'failed', CONNECT_MS);
     const offer = page.locator(TOOLS).getByRole('button', { name: 'Start a debug container' });
     await offer.waitFor();
     assert.match(String(await hook.status(page)), /shell/i);
