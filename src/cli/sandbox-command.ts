@@ -18,6 +18,7 @@ export const SANDBOX_OPTIONS = {
   'audit-log': value('FILE', outputFile, 'append audit.k8s.io/v1 Events (level Metadata, JSON lines) to FILE'),
   quiet: flag('do not log each exec stream'),
   'kill-on-close': flag('closing an exec stream kills everything it started (default: hang up the terminal and leave survivors running, as a real container runtime does; the sandbox kills them when it stops)'),
+  'no-v5': flag('refuse the v5.channel.k8s.io exec subprotocol, as a cluster before Kubernetes 1.30 does (its kubelet speaks v4 and older): clients fall back to v4, which cannot close stdin'),
   // OIDC bearer tokens, as kube-apiserver's --oidc-* flags.
   'oidc-issuer': value('URL', asIs, 'OIDC issuer (https, or http on 127.0.0.1/localhost only)'),
   'oidc-client-id': value('ID', asIs, 'OIDC: required audience'),
@@ -27,7 +28,7 @@ export const SANDBOX_OPTIONS = {
   'oidc-groups-prefix': value('P', asIs, 'OIDC: groups prefix'),
 };
 
-export const SANDBOX_HELP = renderHelp('usage: podterm sandbox [--listen HOST:PORT] [--pods FILE] [--kill-on-close] --kubeconfig-out FILE', SANDBOX_OPTIONS);
+export const SANDBOX_HELP = renderHelp('usage: podterm sandbox [--listen HOST:PORT] [--pods FILE] [--kill-on-close] [--no-v5] --kubeconfig-out FILE', SANDBOX_OPTIONS);
 
 const OIDC_OPTIONS = ['oidc-issuer', 'oidc-client-id', 'oidc-username-claim', 'oidc-username-prefix', 'oidc-groups-claim', 'oidc-groups-prefix'];
 
@@ -78,6 +79,7 @@ export async function runSandbox(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(oidc ? { oidc } : {}),
       ...(v['audit-log'] === undefined ? {} : { auditLog: v['audit-log'] }),
       killOnClose: v['kill-on-close'] === true,
+      ...(v['no-v5'] === true ? { v5: false } : {}),
       log: v.quiet ? () => {} : (line) => console.error(`[sandbox] ${line}`),
       // Exec'd processes get the caller's PATH so host tools resolve as they do in this shell.
       env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: env.LANG ?? 'C.UTF-8' },

@@ -10,8 +10,10 @@ import { PodtermError } from '../protocol/errors.js';
 /** The part of the kube layer's ExecStream the file transfer uses. */
 export interface ExecPipe {
   write(data: Uint8Array): void;
-  /** v5: `[255, 0]`, the process sees EOF on stdin while its output still flows. */
+  /** v5: `[255, 0]`, the process sees EOF on stdin while its output still flows. v4: nothing. */
   closeStdin(): void;
+  /** Whether closeStdin() reaches the process (v5.channel.k8s.io was negotiated). */
+  readonly closesStdin: boolean;
   readonly bufferedAmount: number;
   pause(): void;
   resume(): void;
@@ -81,6 +83,11 @@ export class ExecProcess {
       },
     });
     return p;
+  }
+
+  /** False over v4: ending `stdin` does not give the process an EOF (exact-length.ts). */
+  get closesStdin(): boolean {
+    return this.#pipe?.closesStdin ?? false;
   }
 
   get stderrText(): string {

@@ -61,7 +61,8 @@ export function kubeExecOpener(kc: KubeConfig, headers: HeaderLines, target: Exe
     signal.addEventListener('abort', onAbort, { once: true });
     return {
       write: (d) => stream.write(d),
-      closeStdin: () => stream.closeStdin(),
+      closeStdin: () => void stream.closeStdin(),
+      closesStdin: stream.protocol === 'v5.channel.k8s.io',
       get bufferedAmount() {
         return stream.bufferedAmount;
       },

@@ -13,7 +13,7 @@ export type ExecProtocol =
   /** No Sec-WebSocket-Protocol header at all: binary channel protocol v1, no protocol echoed. */
   | '';
 
-const SUPPORTED: readonly ExecProtocol[] = [
+export const SUPPORTED_PROTOCOLS: readonly ExecProtocol[] = [
   'v5.channel.k8s.io',
   'v4.channel.k8s.io',
   'v4.base64.channel.k8s.io',
@@ -22,15 +22,22 @@ const SUPPORTED: readonly ExecProtocol[] = [
 ];
 
 /**
+ * What a cluster before Kubernetes 1.30 accepts: the API server passes every WebSocket exec to the
+ * kubelet, which speaks v4 and older but not v5 (so no client can close stdin). Newer API servers
+ * with the TranslateStreamCloseWebsocketRequests feature gate off behave the same.
+ */
+export const PRE_V5_PROTOCOLS: readonly ExecProtocol[] = SUPPORTED_PROTOCOLS.filter((p) => p !== 'v5.channel.k8s.io');
+
+/**
  * Picks the first protocol in the client's order that the server supports. `header` undefined means
  * no Sec-WebSocket-Protocol header: binary v1. Returns null when the client offered only protocols
  * we do not speak (v2/v3 are SPDY-only), which a real server answers with a bare 403.
  */
-export function negotiateProtocol(header: string | undefined): ExecProtocol | null {
+export function negotiateProtocol(header: string | undefined, supported: readonly ExecProtocol[] = SUPPORTED_PROTOCOLS): ExecProtocol | null {
   if (header === undefined) return '';
   for (const raw of header.split(',')) {
     const p = raw.trim();
-    if ((SUPPORTED as readonly string[]).includes(p)) return p as ExecProtocol;
+    if ((supported as readonly string[]).includes(p)) return p as ExecProtocol;
   }
   return null;
 }

@@ -18,6 +18,8 @@ export interface ExecHandlerDeps extends SessionDeps {
   readonly inventory: Inventory;
   readonly auth: Authenticator;
   /** Validates the request (default: pods/exec); the attach endpoint brings its own. */
+  /** The subprotocols this server accepts (default: all of them; PRE_V5_PROTOCOLS: an older cluster). */
+  readonly protocols?: readonly ExecProtocol[];
   resolve?(principal: Principal, method: string, target: { namespace: string; pod: string }, params: URLSearchParams): ExecRequest | HttpStatus;
 }
 
@@ -66,8 +68,9 @@ export class ExecHandler {
       return this.reject(socket, s.code, s.body);
     }
     const header = req.headers['sec-websocket-protocol'];
-    const protocol = negotiateProtocol(Array.isArray(header) ? header.join(',') : header);
-    // Only SPDY-era protocols offered (v2/v3): a bare 403 with an empty body, as the API server sends.
+    const protocol = negotiateProtocol(Array.isArray(header) ? header.join(',') : header, this.deps.protocols);
+    // Only protocols this server does not speak (v2/v3, or v5 alone on an older cluster): a bare
+    // 403 with an empty body, as the API server sends.
     if (protocol === null) return this.reject(socket, 403, '');
     this.#chosen.set(req, protocol);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, protocol, checked));

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { AuditLog } from './audit-log.js';
 import { Authenticator } from './auth.js';
 import { startEchoTarget, startFloodTarget } from './builtin-targets.js';
+import { PRE_V5_PROTOCOLS, SUPPORTED_PROTOCOLS } from './channel-codec.js';
 import { resolveAttachRequest } from './attach-request.js';
 import { EphemeralContainers } from './ephemeral-containers.js';
 import { ExecHandler } from './exec-handler.js';
@@ -59,6 +60,11 @@ export interface SandboxOptions {
   killOnClose?: boolean;
   /** How long a TTY exec waits for the client's first size before starting. Default 1000 ms. */
   firstSizeWaitMs?: number;
+  /**
+   * false: exec and attach refuse v5.channel.k8s.io, as a cluster before Kubernetes 1.30 does (the
+   * kubelet speaks v4 and older), so clients get v4 and cannot close stdin. Default true.
+   */
+  v5?: boolean;
 }
 
 /** Counts beyond exec: attach streams, log follows, watches, main processes, survivors. */
@@ -159,8 +165,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const extra = (ns: string) => (pod: { name: string }) => store.ephemeralSpecs(ns, pod.name);
   const isEphemeral = (req: ExecRequest): boolean => store.ephemeral(req.namespace, req.pod.name).some((e) => e.container.name === req.container.name);
 
+  const protocols = opts.v5 === false ? PRE_V5_PROTOCOLS : SUPPORTED_PROTOCOLS;
   const exec = new ExecHandler({
     inventory,
+    protocols,
     auth,
     metrics,
     startTarget,
@@ -172,6 +180,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const attachMetrics = new SandboxMetrics();
   const attach = new ExecHandler({
     inventory,
+    protocols,
     auth,
     metrics: attachMetrics,
     startTarget: (req, sink) => mains.attach(req, sink, isEphemeral(req)),

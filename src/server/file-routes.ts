@@ -110,7 +110,7 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
         const path = pathParam(r.query);
         const what = { container, path };
         let input: UploadBody;
-        if (type === 'application/x-tar') input = { kind: 'tar', body };
+        if (type === 'application/x-tar') input = /^\d{1,15}$/.test(length) ? { kind: 'tar', size: Number(length), body } : { kind: 'tar', body };
         else {
           if (!/^\d{1,15}$/.test(length)) throw new PodtermError('BadRequest', 'A file upload needs a Content-Length (or send a tar with Content-Type: application/x-tar).');
           input = { kind: 'file', size: Number(length), body };

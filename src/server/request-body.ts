@@ -20,6 +20,10 @@ export class RequestBody extends Readable {
     super({ highWaterMark: 256 * 1024 });
     this.#res = res;
     this.#max = maxBytes;
+    // The client can go away (aborted()) before any reader is attached, e.g. while the route
+    // still checks permissions: an 'error' with no listener would be an uncaughtException.
+    // Readers attached later (pipeline) still get the error and the stream stays destroyed.
+    this.on('error', () => undefined);
     if (empty) {
       this.#over = true;
       this.push(null);

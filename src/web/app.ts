@@ -123,7 +123,8 @@ export class App {
     }
     const saved = this.loadTabs();
     if (saved.tabs.length > 0) {
-      const ids = saved.tabs.map((t) => this.openTerminal({ namespace: t.namespace, pod: t.pod, container: t.container }, false, t.resumeToken));
+      // attach survives a reload: a debug container is attached to, never exec'd into.
+      const ids = saved.tabs.map((t) => this.openTerminal({ namespace: t.namespace, pod: t.pod, container: t.container, ...(t.attach === true ? { attach: true } : {}) }, false, t.resumeToken));
       const active = saved.active !== null ? ids[saved.active] : undefined;
       if (active !== undefined) this.activate(this.idOf(active));
       else if (!this.followHash()) void this.picker.load();

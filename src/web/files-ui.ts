@@ -1,6 +1,6 @@
 /**
  * Files for one terminal tab: an Upload button and drag-and-drop onto the terminal (a dialog asks
- * for the target directory; progress and Cancel in the tools bar), and Download (a path: a file
+ * for the target directory, the shell's own when it reports it; progress and Cancel in the tools bar), and Download (a path: a file
  * comes as itself, a directory as NAME.tar; progress from Content-Length when known; an error from
  * the container, such as "No such file or directory", is shown as such).
  */
@@ -19,7 +19,7 @@ export class FilesUi {
   private lastDir = DEFAULT_DIR;
   private abort: (() => void) | null = null;
 
-  constructor(private readonly doc: Document, private readonly target: ExecTarget, dropZone: HTMLElement, disposer: Disposer) {
+  constructor(private readonly doc: Document, private readonly target: ExecTarget, dropZone: HTMLElement, disposer: Disposer, private readonly cwd: () => string | null) {
     const button = (label: string, title: string): HTMLButtonElement => {
       const b = doc.createElement('button');
       b.type = 'button';
@@ -74,7 +74,8 @@ export class FilesUi {
   /** Asks for the directory, then uploads each file in turn. */
   async upload(files: File[]): Promise<void> {
     const win = this.doc.defaultView!;
-    const dir = win.prompt(`Upload ${files.length === 1 ? files[0]!.name : `${files.length} files`} to which directory in ${this.target.container}?`, this.lastDir);
+    // The shell's directory when it told us (OSC 7), else the last one used (first: /tmp).
+    const dir = win.prompt(`Upload ${files.length === 1 ? files[0]!.name : `${files.length} files`} to which directory in ${this.target.container}?`, this.cwd() ?? this.lastDir);
     if (dir === null || dir.trim() === '') return;
     this.lastDir = dir.trim().replace(/\/+$/, '') || '/';
     for (const file of files) {

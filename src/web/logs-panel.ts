@@ -1,7 +1,7 @@
 /**
  * The Logs panel beside a terminal: the container's log (`GET .../log`, follow) with the last N
  * lines, the previous container and timestamps as options, and a filter. New lines follow while
- * the view is at the bottom. The page keeps at most MAX_LINES lines; the server streams with
+ * the view is at the bottom; the filter shows only matching lines, with each match marked. The page keeps at most MAX_LINES lines; the server streams with
  * backpressure, and closing the panel ends the stream (the fetch is aborted).
  */
 import type { ExecTarget } from './exec-socket.js';
@@ -100,8 +100,27 @@ export class LogsPanel {
   private render(): void {
     const atBottom = this.out.scrollTop + this.out.clientHeight >= this.out.scrollHeight - 4;
     const f = this.filter.value.toLowerCase();
-    const shown = f === '' ? this.lines : this.lines.filter((l) => l.toLowerCase().includes(f));
-    this.out.textContent = shown.join('\n') + (shown.length > 0 ? '\n' : '');
+    if (f === '') {
+      this.out.textContent = this.lines.join('\n') + (this.lines.length > 0 ? '\n' : '');
+    } else {
+      // Only the matching lines, each match marked (<mark>: announced as highlighted text).
+      const view = this.doc.createDocumentFragment();
+      for (const line of this.lines) {
+        const lower = line.toLowerCase();
+        let at = lower.indexOf(f);
+        if (at < 0) continue;
+        let from = 0;
+        while (at >= 0) {
+          const mark = this.doc.createElement('mark');
+          mark.textContent = line.slice(at, at + f.length);
+          view.append(line.slice(from, at), mark);
+          from = at + f.length;
+          at = lower.indexOf(f, from);
+        }
+        view.append(line.slice(from) + '\n');
+      }
+      this.out.replaceChildren(view);
+    }
     if (atBottom) this.out.scrollTop = this.out.scrollHeight;
   }
 

@@ -123,7 +123,8 @@ export class TerminalSession {
       row.append(termHost);
       this.panel.append(bar, row, this.status.el);
     } else {
-      this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t));
+      // The view is made below; the cwd is asked for only when an upload starts.
+      this.tools = new ToolsBar(doc, target, termHost, this.disposer, (t) => host.openTerminal(t), () => this.view.cwd);
       this.tools.el.append(this.share.el);
       this.panel.append(this.tools.el, this.tools.row, this.status.el);
     }
@@ -277,7 +278,9 @@ export class TerminalSession {
       const pods = await listPods(this.target.namespace);
       const pod = pods.find((p) => p.name === this.target.pod);
       if (!pod) return `pod ${this.target.pod} does not exist in namespace ${this.target.namespace}`;
-      return whyNotExec(pod, this.target.container);
+      // The pod list names spec.containers only: an attach target may be an ephemeral (debug)
+      // container, which is not among them; the gateway checks it when the socket opens.
+      return whyNotExec(pod, this.target.attach ? null : this.target.container);
     } catch (err) {
       return err instanceof ApiError ? err.message : 'The podterm server cannot be reached.';
     }
@@ -298,7 +301,8 @@ export class TerminalSession {
     }
     // The session's size, not ours: if they differ, the resize below tells the pod (the last one wins).
     if (info.cols && info.rows) this.lastSize = { cols: info.cols, rows: info.rows };
-    this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${commandLabel(info.command)}`);
+    // An attach runs no command of ours: the Started frame's command is not what runs there.
+    this.setState('connected', `Connected to ${info.namespace}/${info.pod}/${info.container} · ${this.target.attach ? 'attached' : commandLabel(info.command)}`);
     if (this.replaced) {
       this.replaced = false;
       this.notice('the previous session had ended; this is a new one');

@@ -25,6 +25,7 @@ import { SearchAddon } from '@xterm/addon-search';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Disposer, debounce } from './lifecycle.js';
+import { cwdFromOsc7 } from './osc7.js';
 
 /** What draws the cells. */
 export type RendererKind = 'webgl' | 'dom';
@@ -75,6 +76,8 @@ export class TerminalView {
   private closed = false;
   /** A watcher's terminal keeps the session's size (op 5), whatever the window's. */
   private fixed: { cols: number; rows: number } | null = null;
+  /** The shell's working directory, when it reports it with OSC 7 (file://HOST/PATH); null until then. */
+  cwd: string | null = null;
 
   constructor(readonly host: HTMLElement, opts: ViewOptions) {
     const win = host.ownerDocument.defaultView!;
@@ -100,6 +103,13 @@ export class TerminalView {
     // OSC 52 lets a program read or set the clipboard; handled (true) means xterm never answers.
     const osc52 = this.term.parser.registerOscHandler(52, () => true);
     this.disposer.add(() => osc52.dispose());
+    // OSC 7 (set by fish, zsh and bash with vte.sh at every prompt): where the shell is, so an
+    // upload can default to it. Only an absolute path is taken; the host part is not checked.
+    const osc7 = this.term.parser.registerOscHandler(7, (data) => {
+      this.cwd = cwdFromOsc7(data) ?? this.cwd;
+      return true;
+    });
+    this.disposer.add(() => osc7.dispose());
 
     const copySelection = debounce(this.disposer, 150, () => {
       if (this.term.hasSelection()) copyText(win, this.term.getSelection());

@@ -18,7 +18,8 @@ export class ToolsBar {
   private readonly debugNote: HTMLElement;
   private logs: LogsPanel | null = null;
 
-  constructor(private readonly doc: Document, private readonly target: ExecTarget, termHost: HTMLElement, disposer: Disposer, private readonly open: (t: ExecTarget) => void) {
+  /** `cwd`: the shell's directory when known (the upload dialog's default). */
+  constructor(private readonly doc: Document, private readonly target: ExecTarget, termHost: HTMLElement, disposer: Disposer, private readonly open: (t: ExecTarget) => void, cwd: () => string | null) {
     this.el = doc.createElement('div');
     this.el.className = 'terminal-tools';
     this.el.setAttribute('role', 'toolbar');
@@ -26,7 +27,7 @@ export class ToolsBar {
     this.row = doc.createElement('div');
     this.row.className = 'terminal-row';
     this.row.append(termHost);
-    const files = new FilesUi(doc, target, termHost, disposer);
+    const files = new FilesUi(doc, target, termHost, disposer, cwd);
     this.logsButton = doc.createElement('button');
     this.logsButton.type = 'button';
     this.logsButton.textContent = 'Logs';
