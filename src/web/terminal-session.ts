@@ -74,6 +74,8 @@ export class TerminalSession {
   private resizesSent = 0;
   /** Bumped per attempt so a late preflight answer for an old attempt is ignored. */
   private attempt = 0;
+  /** The id of the session this tab shows (from its last Started frame), for the Sessions panel. */
+  sessionId: string | null = null;
   /** The live session's resume token (null: none, or it ended). The App keeps it across reloads. */
   resumeToken: string | null;
   /** Automatic resumes since the connection dropped. */
@@ -236,6 +238,7 @@ export class TerminalSession {
 
   private onStarted(info: StartedInfo): void {
     this.resumeToken = info.resumeToken ?? null;
+    this.sessionId = info.session;
     this.tries = 0;
     // The protocol: after a resumed Started the client resets its terminal; the replay follows.
     if (info.resumed) this.view.term.write(RESET);

@@ -66,6 +66,8 @@ test('a dropped connection detaches; the resume token brings back the same proce
   const [listed] = await until('the session to be detached', () => sessions(stack), (l) => l.length === 1 && l[0]!.state === 'detached');
   assert.equal(listed!.id, started.session);
   assert.ok(listed!.detachedAt !== null);
+  // The time left is the grace from the detach (graceEndsAt, for the page's Sessions panel).
+  assert.equal(Date.parse(listed!.graceEndsAt!) - Date.parse(listed!.detachedAt), 20_000);
   assert.equal(listed!.resumeToken, started.resumeToken);
   const g = await stack.gateway.stats();
   assert.equal(g.sessionsActive, 1);
