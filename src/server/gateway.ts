@@ -99,7 +99,7 @@ export interface GatewayStats {
   recordingsOpen: number;
   /** Replay rings open in the actors (each session that can be resumed holds one). */
   replayBuffers: number;
-  /** Timers pending in the gateway, main thread and workers (never 0: its own intervals). */
+  /** Timers pending in the gateway (main thread and workers; ref'd ones: pending-timers.ts). */
   timers: number;
   closeDeadlineMisses: number;
   workers: number;

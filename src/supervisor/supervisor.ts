@@ -79,7 +79,7 @@ export interface SupervisorStats {
   recordingsOpen: number;
   recordingStops: number;
   replayBuffers: number;
-  /** Timers pending on the main thread and on every worker (a baseline is never 0: intervals). */
+  /** Timers pending on the main thread and on every worker (ref'd ones: pending-timers.ts). */
   timers: number;
   workers: number;
   /** Heap used per thread (main thread first), after a GC when asked. */
