@@ -46,6 +46,11 @@ export interface ResumeChurnResult {
   /** Resumes that did not come back with `resumed: true`; late resumes that were not SessionGone. */
   resumeFailed: number;
   lateNotGone: number;
+  /**
+   * Sessions ended by the gateway with Internal (1011) at any step: collateral of a worker recycled
+   * because another actor missed its close deadline (supervisor.ts). Counted apart from the above.
+   */
+  internal: number;
   /** Echo checks after a resume that got no answer. */
   echoLost: number;
   /** Observer joins/leaves done by observerHook (0 until observers land). */
@@ -79,11 +84,12 @@ function drop(s: PodtermSession): void {
 export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnResult> {
   const r: ResumeChurnResult = {
     opened: 0, started: 0, ended: 0, resumedSessions: 0, resumes: 0, expired: 0, late: 0, droppedBeforeStart: 0,
-    resumeFailed: 0, lateNotGone: 0, echoLost: 0, observerVisits: 0, failed: 0, notEnded: 0, errors: [], wallMs: 0,
+    resumeFailed: 0, lateNotGone: 0, internal: 0, echoLost: 0, observerVisits: 0, failed: 0, notEnded: 0, errors: [], wallMs: 0,
   };
   const fail = (why: string): void => {
     if (r.errors.length < 5) r.errors.push(why);
   };
+  const internal = (why: string): boolean => why.includes('Internal:');
   const open = (resume?: string): PodtermSession => openPodterm(a.conn.wsUrl, a.conn.token, a.target, resume);
   const t0 = performance.now();
   const deadline = t0 + a.timeoutMs;
@@ -100,7 +106,8 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
     }
     const info = await within(s.info.then((i) => i, (e: Error) => e), 30000, new Error('setup timed out'));
     if (info instanceof Error) {
-      r.failed++;
+      if (internal(info.message)) r.internal++;
+      else r.failed++;
       fail(info.message);
       s.close(true);
       if (!(await ends(s))) r.notEnded++;
@@ -136,7 +143,8 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
         r.resumes++;
         const again = await within(s.info.then((i) => i, (e: Error) => e), 30000, new Error('resume timed out'));
         if (again instanceof Error || again.resumed !== true) {
-          r.resumeFailed++;
+          if (again instanceof Error && internal(again.message)) r.internal++;
+          else r.resumeFailed++;
           fail(again instanceof Error ? `resume: ${again.message}` : 'resume: Started without resumed: true');
           s.close(true);
           await ends(s);
@@ -168,7 +176,8 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
     s = open(token);
     const end = await within(s.ended, 15000, { exitCode: null, error: 'no end' });
     if (end.closeCode !== 4411) {
-      r.lateNotGone++;
+      if (end.closeCode === 1011) r.internal++;
+      else r.lateNotGone++;
       fail(`late resume: close ${end.closeCode} ${end.error ?? ''}`);
       s.close(true);
     }
