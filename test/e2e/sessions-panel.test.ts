@@ -31,6 +31,7 @@ test('Sessions panel: attached elsewhere, detached with time left, click resumes
   const browser = await launchBrowser(t);
   const e: E2e = { sandbox, gateway, browser };
 
+  // Waits are long: this machine is shared and often loaded; none of them is a timing assertion.
   // Browser A: a shell that says who it is.
   const a = await openPage(t, e);
   await a.page.goto(`${gateway.url}/#/default/shell/main`);
@@ -43,17 +44,17 @@ test('Sessions panel: attached elsewhere, detached with time left, click resumes
   // Browser B, the same person (the same token, its own cookie jar): the panel lists A's session.
   const b = await openPage(t, e);
   await b.page.click('#sessions-button');
-  const [attached] = await waitFor('the session, attached elsewhere', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('attached elsewhere'));
+  const [attached] = await waitFor('the session, attached elsewhere', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('attached elsewhere'), 15_000);
   assert.match(attached!, /^default\/shell\/main · shell · attached elsewhere · 1 viewer$/);
 
   // A's page closes without the × (Chromium closes its socket with 1001): detached, not ended.
   await a.page.close();
-  const [detached] = await waitFor('the panel to show it detached (it refreshes while open)', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('detached'), 10_000);
+  const [detached] = await waitFor('the panel to show it detached (it refreshes while open)', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('detached'), 15_000);
   assert.match(detached!, / · 0 viewers$/);
   const left = secondsLeft(detached!);
-  assert.ok(left > GRACE_MS / 1000 - 15 && left <= GRACE_MS / 1000, `time left ${left} s of a ${GRACE_MS / 1000} s grace`);
+  assert.ok(left > GRACE_MS / 1000 - 25 && left <= GRACE_MS / 1000, `time left ${left} s of a ${GRACE_MS / 1000} s grace`);
   // The countdown moves between fetches.
-  await waitFor('the time left to count down', async () => secondsLeft((await rows(b.page))[0] ?? ''), (s) => s < left, 5000);
+  await waitFor('the time left to count down', async () => secondsLeft((await rows(b.page))[0] ?? ''), (s) => s < left, 15_000);
   assert.equal((await gateway.stats()).sessionsActive, 1);
 
   // Click: a tab in B resumes it — the same process, its screen replayed.
@@ -68,18 +69,18 @@ test('Sessions panel: attached elsewhere, detached with time left, click resumes
 
   // Opened here now: the panel says so, and a click shows that tab instead of opening another.
   await b.page.click('#sessions-button');
-  await waitFor('the session, attached here', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('attached here · 1 viewer'));
+  await waitFor('the session, attached here', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('attached here · 1 viewer'), 15_000);
   await b.page.click('#session-list .session-row');
   await waitForState(b.page, 'connected');
   assert.equal(await hook.tabs(b.page), 1, 'the open tab is shown, no second one');
 
   // End: gone from the list, the tab says it ended, and the shell is gone from the pod.
   await b.page.click('#sessions-button');
-  await waitFor('the row back', () => rows(b.page), (r) => r.length === 1);
+  await waitFor('the row back', () => rows(b.page), (r) => r.length === 1, 15_000);
   await b.page.click('#session-list .session-end');
-  await waitFor('the list to be empty', () => rows(b.page), (r) => r.length === 0);
+  await waitFor('the list to be empty', () => rows(b.page), (r) => r.length === 0, 15_000);
   assert.equal(await b.page.locator('#sessions-message').textContent(), 'No sessions.');
-  await waitFor('the session to end', () => gateway.stats(), (s) => s.sessionsActive === 0);
+  await waitFor('the session to end', () => gateway.stats(), (s) => s.sessionsActive === 0, 15_000);
   await b.page.click('#sessions-close');
   await waitForState(b.page, 'failed');
   await assertNoResidue(e);
