@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startSandbox } from '../../src/sandbox/index.js';
-import { assertNoResidue, hook, launchBrowser, openPage, startPageGateway, typeLine, waitFor, waitForState, waitForText, type E2e } from './fixture.js';
+import { SCREENSHOT_DIR, assertNoResidue, hook, launchBrowser, openPage, startPageGateway, typeLine, waitFor, waitForState, waitForText, type E2e } from './fixture.js';
 
 const GRACE_MS = 60_000;
 
@@ -51,6 +51,7 @@ test('Sessions panel: attached elsewhere, detached with time left, click resumes
   await a.page.close();
   const [detached] = await waitFor('the panel to show it detached (it refreshes while open)', () => rows(b.page), (r) => r.length === 1 && r[0]!.includes('detached'), 15_000);
   assert.match(detached!, / · 0 viewers$/);
+  await b.page.screenshot({ path: SCREENSHOT_DIR + 'sessions.png' });
   const left = secondsLeft(detached!);
   assert.ok(left > GRACE_MS / 1000 - 25 && left <= GRACE_MS / 1000, `time left ${left} s of a ${GRACE_MS / 1000} s grace`);
   // The countdown moves between fetches.
