@@ -65,7 +65,7 @@ export function writeResult(dir: string, r: ScenarioResult): string {
   return file;
 }
 
-const ORDER = ['capacity', 'throughput', 'latency', 'churn', 'slow-reader'];
+const ORDER = ['capacity', 'throughput', 'latency', 'churn', 'churn-resume', 'slow-reader'];
 
 export function readResults(dir: string): ScenarioResult[] {
   if (!existsSync(dir)) return [];

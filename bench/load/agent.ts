@@ -9,6 +9,7 @@ import { openKubectl, removeKubectlCache } from './kubectl-client.js';
 import { openPodterm } from './podterm-client.js';
 import { type Opener, closeAll, drainSession, openMany, runChurn, runTypists, type ReadPlan } from './drivers.js';
 import type { BenchSession, Conn, Target } from './session.js';
+import { openIdle, resumeLatency, runResumeChurn, type ResumeChurnArgs, type ResumeConn } from './resume-driver.js';
 
 export interface OpenArgs { conn: Conn; target: Target; count: number; concurrency: number; timeoutMs: number }
 export interface FloodArgs extends OpenArgs { plan: ReadPlan; hash: boolean }
@@ -74,6 +75,17 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
   },
   async churn(a: ChurnArgs) {
     return runChurn(await opener(a.conn, a.target), a.count, a.concurrency, a.maxHoldMs, a.timeoutMs);
+  },
+  /** Sessions with random detach, resume and grace expiry (resume-driver.ts). */
+  async resumeChurn(a: ResumeChurnArgs) {
+    return runResumeChurn(a);
+  },
+  /** Idle sessions that printed a line, held until `close`. */
+  async openIdle(a: { conn: ResumeConn; target: Target; count: number; concurrency: number }) {
+    return openIdle(a.conn, a.target, a.count, a.concurrency, held);
+  },
+  async resumeLatency(a: { conn: ResumeConn; target: Target; fillBytes: number; times: number }) {
+    return resumeLatency(a.conn, a.target, a.fillBytes, a.times);
   },
 };
 

@@ -2,8 +2,9 @@
  * A podterm.v1 client on the `ws` package: what a browser tab does, minus the terminal. Frames are
  * encoded and decoded with src/protocol, so the bench speaks exactly the contract in PROTOCOL.md.
  */
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { ClientOp, InputPacer, SUBPROTOCOL, ServerOp, decodeServerFrame, encode } from '../../src/protocol/index.js';
+import { ClientOp, InputPacer, SUBPROTOCOL, ServerOp, decodeServerFrame, encode, type StartedInfo } from '../../src/protocol/index.js';
 import { type BenchSession, type EndInfo, type Target, deferred, noop } from './session.js';
 
 export function execUrl(wsUrl: string, target: Target, cols = 80, rows = 24): string {
@@ -23,11 +24,27 @@ function stdinFrame(bytes: Uint8Array): Uint8Array {
   return f;
 }
 
-export function openPodterm(wsUrl: string, token: string, target: Target): BenchSession {
+/** A podterm session with what resuming needs: its Started frame and a close with any code. */
+export interface PodtermSession extends BenchSession {
+  /** The Started frame (resumed, resumeToken, session id); rejects as `started` does. */
+  readonly info: Promise<StartedInfo>;
+  /** performance.now() when the socket was created, and when the first output frame after Started came. */
+  readonly openedAt: number;
+  readonly firstOutput: Promise<number>;
+  /** Closes with a handshake and this code: 1000 ends the session, any other code detaches it. */
+  closeWith(code: number): void;
+}
+
+/** `resume`: reattach to a session with its token (`/ws/exec?resume=TOKEN`) instead of opening one. */
+export function openPodterm(wsUrl: string, token: string, target: Target, resume?: string): PodtermSession {
   const started = deferred<void>();
+  const info = deferred<StartedInfo>();
+  const firstOutput = deferred<number>();
   const ended = deferred<EndInfo>();
   let exit: EndInfo | undefined;
-  const ws = new WebSocket(execUrl(wsUrl, target), SUBPROTOCOL, {
+  const openedAt = performance.now();
+  const url = resume === undefined ? execUrl(wsUrl, target) : `${wsUrl}/ws/exec?${new URLSearchParams({ resume, cols: '80', rows: '24' }).toString()}`;
+  const ws = new WebSocket(url, SUBPROTOCOL, {
     headers: { Authorization: `Bearer ${token}` },
     perMessageDeflate: false,
     handshakeTimeout: 60000,
@@ -36,7 +53,14 @@ export function openPodterm(wsUrl: string, token: string, target: Target): Bench
   const input = new InputPacer((chunk) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(stdinFrame(chunk));
   });
-  const session: BenchSession = {
+  const session: PodtermSession = {
+    info: info.promise,
+    openedAt,
+    firstOutput: firstOutput.promise,
+    closeWith(code) {
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(code);
+    },
     started: started.promise,
     ended: ended.promise,
     onData: noop,
@@ -56,10 +80,12 @@ export function openPodterm(wsUrl: string, token: string, target: Target): Bench
     switch (frame[0]) {
       case ServerOp.Stdout:
       case ServerOp.Stderr:
+        firstOutput.resolve(performance.now());
         session.onData(frame[1]);
         return;
       case ServerOp.Started:
         input.setWindow(frame[1].inputWindow);
+        info.resolve(frame[1]);
         started.resolve();
         return;
       case ServerOp.InputCredit:
@@ -71,6 +97,7 @@ export function openPodterm(wsUrl: string, token: string, target: Target): Bench
       case ServerOp.Error:
         exit = { exitCode: null, error: `${frame[1].code}: ${frame[1].message}` };
         started.reject(new Error(exit.error));
+        info.reject(new Error(exit.error));
         return;
     }
   });
@@ -80,17 +107,22 @@ export function openPodterm(wsUrl: string, token: string, target: Target): Bench
     res.on('end', () => {
       exit = { exitCode: null, error: `HTTP ${res.statusCode}: ${body.slice(0, 200)}` };
       started.reject(new Error(exit.error));
+      info.reject(new Error(exit.error));
       ws.terminate();
     });
   });
   ws.on('error', (err) => {
     exit ??= { exitCode: null, error: err.message };
     started.reject(err);
+    info.reject(err);
   });
   ws.on('close', (code) => {
-    const info: EndInfo = { ...(exit ?? { exitCode: null }), closeCode: code };
-    started.reject(new Error(info.error ?? `closed (${code}) before the exec started`));
-    ended.resolve(info);
+    const end: EndInfo = { ...(exit ?? { exitCode: null }), closeCode: code };
+    const gone = new Error(end.error ?? `closed (${code}) before the exec started`);
+    started.reject(gone);
+    info.reject(gone);
+    firstOutput.reject(gone);
+    ended.resolve(end);
   });
   return session;
 }

@@ -30,6 +30,12 @@ export interface BenchOptions {
   holdMs: number;
   /** churn: rounds the sessions are split into (residue is read after each). */
   rounds: number;
+  /** churn-resume: the soak's --detach-grace-ms, idle sessions per cost variant, bytes echoed to fill a ring, resumes timed, parts run. */
+  graceMs: number;
+  idleSessions: number;
+  fillBytes: number;
+  resumes: number;
+  parts: Set<string>;
   gatewayArgs: string[];
   clinic: { tool: 'heapprofiler' | 'doctor'; dest: string } | undefined;
   /** Extra node flags for every gateway (profiling). */

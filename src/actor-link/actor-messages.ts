@@ -114,6 +114,8 @@ export interface HostReport {
   recordingStops: number;
   /** Replay rings created and not yet closed. */
   replayBuffers: number;
+  /** Timers pending on that thread's event loop (Node's active resources of type Timeout). */
+  timers: number;
   /** V8 heap plus external memory (ArrayBuffers in port queues included) of that thread. */
   heapUsed: number;
 }

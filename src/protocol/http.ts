@@ -7,6 +7,7 @@
  * | GET /api/v1/namespaces               | `ListBody<NamespaceInfo>`             |
  * | GET /api/v1/namespaces/{ns}/pods     | `PodListBody`                         |
  * | GET /api/v1/whoami                   | `WhoamiBody`                          |
+ * | GET /api/v1/sessions                 | `SessionListItem[]`                   |
  * | POST /api/v1/sessions/{id}/shares    | `ShareBody` (201)                     |
  * | any failure                          | `ErrorBody` with the ErrorCode's HTTP status |
  */
@@ -74,6 +75,25 @@ export interface RecordingSummary {
   exitCode: number | null;
   /** Size of the .cast now. */
   bytes: number;
+}
+
+/**
+ * `GET /api/v1/sessions`: one row per live session of the caller (docs/protocol.md, HTTP
+ * additions). `graceEndsAt` is an addition to that contract: when a detached session ends unless
+ * resumed (detachedAt + --detach-grace-ms), so a page can show the time left; null while attached.
+ */
+export interface SessionListItem {
+  id: string;
+  namespace: string;
+  pod: string;
+  container: string | null;
+  command: string[] | null;
+  state: 'attached' | 'detached';
+  createdAt: string;
+  detachedAt: string | null;
+  graceEndsAt: string | null;
+  viewers: Array<{ user: string; role: 'owner' | 'observer' }>;
+  resumeToken: string | undefined;
 }
 
 /** `POST /api/v1/sessions/{id}/shares`: a read-only link; `url` opens the page in watch mode. */

@@ -99,6 +99,8 @@ export interface GatewayStats {
   recordingsOpen: number;
   /** Replay rings open in the actors (each session that can be resumed holds one). */
   replayBuffers: number;
+  /** Timers pending in the gateway (main thread and workers; ref'd ones: pending-timers.ts). */
+  timers: number;
   closeDeadlineMisses: number;
   workers: number;
   /** Open pods/log streams, file transfers and their exec sockets, debug starts in progress. */
@@ -285,6 +287,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       actorsActive: s.actorsActive,
       execSocketsOpen: s.execSocketsOpen,
       replayBuffers: s.replayBuffers,
+      timers: s.timers,
       recordingsOpen: s.recordingsOpen,
       closeDeadlineMisses: metrics.closeDeadlineMisses,
       workers: s.workers,

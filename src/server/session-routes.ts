@@ -1,7 +1,8 @@
 /**
  * The caller's sessions on this replica (docs/protocol.md, HTTP additions):
  *   GET    /api/v1/sessions       -> [{id, namespace, pod, container, command, state, createdAt,
- *                                     detachedAt, viewers, resumeToken}]
+ *                                     detachedAt, graceEndsAt, viewers, resumeToken}]
+ *                                    (SessionListItem in src/protocol/http.ts)
  *   DELETE /api/v1/sessions/{id}  -> 204; the owner ends it (attached sockets get SessionGone)
  * Another person's session is answered as if it did not exist (404), so nobody learns what runs.
  */

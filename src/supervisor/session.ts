@@ -12,7 +12,7 @@
  * turns the state to `closing` before it calls anything back.
  */
 import { ERRORS, isErrorCode, type ErrorCode } from '../protocol/errors.js';
-import { encodeToArrayBuffer, errorFrame, ServerOp } from '../protocol/index.js';
+import { encodeToArrayBuffer, errorFrame, ServerOp, type SessionListItem } from '../protocol/index.js';
 import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import { SessionPort } from '../actor-link/lane.js';
@@ -93,18 +93,7 @@ type CloseCause =
 export const DEFAULT_START_DEADLINE_MS = 30_000;
 
 /** What GET /api/v1/sessions shows of a session (docs/protocol.md, HTTP additions). */
-export interface SessionInfo {
-  id: string;
-  namespace: string;
-  pod: string;
-  container: string | null;
-  command: string[] | null;
-  state: 'attached' | 'detached';
-  createdAt: string;
-  detachedAt: string | null;
-  viewers: Array<{ user: string; role: SocketRole }>;
-  resumeToken: string | undefined;
-}
+export type SessionInfo = SessionListItem;
 
 export class Session implements AttachmentHost {
   readonly id: string;
@@ -308,6 +297,7 @@ export class Session implements AttachmentHost {
 
   info(): SessionInfo {
     const init = this.#init;
+    const grace = init.detachGraceMs ?? 0;
     return {
       id: this.id,
       namespace: init.namespace,
@@ -317,6 +307,9 @@ export class Session implements AttachmentHost {
       state: this.#owners > 0 ? 'attached' : 'detached',
       createdAt: new Date(this.startedAt).toISOString(),
       detachedAt: this.#detachedAt === undefined ? null : new Date(this.#detachedAt).toISOString(),
+      // The actor's grace timer starts when it sees the detach, a moment after #detachedAt: the
+      // session may outlive this by that moment, never end before it.
+      graceEndsAt: this.#detachedAt === undefined || grace <= 0 ? null : new Date(this.#detachedAt + grace).toISOString(),
       viewers: [...this.#sockets.values()].map((a) => ({ user: a.user, role: a.role })),
       resumeToken: init.resumeToken,
     };

@@ -8,6 +8,7 @@ import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import type { ActAs } from '../kube/act-as.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
+import { pendingTimers } from '../actor-link/pending-timers.js';
 import type { RecordingConfig } from '../actor-link/actor-messages.js';
 import type { AuditEventName, AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
@@ -87,6 +88,8 @@ export interface SupervisorStats {
   recordingsOpen: number;
   recordingStops: number;
   replayBuffers: number;
+  /** Timers pending on the main thread and on every worker (ref'd ones: pending-timers.ts). */
+  timers: number;
   workers: number;
   /** Heap used per thread (main thread first), after a GC when asked. */
   heapUsed: number[];
@@ -377,6 +380,8 @@ export class Supervisor {
       recordingsOpen: reports.reduce((n, r) => n + r.recordings, 0),
       recordingStops: reports.reduce((n, r) => n + r.recordingStops, 0),
       replayBuffers: reports.reduce((n, r) => n + r.replayBuffers, 0),
+      // Without workers the one report is the main thread's own.
+      timers: (this.#pool.workers > 0 ? pendingTimers() : 0) + reports.reduce((n, r) => n + r.timers, 0),
       workers: this.#pool.workers,
       heapUsed: [mainMemory(), ...(this.#pool.workers > 0 ? reports.map((r) => r.heapUsed) : [])],
     };

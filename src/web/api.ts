@@ -3,8 +3,8 @@
  * the session cookie; every failure becomes an ApiError whose message is the server's user-safe
  * `message` (or plain words when there is no body), never a stack or a raw network error.
  */
-import type { ContainerInfo, ListBody, NamespaceInfo, PodInfo, PodListBody, WhoamiBody } from '../protocol/index.js';
-export type { ContainerInfo, NamespaceInfo, PodInfo, WhoamiBody };
+import type { ContainerInfo, ListBody, NamespaceInfo, PodInfo, PodListBody, SessionListItem, WhoamiBody } from '../protocol/index.js';
+export type { ContainerInfo, NamespaceInfo, PodInfo, SessionListItem, WhoamiBody };
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -44,6 +44,25 @@ export async function listPods(namespace: string, signal?: AbortSignal): Promise
 /** Who the page is signed in as (GET /api/v1/whoami). */
 export function whoami(signal?: AbortSignal): Promise<WhoamiBody> {
   return getJson<WhoamiBody>('/api/v1/whoami', signal);
+}
+
+/** The signed-in person's live sessions (GET /api/v1/sessions): attached ones and detached ones. */
+export function listSessions(signal?: AbortSignal): Promise<SessionListItem[]> {
+  return getJson<SessionListItem[]>('/api/v1/sessions', signal);
+}
+
+/** Ends one of the person's sessions (DELETE /api/v1/sessions/{id}); a 404 means it had already ended. */
+export async function endSession(id: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', credentials: 'same-origin', headers: { accept: 'application/json' } });
+  } catch {
+    throw new ApiError(0, 'Network', 'The podterm server cannot be reached.');
+  }
+  if (res.ok || res.status === 404) return;
+  const body = (await res.json().catch(() => null)) as { code?: unknown; message?: unknown } | null;
+  throw new ApiError(res.status, typeof body?.code === 'string' ? body.code : 'Http' + res.status,
+    typeof body?.message === 'string' ? body.message : `The server answered ${res.status}.`);
 }
 
 /**

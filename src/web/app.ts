@@ -3,6 +3,7 @@
  * per document; main.ts builds it. The active view is either the picker or one terminal tab.
  */
 import { listPods, signOut, whoami } from './api.js';
+import type { SessionListItem } from './api.js';
 import type { ExecTarget } from './exec-socket.js';
 import { formatHash, formatWatchHash, parseHash, parseWatchHash } from './deep-link.js';
 import { Disposer } from './lifecycle.js';
@@ -289,6 +290,32 @@ export class App {
     this.activate(id);
     void session.connect();
     return session;
+  }
+
+  /** Whether a live tab of this page shows that session (the Sessions panel says "attached here"). */
+  hasSession(id: string): boolean {
+    return this.tabOf(id) !== null;
+  }
+
+  private tabOf(sessionId: string): string | null {
+    for (const [id, s] of this.sessions) {
+      if (s.sessionId === sessionId && s.state !== 'exited' && s.state !== 'failed') return id;
+    }
+    return null;
+  }
+
+  /**
+   * The Sessions panel's click: the tab that has the session already, else a new tab that resumes
+   * it with its token (from another tab, window or browser of the same person).
+   */
+  attachSession(item: SessionListItem): void {
+    const open = this.tabOf(item.id);
+    if (open !== null) {
+      this.activate(open);
+      return;
+    }
+    if (item.container === null || item.resumeToken === undefined) return; // still starting: nothing to resume
+    this.openTerminal({ namespace: item.namespace, pod: item.pod, container: item.container }, false, item.resumeToken);
   }
 
   /** null shows the picker. */

@@ -79,8 +79,6 @@ export class TerminalSession {
   private readonly searchBox: SearchBox;
   private readonly tools: ToolsBar | null;
   private readonly share: ShareBar;
-  /** The live session's id (for Share); null until Started. */
-  private sessionId: string | null = null;
   /** Watch mode: the share token this tab watches with (read-only; no tools, no input, no resize). */
   readonly watchToken: string | null;
   private readonly disposer = new Disposer();
@@ -90,6 +88,8 @@ export class TerminalSession {
   private resizesSent = 0;
   /** Bumped per attempt so a late preflight answer for an old attempt is ignored. */
   private attempt = 0;
+  /** The id of the session this tab shows (from its last Started frame), for Share and the Sessions panel. */
+  sessionId: string | null = null;
   /** The live session's resume token (null: none, or it ended). The App keeps it across reloads. */
   resumeToken: string | null;
   /** Automatic resumes since the connection dropped. */

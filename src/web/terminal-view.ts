@@ -222,6 +222,17 @@ export class TerminalView {
   }
 
   /**
+   * What the screen shows now, as xterm's buffer holds it: the visible rows (right-trimmed), which
+   * buffer is active and where the cursor is. Tests compare it before a drop and after a resume.
+   */
+  screen(): { buffer: 'normal' | 'alternate'; lines: string[]; cursor: { x: number; y: number }; modes: Record<string, string | boolean> } {
+    const buf = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let y = buf.viewportY; y < buf.viewportY + this.term.rows; y++) lines.push(buf.getLine(y)?.translateToString(true) ?? '');
+    return { buffer: buf.type, lines, cursor: { x: buf.cursorX, y: buf.cursorY }, modes: { ...this.term.modes } };
+  }
+
+  /**
    * Where the last on-screen occurrence of `needle` starts: viewport row (0 = top line on screen)
    * and column, or null. ASCII needles: a column is a string index on lines without wide characters.
    */

@@ -12,8 +12,19 @@ export interface SessionCounters {
   resizes: number;
 }
 
+/** The visible rows of a terminal, the active buffer and the cursor (TerminalView.screen()). */
+export interface ScreenSnapshot {
+  buffer: 'normal' | 'alternate';
+  lines: string[];
+  cursor: { x: number; y: number };
+  /** xterm's public modes (application cursor keys, bracketed paste, mouse tracking, …). */
+  modes: Record<string, string | boolean>;
+}
+
 export interface PodtermHook {
   activeText(): string;
+  /** The active terminal's screen as xterm's buffer holds it (not pixels). */
+  activeScreen(): ScreenSnapshot | null;
   activeState(): string | null;
   activeStatus(): string | null;
   activeCounters(): SessionCounters | null;

@@ -8,6 +8,7 @@ import type { PodtermHook } from './test-hook-api.js';
 export function installTestHook(win: Window, app: App): void {
   const hook: PodtermHook = {
     activeText: () => app.activeSession()?.view.text() ?? '',
+    activeScreen: () => app.activeSession()?.view.screen() ?? null,
     activeState: () => app.activeSession()?.state ?? null,
     activeStatus: () => app.activeSession()?.statusText ?? null,
     activeCounters: () => app.activeSession()?.counters ?? null,

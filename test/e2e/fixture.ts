@@ -14,7 +14,7 @@ import { startGateway } from '../../src/server/gateway.js';
 import type { Gateway, GatewayOptions } from '../../src/server/gateway.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Inventory, Sandbox } from '../../src/sandbox/index.js';
-import type { HookWindow, SessionCounters } from '../../src/web/test-hook-api.js';
+import type { HookWindow, ScreenSnapshot, SessionCounters } from '../../src/web/test-hook-api.js';
 
 export const TOKEN = 'e2e-token-0123456789abcdef';
 
@@ -125,6 +125,11 @@ export const hook = {
   state: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeState()),
   status: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeStatus()),
   text: (p: Page) => p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeText()),
+  screen: async (p: Page): Promise<ScreenSnapshot> => {
+    const s = await p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeScreen());
+    assert.ok(s, 'no active terminal');
+    return s;
+  },
   counters: async (p: Page): Promise<SessionCounters> => {
     const c = await p.evaluate(() => (globalThis as unknown as HookWindow).__podterm.activeCounters());
     assert.ok(c, 'no active terminal');

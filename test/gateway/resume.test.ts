@@ -66,6 +66,8 @@ test('a dropped connection detaches; the resume token brings back the same proce
   const [listed] = await until('the session to be detached', () => sessions(stack), (l) => l.length === 1 && l[0]!.state === 'detached');
   assert.equal(listed!.id, started.session);
   assert.ok(listed!.detachedAt !== null);
+  // The time left is the grace from the detach (graceEndsAt, for the page's Sessions panel).
+  assert.equal(Date.parse(listed!.graceEndsAt!) - Date.parse(listed!.detachedAt), 20_000);
   assert.equal(listed!.resumeToken, started.resumeToken);
   const g = await stack.gateway.stats();
   assert.equal(g.sessionsActive, 1);
@@ -113,6 +115,22 @@ test('the detach grace ends the session: sessions, actors, exec sockets, replay 
   await expectGone(await open(t, stack, { resume: resumeToken! }));
   await assertNoResidue(stack, 5000);
   await until('the timers back to where they were', timers, (n) => n <= timersBefore, 3000);
+});
+
+test('with a worker thread, the gateway counts its timers (main thread and worker): the grace timer shows, then all are back to the baseline', async (t) => {
+  const stack = await startStack(t, { workers: 1, detachGraceMs: 1500 });
+  const timers = async (): Promise<number> => (await stack.gateway.stats()).timers;
+  await sleep(200);
+  const before = await timers();
+  const c = await open(t, stack, { ...SHELL, command: ['sh', '-c', 'while :; do echo x; sleep 0.05; done'] });
+  await c.started;
+  await c.waitFor(/x/);
+  c.terminate();
+  await until('the session to be detached', () => sessions(stack), (l) => l[0]?.state === 'detached');
+  // The actor's grace timer lives on the worker thread: the count must see it.
+  await until('the grace timer to show', timers, (n) => n > before, 1000);
+  await assertNoResidue(stack, 8000);
+  await until('the timers back to the baseline', timers, (n) => n <= before, 3000);
 });
 
 test('resume by someone else, with a forged, expired or other-replica token: SessionGone; the session is untouched', async (t) => {
