@@ -35,6 +35,11 @@ import { mountWsExec } from './ws-exec.js';
 import { openRecords, type RecordsOptions } from './records.js';
 import { mountRecordingRoutes } from './recording-routes.js';
 import { callerOf } from './auth-routes.js';
+import { Cluster } from '../cluster/cluster.js';
+import { Forwards } from '../cluster/forwards.js';
+import { HopAuth } from '../cluster/hop-auth.js';
+import type { PeerSource } from '../cluster/peers.js';
+import { mountInternalRoutes } from './internal-routes.js';
 
 export type { LogFn, OidcGatewayOptions, IdentityMode };
 
@@ -91,6 +96,16 @@ export interface GatewayOptions extends RecordsOptions {
   sessionSecret?: Buffer;
   /** Additive: this replica's id, bound into resume tokens (default: random per process). */
   replicaId?: string;
+  /**
+   * Additive (several replicas): the other replicas, and the shared secret (>= 16 bytes) of the
+   * internal hop; both or neither. With them, a token for another replica's session is forwarded to
+   * it, and the sessions list gathers every replica's. The secret also signs resume tokens unless
+   * `sessionSecret` is given, so every replica accepts every replica's tokens.
+   */
+  peers?: PeerSource;
+  clusterSecret?: Buffer;
+  /** Additive: how peers reach this replica (default: the listen URL). */
+  advertiseUrl?: string;
 }
 
 export interface GatewayStats {
@@ -101,6 +116,8 @@ export interface GatewayStats {
   recordingsOpen: number;
   /** Replay rings open in the actors (each session that can be resumed holds one). */
   replayBuffers: number;
+  /** Browser sockets this replica forwards to the replica that holds their session. */
+  forwardsOpen: number;
   closeDeadlineMisses: number;
   workers: number;
   /** Open pods/log streams, file transfers and their exec sockets, debug starts in progress. */
@@ -165,8 +182,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const kubeContexts = new KubeContexts(kube);
   const records = await openRecords(options, forComponent('records'));
   const metrics = new Metrics();
-  // Resume and share tokens: one secret, a key per purpose (secrets.ts).
-  const secret = options.sessionSecret ?? randomBytes(32);
+  if ((options.peers === undefined) !== (options.clusterSecret === undefined)) throw new TypeError('peers and clusterSecret go together');
+  const replicaId = options.replicaId ?? randomUUID();
+  const cluster = options.peers && options.clusterSecret
+    ? new Cluster({ id: replicaId, advertiseUrl: options.advertiseUrl, peers: options.peers, hop: new HopAuth(options.clusterSecret) })
+    : undefined;
+  const forwards = cluster
+    ? new Forwards(cluster, { highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes, lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes, log: forComponent('forward') })
+    : undefined;
+  // Resume and share tokens: one secret, a key per purpose (secrets.ts); with peers, the cluster
+  // secret unless a session secret is given, so every replica accepts every replica's tokens.
+  const secret = options.sessionSecret ?? options.clusterSecret ?? randomBytes(32);
+  const resumeTokens = new ResumeTokens(secret);
+  const shareTokens = new ShareTokens(secret);
   const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info')) : new InlineActorPool(kube, forComponent('actor'));
   const supervisor = new Supervisor(
     pool,
@@ -184,7 +212,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       replayBytes: options.replayBytes ?? DEFAULTS.replayBytes,
     },
     forComponent('supervisor'),
-    { replicaId: options.replicaId ?? randomUUID(), tokens: new ResumeTokens(secret), shares: new ShareTokens(secret) },
+    { replicaId, tokens: resumeTokens, shares: shareTokens },
     records.sessions,
   );
   metrics.watch(() => supervisor.stats());
@@ -215,7 +243,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
     idleTimeoutSec: 120,
     maxBackpressure: 16 * 1024 * 1024,
+    // The one place that reads a token's replica for routing (verified: a forged token is never routed).
+    cluster: forwards && { forwards, replicaOf: (t) => (t.kind === 'resume' ? resumeTokens : shareTokens).verify(t.token)?.replica },
   });
+  if (cluster) mountInternalRoutes(app, { cluster, supervisor, log: forComponent('cluster') });
   if (records.catalog) {
     mountRecordingRoutes(app, {
       catalog: records.catalog,
@@ -245,6 +276,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
     allowedOrigins: options.allowedOrigins,
     log: forComponent('http'),
+    cluster,
   });
   mountShareRoutes(app, {
     supervisor,
@@ -263,7 +295,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const port = uws.us_socket_local_port(listenSocket);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl}:${port}`;
-  log('info', 'listening', { url, workers: options.workers });
+  cluster?.listening(url);
+  log('info', 'listening', { url, workers: options.workers, ...(cluster ? { replica: replicaId, advertise: cluster.self.url } : {}) });
   if (options.oidc) {
     try {
       signIn = await startSignIn(options.oidc, url);
@@ -284,6 +317,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       actorsActive: s.actorsActive,
       execSocketsOpen: s.execSocketsOpen,
       replayBuffers: s.replayBuffers,
+      forwardsOpen: forwards?.size ?? 0,
       recordingsOpen: s.recordingsOpen,
       closeDeadlineMisses: metrics.closeDeadlineMisses,
       workers: s.workers,
@@ -298,12 +332,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     stats,
     metricsText: () => metrics.text(),
-    drain: (graceMs) => supervisor.drain(graceMs ?? options.drainGraceMs ?? DEFAULTS.drainGraceMs),
+    drain: async (graceMs) => {
+      const grace = graceMs ?? options.drainGraceMs ?? DEFAULTS.drainGraceMs;
+      await Promise.all([supervisor.drain(grace), forwards?.drain(grace)]);
+    },
     terminateWorker: () => supervisor.terminateWorker(),
     heapAfterGc: async () => (await supervisor.stats(true)).heapUsed,
     close: () => {
       closing ??= (async () => {
         uws.us_listen_socket_close(listenSocket);
+        await forwards?.drain(0);
         await supervisor.close();
         await records.close();
         // Ends every remaining socket (keep-alive HTTP included), so the process can exit.
