@@ -216,6 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     records.sessions,
   );
   metrics.watch(() => supervisor.stats());
+  if (forwards) metrics.gauge('podterm_forwards_active', 'Browser sockets forwarded to the replica that holds their session.', () => forwards.size);
   // Discovery needs the redirect URL, whose default names the port we listen on: the sign-in
   // routes are mounted now and find the client once startSignIn() below has it.
   let signIn: StartedSignIn | undefined;
