@@ -43,6 +43,8 @@ export interface ForwardOptions {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Called once when the forward has ended (both sides closed or being closed). */
   onDone: (f: ForwardedSocket) => void;
+  /** The holder could not be reached at all (its address may have changed). */
+  onUnreachable: () => void;
 }
 
 /** Browser messages buffered while the hop connects (a resize, maybe a first keystroke). */
@@ -93,9 +95,11 @@ export class ForwardedSocket {
       this.#fail(status === 503 ? 'ServerShuttingDown' : status === 410 ? 'SessionGone' : 'Internal');
     });
     up.on('error', (err: Error) => {
+      if (this.#state === 'closed') return; // our own terminate() of a handshake we gave up on
       // Before open: the holder cannot be reached (refused, no such host, timeout): it is gone.
       if (this.#state === 'connecting') {
         this.#o.log('info', 'the holding replica cannot be reached', { holder: hostOf(o.url), err: err.message });
+        this.#o.onUnreachable();
         this.#fail('SessionGone', 'The session ended: the server that held it is gone.');
       } else {
         this.#o.log('warn', 'the hop to the holding replica failed', { holder: hostOf(o.url), err: err.message });

@@ -40,8 +40,8 @@ export class Forwards {
     return this.#state === 'draining';
   }
 
-  /** Opens the hop to `holder` (a base URL) for the browser's `path?query`, as `person`. */
-  start(down: DownLink, holder: string, path: string, query: string, person: Person): ForwardedSocket {
+  /** Opens the hop to replica `replica` at `holder` (a base URL) for the browser's `path?query`, as `person`. */
+  start(down: DownLink, replica: string, holder: string, path: string, query: string, person: Person): ForwardedSocket {
     const headers = this.cluster.hop.sign({ method: 'GET', path, query }, hopCallerOf(person));
     const f = new ForwardedSocket(down, {
       url: `${holder.replace(/^http/, 'ws')}${path}${query ? `?${query}` : ''}`,
@@ -50,6 +50,8 @@ export class Forwards {
       highWaterBytes: this.#o.highWaterBytes,
       lowWaterBytes: this.#o.lowWaterBytes,
       log: this.#o.log,
+      // Ask the peers again next time: a replica that came back elsewhere answers with its new address.
+      onUnreachable: () => this.cluster.forget(replica),
       onDone: (done) => {
         this.#open.delete(done);
         if (this.#open.size === 0) this.#emptied?.();

@@ -53,8 +53,8 @@ interface SocketData {
    */
   refusal: PodtermError | undefined;
   attachment: Attachment | undefined;
-  /** The holder's base URL when this socket is forwarded to another replica (set at upgrade). */
-  holder: string | undefined;
+  /** The holder (its replica id and base URL) when this socket is forwarded to another replica (set at upgrade). */
+  holder: { replica: string; url: string } | undefined;
   /** The query as it came, passed on to the holder unchanged. */
   query: string;
   forward: ForwardedSocket | undefined;
@@ -148,7 +148,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         }
       }
       let refusal: PodtermError | undefined;
-      let holder: string | undefined;
+      let holder: { replica: string; url: string } | undefined;
       if (target.kind !== 'new' && hop === '' && o.cluster) {
         const replica = o.cluster.replicaOf(target);
         const forwards = o.cluster.forwards;
@@ -156,8 +156,9 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           // Another replica holds it: find it (the holder re-checks the token and its owner).
           if (forwards.draining) refusal = new PodtermError('ServerShuttingDown');
           else {
-            holder = await forwards.cluster.resolve(replica, caller.person, Date.now() + RESOLVE_BUDGET_MS);
-            if (holder === undefined) refusal = new PodtermError('SessionGone', 'The session ended: the server that held it is gone.');
+            const url = await forwards.cluster.resolve(replica, caller.person, Date.now() + RESOLVE_BUDGET_MS);
+            if (url !== undefined) holder = { replica, url };
+            else refusal = new PodtermError('SessionGone', 'The session ended: the server that held it is gone.');
           }
         }
       }
@@ -195,7 +196,8 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
                 if (!data.closed) ws.cork(() => ws.end(code, reason));
               },
             },
-            data.holder,
+            data.holder.replica,
+            data.holder.url,
             '/ws/exec',
             data.query,
             person,
