@@ -124,10 +124,6 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           headers: [['Sec-WebSocket-Version', WS_VERSION]],
         });
       }
-      if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
-        return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
-      }
-      const target = parseTarget(query);
       let caller: Caller | undefined;
       if (hop !== '') {
         // Forwarded by a peer (src/cluster): the hop's MAC vouches for the person; only a token
@@ -137,7 +133,6 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           o.log('warn', 'internal hop refused', { reason: verdict, remoteAddress: client.remoteAddress });
           return reply.error(new PodtermError('Unauthorized', 'The internal hop is not signed with this cluster\'s secret.'));
         }
-        if (target.kind === 'new') return reply.error(new PodtermError('BadRequest', 'A forwarded socket can only name a session by its token.'));
         caller = { person: personOf(verdict), kube: { context: undefined }, namespaces: [], credential: 'bearer' };
       } else {
         // Inbound Impersonate-* headers are never read or forwarded: the identity comes from here.
@@ -147,6 +142,11 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           return reply.error(new PodtermError('Forbidden', 'This page origin may not open terminals here.'));
         }
       }
+      if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
+        return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
+      }
+      const target = parseTarget(query);
+      if (hop !== '' && target.kind === 'new') return reply.error(new PodtermError('BadRequest', 'A forwarded socket can only name a session by its token.'));
       let refusal: PodtermError | undefined;
       let holder: { replica: string; url: string } | undefined;
       if (target.kind !== 'new' && hop === '' && o.cluster) {

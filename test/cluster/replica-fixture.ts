@@ -62,6 +62,11 @@ export async function startReplicas(t: TestContext, files: ClusterFiles, ids: st
         '--detach-grace-ms', '30000', '--drain-grace-ms', '300', '--replica-id', id, '--log-level', 'warn',
         '--peers', peers, '--cluster-secret-file', files.secretFile, ...extra,
       ]);
+      // A replica that dies on its own (not our SIGKILL, not a drained exit 0) says why, at once:
+      // the test would otherwise only see a socket that never answers.
+      void run.exited.then(({ code }) => {
+        if (code !== 0 && code !== null) process.stderr.write(`replica ${id} exited with ${code}:\n${run.stderr()}\n`);
+      });
       await run.waitFor(/podterm: open /);
       return { id, url: `http://127.0.0.1:${ports[i]}`, run };
     }),
