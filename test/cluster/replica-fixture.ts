@@ -55,7 +55,7 @@ export async function clusterFiles(t: TestContext, sandbox: Sandbox): Promise<Cl
 export async function startReplicas(t: TestContext, files: ClusterFiles, ids: string[], extra: string[] = []): Promise<Replica[]> {
   const ports = await freePorts(ids.length);
   const peers = ports.map((p) => `127.0.0.1:${p}`).join(',');
-  return Promise.all(
+  const started = await Promise.allSettled(
     ids.map(async (id, i) => {
       const run = await runCli(t, [
         'serve', '--kubeconfig', files.kubeconfig, '--listen', `127.0.0.1:${ports[i]}`, '--workers', '0', '--token', TOKEN,
@@ -71,6 +71,12 @@ export async function startReplicas(t: TestContext, files: ClusterFiles, ids: st
       return { id, url: `http://127.0.0.1:${ports[i]}`, run };
     }),
   );
+  const failed = started.find((r) => r.status === 'rejected');
+  if (!failed) return started.map((r) => (r as PromiseFulfilledResult<Replica>).value);
+  // Stop the ones that did start now, before the sandbox's teardown waits on them.
+  for (const r of started) if (r.status === 'fulfilled') r.value.run.child.kill('SIGKILL');
+  await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.run.exited : undefined)));
+  throw failed.reason;
 }
 
 /** A number from the replica's /metrics (0 when the line is absent). */
