@@ -54,7 +54,7 @@ export const SERVE_OPTIONS = {
   'recordings-group': value('GROUP', asIs, 'members of this group may watch every recording (others only their own)'),
   'audit-log': value('FILE', asIs, 'audit events as JSON lines (session start/end with who, where, outcome, bytes, recording) to FILE, or `-` for stdout'),
   'replica-id': value('ID', asIs, 'names this gateway in recordings and audit lines, and in the resume tokens it signs (unique per replica; see Several replicas)', { defaultText: 'the host name; in tokens, random per process' }),
-  'advertise-url': value('URL', url, 'how the other replicas reach this one (the internal hop)', { defaultText: '`http://$POD_NAME.$PODTERM_SERVICE:PORT` when both are set, else the listen address' }),
+  'advertise-url': value('URL', url, 'how the other replicas reach this one (the internal hop)', { defaultText: '`http://$POD_NAME.$PODTERM_SERVICE:PORT` when both are set, else the listen address (the host name for 0.0.0.0)' }),
   peers: value('HOST:PORT,...', hostPorts, 'the other replicas (this one may be in the list): resumes of their sessions are forwarded to them, and the sessions list asks each', { env: 'PODTERM_PEERS' }),
   'peer-dns': value('NAME[:PORT]', dnsName, 'find the peers in the A/AAAA records of this name (the headless Service), re-read every 5 s; PORT defaults to the listen port'),
   'cluster-secret-file': value('FILE', existingFile, 'file with the shared secret (>= 16 bytes) of the internal hop between replicas, which also signs resume tokens; needed with `--peers` or `--peer-dns`'),

@@ -67,11 +67,11 @@ export class Cluster {
     return { id: this.#id, url: this.#url };
   }
 
-  /** The gateway listens at `url`: skip it in the peer list, and advertise it unless told otherwise. */
-  listening(url: string): void {
-    const u = trimSlash(url);
-    this.#selfUrls.add(u);
-    if (this.#url === '') this.#url = u;
+  /** The gateway listens at `url`: skip it in the peer list, and advertise `reachable` unless told otherwise. */
+  listening(url: string, reachable: string = url): void {
+    this.#selfUrls.add(trimSlash(url));
+    if (this.#url === '') this.#url = trimSlash(reachable);
+    this.#selfUrls.add(this.#url);
   }
 
   /** The base URL of replica `id`, or undefined when no peer answers for it within `deadline` (ms since epoch). */

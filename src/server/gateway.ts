@@ -6,6 +6,7 @@
 import uws from 'uWebSockets.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { hostname } from 'node:os';
 import { KubeApi } from '../kube/api.js';
 import { KubeContexts, type KubeSource } from '../kube/config.js';
 import { DEFAULT_MAX_CLIENT_MESSAGE } from '../protocol/index.js';
@@ -296,7 +297,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const port = uws.us_socket_local_port(listenSocket);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl}:${port}`;
-  cluster?.listening(url);
+  // A wildcard listen address reaches nobody from another host: advertise the host's name then.
+  cluster?.listening(url, options.host === '0.0.0.0' || options.host === '::' ? `http://${hostname()}:${port}` : url);
   log('info', 'listening', { url, workers: options.workers, ...(cluster ? { replica: replicaId, advertise: cluster.self.url } : {}) });
   if (options.oidc) {
     try {
