@@ -13,7 +13,7 @@ import { ResumeTokens } from '../../src/auth/resume-token.js';
 import { ServerOp } from '../../src/protocol/index.js';
 import { Peers } from '../../src/cluster/peers.js';
 import type { Gateway } from '../../src/server/gateway.js';
-import { ADMIN_TOKEN, startGatewayFor, startSandboxFor } from '../helpers/gateway-stack.js';
+import { ADMIN_TOKEN, RESTRICTED_TOKEN, startGatewayFor, startSandboxFor } from '../helpers/gateway-stack.js';
 import { TermClient } from '../helpers/term-client.js';
 import { freePorts } from './replica-fixture.js';
 
@@ -102,11 +102,19 @@ test('backpressure through the hop: a browser that stops reading stops the holde
   assert.deepEqual([(await a.stats()).sessionsActive, (await b.stats()).forwardsOpen], [0, 0]);
 });
 
-test('DELETE /api/v1/sessions/{id} through another replica ends the session where it lives', async (t) => {
+test('through another replica, the holder still checks the owner; DELETE ends the session where it lives', async (t) => {
   const { a, b } = await pair(t);
   const c = await TermClient.connect(a.url, SHELL, { token: ADMIN_TOKEN });
   t.after(() => c.terminate());
-  const { session } = await c.started;
+  const { session, resumeToken } = await c.started;
+  // Someone else with the owner's token, through B: the hop asserts who they are, A says no.
+  const thief = await TermClient.connect(b.url, { resume: resumeToken! }, { token: RESTRICTED_TOKEN });
+  t.after(() => thief.terminate());
+  const [refused, refusedClose] = await Promise.all([thief.failed, thief.closed]);
+  assert.deepEqual([refused.code, refusedClose.code], ['SessionGone', 4411]);
+  const theirs = await fetch(`${b.url}/api/v1/sessions`, { headers: { authorization: `Bearer ${RESTRICTED_TOKEN}` } });
+  assert.deepEqual(await theirs.json(), []);
+  assert.equal((await fetch(`${b.url}/api/v1/sessions/${session}`, { method: 'DELETE', headers: { authorization: `Bearer ${RESTRICTED_TOKEN}` } })).status, 404);
   const del = (id: string) => fetch(`${b.url}/api/v1/sessions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   assert.equal((await del('00000000-0000-4000-8000-000000000000')).status, 404);
   assert.equal((await del(session)).status, 204);
