@@ -149,3 +149,31 @@ test('a holder that never answers, or a peer that never answers: SessionGone wit
   assert.ok(res.headers.get('podterm-unreachable')?.includes(`http://${silent}`), `${res.headers.get('podterm-unreachable')}`);
   assert.equal((await b.stats()).forwardsOpen, 0);
 });
+
+test('a share link of a session on A watches through B: read-only, live output, revoke ends it', async (t) => {
+  const { a, b } = await pair(t);
+  const owner = await TermClient.connect(a.url, SHELL, { token: ADMIN_TOKEN });
+  t.after(() => owner.terminate());
+  const { session } = await owner.started;
+  const res = await fetch(`${a.url}/api/v1/sessions/${session}/shares`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ ttlSeconds: 600 }),
+  });
+  assert.equal(res.status, 201);
+  const { token } = (await res.json()) as { token: string };
+  // Another person, signed in on B, with the link.
+  const watcher = await TermClient.connect(b.url, { observe: token }, { token: RESTRICTED_TOKEN });
+  t.after(() => watcher.terminate());
+  const info = await Promise.race([watcher.started, watcher.failed.then((e) => assert.fail(`${e.code} ${e.message}`))]);
+  assert.deepEqual([info.session, info.role], [session, 'observer']);
+  assert.equal((await b.stats()).forwardsOpen, 1);
+  owner.stdin('echo LIVE-$((6*7))\n');
+  await watcher.waitFor(/LIVE-42/);
+  watcher.stdin('echo WATCHER-TYPED\n'); // ignored by the holder: observers cannot type
+  await sleep(300);
+  assert.ok(!owner.text.includes('WATCHER-TYPED'));
+  assert.equal((await fetch(`${a.url}/api/v1/sessions/${session}/shares`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 204);
+  const [err, closed] = await Promise.all([watcher.failed, watcher.closed]);
+  assert.deepEqual([err.code, closed.code], ['SessionGone', 4411]);
+  owner.ws.close(1000);
+  await owner.closed;
+});
