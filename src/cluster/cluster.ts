@@ -111,6 +111,27 @@ export class Cluster {
     return results.some(Boolean);
   }
 
+  /** Asks the peers to share session `id` of this person for `ttl` seconds; the holder's answer, or undefined. */
+  async share(person: Person, id: string, ttl: number): Promise<{ token: string; expiresAt: string } | undefined> {
+    const peers = await this.#others();
+    const path = `${INTERNAL_PREFIX}/sessions/${encodeURIComponent(id)}/shares`;
+    const answers = await Promise.all(peers.map(async (p) => {
+      const res = await this.#fetch(p, 'POST', path, person, Date.now() + this.#timeoutMs, `ttl=${ttl}`);
+      if (res?.status !== 201) return undefined;
+      const v = (await res.json().catch(() => undefined)) as { token?: unknown; expiresAt?: unknown } | undefined;
+      return typeof v?.token === 'string' && typeof v.expiresAt === 'string' ? { token: v.token, expiresAt: v.expiresAt } : undefined;
+    }));
+    return answers.find((a) => a !== undefined);
+  }
+
+  /** Asks the peers to revoke every share of session `id` of this person; true when its holder did. */
+  async revokeShares(person: Person, id: string): Promise<boolean> {
+    const peers = await this.#others();
+    const path = `${INTERNAL_PREFIX}/sessions/${encodeURIComponent(id)}/shares`;
+    const results = await Promise.all(peers.map((p) => this.#fetch(p, 'DELETE', path, person, Date.now() + this.#timeoutMs).then((r) => r?.status === 204)));
+    return results.some(Boolean);
+  }
+
   async #refresh(person: Person, deadline: number): Promise<void> {
     const peers = await this.#others();
     const answers = await Promise.all(peers.map((p) => this.#get<ReplicaInfo>(p, `${INTERNAL_PREFIX}/replica`, person, Math.min(deadline, Date.now() + this.#timeoutMs))));
@@ -132,13 +153,13 @@ export class Cluster {
   }
 
   /** One signed request; undefined when the peer cannot be reached by `deadline`. Never rejects. */
-  async #fetch(base: string, method: string, path: string, person: Person, deadline: number): Promise<Response | undefined> {
+  async #fetch(base: string, method: string, path: string, person: Person, deadline: number, query = ''): Promise<Response | undefined> {
     const ms = deadline - Date.now();
     if (ms <= 0) return undefined;
-    const headers = this.hop.sign({ method, path, query: '' }, hopCallerOf(person));
+    const headers = this.hop.sign({ method, path, query }, hopCallerOf(person));
     try {
-      const res = await fetch(base + path, { method, headers, signal: AbortSignal.timeout(ms), redirect: 'error' });
-      if (res.status !== 200) await res.body?.cancel();
+      const res = await fetch(base + path + (query ? `?${query}` : ''), { method, headers, signal: AbortSignal.timeout(ms), redirect: 'error' });
+      if (res.status !== 200 && res.status !== 201) await res.body?.cancel();
       return res;
     } catch {
       return undefined;

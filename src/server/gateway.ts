@@ -285,6 +285,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
     allowedOrigins: options.allowedOrigins,
     log: forComponent('http'),
+    cluster,
   });
   mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http') });
 

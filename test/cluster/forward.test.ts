@@ -150,12 +150,13 @@ test('a holder that never answers, or a peer that never answers: SessionGone wit
   assert.equal((await b.stats()).forwardsOpen, 0);
 });
 
-test('a share link of a session on A watches through B: read-only, live output, revoke ends it', async (t) => {
+test('a share link of a session on A, made and revoked through B, watches through B: read-only, live output', async (t) => {
   const { a, b } = await pair(t);
   const owner = await TermClient.connect(a.url, SHELL, { token: ADMIN_TOKEN });
   t.after(() => owner.terminate());
   const { session } = await owner.started;
-  const res = await fetch(`${a.url}/api/v1/sessions/${session}/shares`, {
+  // The page's Share button may reach any replica: B asks the holder.
+  const res = await fetch(`${b.url}/api/v1/sessions/${session}/shares`, {
     method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ ttlSeconds: 600 }),
   });
   assert.equal(res.status, 201);
@@ -171,7 +172,9 @@ test('a share link of a session on A watches through B: read-only, live output, 
   watcher.stdin('echo WATCHER-TYPED\n'); // ignored by the holder: observers cannot type
   await sleep(300);
   assert.ok(!owner.text.includes('WATCHER-TYPED'));
-  assert.equal((await fetch(`${a.url}/api/v1/sessions/${session}/shares`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 204);
+  const revoke = (gw: Gateway, token: string) => fetch(`${gw.url}/api/v1/sessions/${session}/shares`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await revoke(b, RESTRICTED_TOKEN)).status, 404, 'not theirs to revoke');
+  assert.equal((await revoke(b, ADMIN_TOKEN)).status, 204);
   const [err, closed] = await Promise.all([watcher.failed, watcher.closed]);
   assert.deepEqual([err.code, closed.code], ['SessionGone', 4411]);
   owner.ws.close(1000);
