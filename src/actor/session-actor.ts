@@ -8,7 +8,7 @@
  * ring only (never posted, never waiting for acks: the pod is not paused), and it ends after the
  * detach grace through the same close.
  */
-import { ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
+import { DRAIN_MESSAGE, ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
 import {
   ClientOp,
   DEFAULT_INPUT_WINDOW,
@@ -604,7 +604,8 @@ export class SessionActor {
       this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
       this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
     } else if (reason.request === 'shutdown') {
-      const e = new PodtermError('ServerShuttingDown');
+      // Drain (SIGTERM): the process ends with this replica; the page shows this and offers a new session.
+      const e = new PodtermError('ServerShuttingDown', DRAIN_MESSAGE);
       this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
       this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
     }

@@ -5,7 +5,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 
-export type KeyPurpose = 'session-cookie' | 'login-state' | 'resume' | 'share';
+export type KeyPurpose = 'session-cookie' | 'login-state' | 'resume' | 'share' | 'cluster-hop';
 
 /** Shorter secrets are refused: the keys are only as strong as the secret. */
 export const MIN_SECRET_BYTES = 16;

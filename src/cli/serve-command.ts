@@ -15,6 +15,7 @@ import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
 import { Lifetime } from './lifetime.js';
 import { SERVE_OPTIONS } from './serve-options.js';
 import { signInOptions } from './sign-in-options.js';
+import { clusterOptions } from './cluster-options.js';
 import { createLogger, logFn, type LogFn } from '../log/logger.js';
 import type { KubeSource } from '../kube/config.js';
 import type { GatewayOptions } from '../server/gateway.js';
@@ -53,6 +54,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   const { chooseCluster, inspectKubeSource } = await import('./kube-source.js');
   const cluster = chooseCluster({ kubeconfig: v.kubeconfig, kubeconfigFrom: from.kubeconfig, inCluster: v['in-cluster'], sandbox: v.sandbox, kubeTimeoutMs: v['kube-timeout-ms'] }, env);
   const oidc = signInOptions(v, env);
+  const clustered = clusterOptions(v, env);
   const generated = v.token === undefined;
   const token = v.token ?? randomBytes(18).toString('base64url');
   if (cluster.kind !== 'sandbox') {
@@ -128,6 +130,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       ...(v['recordings-group'] !== undefined ? { recordingsGroup: v['recordings-group'] } : {}),
       ...(v['audit-log'] !== undefined ? { auditLog: v['audit-log'] } : {}),
       ...(v['replica-id'] !== undefined ? { replicaId: v['replica-id'] } : {}),
+      ...clustered,
     };
     const gateway = await startGateway(options).catch((err: unknown) => {
       const e = err as { name?: string; code?: string };

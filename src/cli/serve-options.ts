@@ -4,7 +4,7 @@
  */
 import { flag, list, value } from './args.js';
 import { LOG_LEVELS } from '../log/logger.js';
-import { MAX_TIMER_MS, existingDir, existingFile, int, listen, oneOf, origin, person, token, url, user, word } from './values.js';
+import { MAX_TIMER_MS, dnsName, existingDir, existingFile, hostPorts, int, listen, oneOf, origin, person, token, url, user, word } from './values.js';
 
 const asIs = (raw: string): string => raw;
 
@@ -53,7 +53,11 @@ export const SERVE_OPTIONS = {
   'record-retention-days': value('DAYS', int(0, 36500), 'delete recordings older than this (a timer, never on the hot path); 0 = keep', { default: '0' }),
   'recordings-group': value('GROUP', asIs, 'members of this group may watch every recording (others only their own)'),
   'audit-log': value('FILE', asIs, 'audit events as JSON lines (sessions, resumes, watchers, shares, file copies, debug containers, logs, recordings, sign-in; with who, from where, outcome) to FILE, or `-` for stdout'),
-  'replica-id': value('ID', asIs, 'names this gateway in recordings and audit lines', { defaultText: 'the host name' }),
+  'replica-id': value('ID', asIs, 'names this gateway in recordings and audit lines, and in the resume tokens it signs (unique per replica; see Several replicas)', { defaultText: 'the host name; in tokens, random per process' }),
+  'advertise-url': value('URL', url, 'how the other replicas reach this one (the internal hop)', { defaultText: '`http://$POD_NAME.$PODTERM_SERVICE:PORT` when both are set, else the listen address (the host name for 0.0.0.0)' }),
+  peers: value('HOST:PORT,...', hostPorts, 'the other replicas (this one may be in the list): resumes of their sessions are forwarded to them, and the sessions list asks each', { env: 'PODTERM_PEERS' }),
+  'peer-dns': value('NAME[:PORT]', dnsName, 'find the peers in the A/AAAA records of this name (the headless Service), re-read every 5 s; PORT defaults to the listen port'),
+  'cluster-secret-file': value('FILE', existingFile, 'file with the shared secret (>= 16 bytes) of the internal hop between replicas, which also signs resume tokens; needed with `--peers` or `--peer-dns`'),
   'kill-on-close': value('on|off', oneOf(['on', 'off'] as const), "when a session ends (exit, close, detach grace), end every process its shell started in the container (background jobs, `nohup`, `setsid`): SIGHUP, then SIGKILL after a short grace, through a second exec; `off` leaves them running, as `kubectl exec` does", { env: 'PODTERM_KILL_ON_CLOSE', default: 'on' }),
   'max-upload-bytes': value('N', int(0, Number.MAX_SAFE_INTEGER), 'largest upload into a container through the files API (then `MessageTooBig`, 413)', { default: '1073741824' }),
   'debug-image': value('IMAGE', (raw) => raw, 'image of the ephemeral debug containers the page starts (e.g. for a container without a shell)', { default: 'busybox:1.36' }),

@@ -137,3 +137,22 @@ export const origin: Parser<string> = (raw, from) => {
   if (!ok) throw new UsageError(`${from} wants an origin like https://host[:port], got ${JSON.stringify(raw)}`);
   return raw;
 };
+
+/** `host:port,host:port` (IPv6 as [::1]:PORT): the peers of `--peers`. Port 0 cannot be a peer. */
+export const hostPorts: Parser<Array<{ host: string; port: number }>> = (raw, from) => {
+  const items = raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (items.length === 0) throw new UsageError(`${from} wants HOST:PORT[,HOST:PORT...], got ${JSON.stringify(raw)}`);
+  return items.map((item) => {
+    const hp = listen(item, from);
+    if (hp.port === 0) throw new UsageError(`${from}: a peer needs a port other than 0, got ${JSON.stringify(item)}`);
+    return hp;
+  });
+};
+
+/** `NAME[:PORT]`: a DNS name whose A/AAAA records are the peers (a headless Service). */
+export const dnsName: Parser<{ name: string; port: number | undefined }> = (raw, from) => {
+  const m = /^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(raw);
+  const port = m?.[3] === undefined ? undefined : Number(m[3]);
+  if (!m || (port !== undefined && (port < 1 || port > 65535))) throw new UsageError(`${from} wants a DNS name with an optional :PORT, got ${JSON.stringify(raw)}`);
+  return { name: m[1] as string, port };
+};

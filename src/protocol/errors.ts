@@ -80,3 +80,6 @@ export function toPodtermError(err: unknown): PodtermError {
   if (err instanceof PodtermError) return err;
   return new PodtermError('Internal', undefined, { cause: err });
 }
+
+/** What a session ended by a drain says (the replica holding it is going away; the page shows it). */
+export const DRAIN_MESSAGE = 'The server holding this session is shutting down, so the session has ended. Reconnect to open a new one.';

@@ -6,6 +6,7 @@
 import uws from 'uWebSockets.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { hostname } from 'node:os';
 import { KubeApi } from '../kube/api.js';
 import { KubeContexts, type KubeSource } from '../kube/config.js';
 import { DEFAULT_MAX_CLIENT_MESSAGE } from '../protocol/index.js';
@@ -35,6 +36,11 @@ import { mountWsExec } from './ws-exec.js';
 import { openRecords, type RecordsOptions } from './records.js';
 import { mountRecordingRoutes } from './recording-routes.js';
 import { callerOf } from './auth-routes.js';
+import { Cluster } from '../cluster/cluster.js';
+import { Forwards } from '../cluster/forwards.js';
+import { HopAuth } from '../cluster/hop-auth.js';
+import type { PeerSource } from '../cluster/peers.js';
+import { mountInternalRoutes } from './internal-routes.js';
 
 export type { LogFn, OidcGatewayOptions, IdentityMode };
 
@@ -89,6 +95,16 @@ export interface GatewayOptions extends RecordsOptions {
   sessionSecret?: Buffer;
   /** Additive: this replica's id, bound into resume tokens (default: random per process). */
   replicaId?: string;
+  /**
+   * Additive (several replicas): the other replicas, and the shared secret (>= 16 bytes) of the
+   * internal hop; both or neither. With them, a token for another replica's session is forwarded to
+   * it, and the sessions list gathers every replica's. The secret also signs resume tokens unless
+   * `sessionSecret` is given, so every replica accepts every replica's tokens.
+   */
+  peers?: PeerSource;
+  clusterSecret?: Buffer;
+  /** Additive: how peers reach this replica (default: the listen URL). */
+  advertiseUrl?: string;
 }
 
 export interface GatewayStats {
@@ -101,6 +117,8 @@ export interface GatewayStats {
   replayBuffers: number;
   /** Timers pending in the gateway (main thread and workers; ref'd ones: pending-timers.ts). */
   timers: number;
+  /** Browser sockets this replica forwards to the replica that holds their session. */
+  forwardsOpen: number;
   closeDeadlineMisses: number;
   workers: number;
   /** Open pods/log streams, file transfers and their exec sockets, debug starts in progress. */
@@ -165,8 +183,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const kubeContexts = new KubeContexts(kube);
   const records = await openRecords(options, forComponent('records'));
   const metrics = new Metrics();
-  // Resume and share tokens: one secret, a key per purpose (secrets.ts).
-  const secret = options.sessionSecret ?? randomBytes(32);
+  if ((options.peers === undefined) !== (options.clusterSecret === undefined)) throw new TypeError('peers and clusterSecret go together');
+  const replicaId = options.replicaId ?? randomUUID();
+  const cluster = options.peers && options.clusterSecret
+    ? new Cluster({ id: replicaId, advertiseUrl: options.advertiseUrl, peers: options.peers, hop: new HopAuth(options.clusterSecret) })
+    : undefined;
+  const forwards = cluster
+    ? new Forwards(cluster, { highWaterBytes: options.highWaterBytes ?? DEFAULTS.highWaterBytes, lowWaterBytes: options.lowWaterBytes ?? DEFAULTS.lowWaterBytes, log: forComponent('forward') })
+    : undefined;
+  // Resume and share tokens: one secret, a key per purpose (secrets.ts); with peers, the cluster
+  // secret unless a session secret is given, so every replica accepts every replica's tokens.
+  const secret = options.sessionSecret ?? options.clusterSecret ?? randomBytes(32);
+  const resumeTokens = new ResumeTokens(secret);
+  const shareTokens = new ShareTokens(secret);
   const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info')) : new InlineActorPool(kube, forComponent('actor'));
   const supervisor = new Supervisor(
     pool,
@@ -184,10 +213,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       replayBytes: options.replayBytes ?? DEFAULTS.replayBytes,
     },
     forComponent('supervisor'),
-    { replicaId: options.replicaId ?? randomUUID(), tokens: new ResumeTokens(secret), shares: new ShareTokens(secret) },
+    { replicaId, tokens: resumeTokens, shares: shareTokens },
     records.sessions,
   );
   metrics.watch(() => supervisor.stats());
+  if (forwards) metrics.gauge('podterm_forwards_active', 'Browser sockets forwarded to the replica that holds their session.', () => forwards.size);
   // Discovery needs the redirect URL, whose default names the port we listen on: the sign-in
   // routes are mounted now and find the client once startSignIn() below has it.
   let signIn: StartedSignIn | undefined;
@@ -217,7 +247,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
     idleTimeoutSec: 120,
     maxBackpressure: 16 * 1024 * 1024,
+    // The one place that reads a token's replica for routing (verified: a forged token is never routed).
+    cluster: forwards && { forwards, replicaOf: (t) => (t.kind === 'resume' ? resumeTokens : shareTokens).verify(t.token)?.replica },
   });
+  if (cluster) mountInternalRoutes(app, { cluster, supervisor, log: forComponent('cluster') });
   if (records.catalog) {
     mountRecordingRoutes(app, {
       catalog: records.catalog,
@@ -248,12 +281,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     person: (req, client) => callerOf(auth, req, client).then((c) => c.person, () => undefined),
     allowedOrigins: options.allowedOrigins,
     log: forComponent('http'),
+    cluster,
   });
   mountShareRoutes(app, {
     supervisor,
     person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
     allowedOrigins: options.allowedOrigins,
     log: forComponent('http'),
+    cluster,
   });
   mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http'), audit: records.audit });
 
@@ -266,7 +301,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const port = uws.us_socket_local_port(listenSocket);
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl}:${port}`;
-  log('info', 'listening', { url, workers: options.workers });
+  // A wildcard listen address reaches nobody from another host: advertise the host's name then.
+  cluster?.listening(url, options.host === '0.0.0.0' || options.host === '::' ? `http://${hostname()}:${port}` : url);
+  log('info', 'listening', { url, workers: options.workers, ...(cluster ? { replica: replicaId, advertise: cluster.self.url } : {}) });
   if (options.oidc) {
     try {
       signIn = await startSignIn(options.oidc, url);
@@ -288,6 +325,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       execSocketsOpen: s.execSocketsOpen,
       replayBuffers: s.replayBuffers,
       timers: s.timers,
+      forwardsOpen: forwards?.size ?? 0,
       recordingsOpen: s.recordingsOpen,
       closeDeadlineMisses: metrics.closeDeadlineMisses,
       workers: s.workers,
@@ -302,12 +340,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     stats,
     metricsText: () => metrics.text(),
-    drain: (graceMs) => supervisor.drain(graceMs ?? options.drainGraceMs ?? DEFAULTS.drainGraceMs),
+    drain: async (graceMs) => {
+      const grace = graceMs ?? options.drainGraceMs ?? DEFAULTS.drainGraceMs;
+      await Promise.all([supervisor.drain(grace), forwards?.drain(grace)]);
+    },
     terminateWorker: () => supervisor.terminateWorker(),
     heapAfterGc: async () => (await supervisor.stats(true)).heapUsed,
     close: () => {
       closing ??= (async () => {
         uws.us_listen_socket_close(listenSocket);
+        await forwards?.drain(0);
         await supervisor.close();
         await records.close();
         // Ends every remaining socket (keep-alive HTTP included), so the process can exit.

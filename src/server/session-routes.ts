@@ -1,10 +1,14 @@
 /**
- * The caller's sessions on this replica (docs/protocol.md, HTTP additions):
+ * The caller's sessions on every replica (docs/protocol.md, HTTP additions):
  *   GET    /api/v1/sessions       -> [{id, namespace, pod, container, command, state, createdAt,
  *                                     detachedAt, graceEndsAt, viewers, resumeToken}]
  *                                    (SessionListItem in src/protocol/http.ts)
  *   DELETE /api/v1/sessions/{id}  -> 204; the owner ends it (attached sockets get SessionGone)
  * Another person's session is answered as if it did not exist (404), so nobody learns what runs.
+ * With peers (src/cluster), the list gathers every replica's sessions in parallel, each item with
+ * the `replica` that holds it; a peer that does not answer in time is named in the
+ * `Podterm-Unreachable` header (comma-separated base URLs) instead of failing the request. DELETE
+ * of a session held elsewhere is passed to the peers.
  */
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
@@ -15,6 +19,7 @@ import type { Person } from '../auth/person.js';
 import type { RequestClient } from '../audit/request-audit.js';
 import { sessionOwner } from '../auth/session-owner.js';
 import { guardRoute } from './route-guard.js';
+import type { Cluster } from '../cluster/cluster.js';
 
 export interface SessionRoutesOptions {
   supervisor: Supervisor;
@@ -22,6 +27,8 @@ export interface SessionRoutesOptions {
   person: (req: HttpRequest, client?: RequestClient) => Promise<Person | undefined>;
   allowedOrigins: string[] | undefined;
   log: LogFn;
+  /** Additive: the other replicas (absent: this replica's sessions only). */
+  cluster?: Cluster | undefined;
 }
 
 /** Session ids are UUIDs (supervisor.ts); anything else cannot name one. */
@@ -33,7 +40,12 @@ export function mountSessionRoutes(app: TemplatedApp, o: SessionRoutesOptions): 
     guardRoute(o.log, 'GET /api/v1/sessions', async (req, reply) => {
       const person = await o.person(req, reply.client);
       if (!person) return reply.error(new PodtermError('Unauthorized'));
-      reply.json(200, o.supervisor.sessionsOf(sessionOwner(person)));
+      const here = o.supervisor.sessionsOf(sessionOwner(person));
+      if (!o.cluster) return reply.json(200, here);
+      const self = o.cluster.self.id;
+      const there = await o.cluster.gatherSessions(person);
+      const headers: Array<[string, string]> = there.unreachable.length > 0 ? [['Podterm-Unreachable', there.unreachable.join(', ')]] : [];
+      reply.json(200, [...here.map((s) => ({ ...s, replica: self })), ...there.sessions], headers);
     }),
   );
   app.del(
@@ -49,9 +61,8 @@ export function mountSessionRoutes(app: TemplatedApp, o: SessionRoutesOptions): 
       if (!originAllowed(origin, host, o.allowedOrigins)) {
         return reply.error(new PodtermError('Forbidden', 'This page origin may not end sessions here.'));
       }
-      if (!SESSION_ID.test(id) || !o.supervisor.endSession(sessionOwner(person), id)) {
-        return reply.error(new PodtermError('NotFound', 'No such session.'));
-      }
+      const ended = SESSION_ID.test(id) && (o.supervisor.endSession(sessionOwner(person), id) || (o.cluster !== undefined && (await o.cluster.endSession(person, id))));
+      if (!ended) return reply.error(new PodtermError('NotFound', 'No such session.'));
       reply.send(204, 'text/plain; charset=utf-8', '', [['Cache-Control', 'no-store']]);
     }),
   );

@@ -5,6 +5,7 @@
  * `url` opens the page in watch mode: the token rides in the fragment (`/#watch=TOKEN`), which the
  * browser never sends to a server, so it stays out of access logs and Referer headers.
  * Another person's session is answered as if it did not exist (404), as in session-routes.ts.
+ * With peers (src/cluster), a session held by another replica is shared or revoked there.
  */
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
@@ -17,6 +18,7 @@ import { SHARE_TTL_DEFAULT_S, SHARE_TTL_MAX_S } from '../auth/share-token.js';
 import { behindTls } from './auth-routes.js';
 import { guardRoute } from './route-guard.js';
 import type { RequestBody } from './request-body.js';
+import type { Cluster } from '../cluster/cluster.js';
 
 export interface ShareRoutesOptions {
   supervisor: Supervisor;
@@ -24,6 +26,8 @@ export interface ShareRoutesOptions {
   person: (req: HttpRequest) => Promise<Person | undefined>;
   allowedOrigins: string[] | undefined;
   log: LogFn;
+  /** Additive: the other replicas (absent: this replica's sessions only). */
+  cluster?: Cluster | undefined;
 }
 
 /** Session ids are UUIDs (supervisor.ts); anything else cannot name one. */
@@ -38,12 +42,12 @@ function requestOf(req: HttpRequest): { origin: string; host: string; id: string
 
 export function mountShareRoutes(app: TemplatedApp, o: ShareRoutesOptions): void {
   /** The owner's key, or the error to answer: 401, 403 for another origin (a state-changing request, as for /ws/exec), 404 for a bad id. */
-  const ownerOf = async (req: HttpRequest, r: { origin: string; host: string; id: string }): Promise<string | PodtermError> => {
+  const ownerOf = async (req: HttpRequest, r: { origin: string; host: string; id: string }): Promise<{ owner: string; person: Person } | PodtermError> => {
     const person = await o.person(req);
     if (!person) return new PodtermError('Unauthorized');
     if (!originAllowed(r.origin, r.host, o.allowedOrigins)) return new PodtermError('Forbidden', 'This page origin may not share sessions here.');
     if (!SESSION_ID.test(r.id)) return new PodtermError('NotFound', 'No such session.');
-    return sessionOwner(person);
+    return { owner: sessionOwner(person), person };
   };
 
   app.post(
@@ -58,7 +62,7 @@ export function mountShareRoutes(app: TemplatedApp, o: ShareRoutesOptions): void
         return reply.error(owner);
       }
       const ttl = parseTtl(await readText(body));
-      const issued = o.supervisor.share(owner, r.id, ttl);
+      const issued = o.supervisor.share(owner.owner, r.id, ttl) ?? (await o.cluster?.share(owner.person, r.id, ttl));
       if (!issued) return reply.error(new PodtermError('NotFound', 'No such session.'));
       const url = `${r.tls ? 'https' : 'http'}://${r.host}/#watch=${issued.token}`;
       reply.json(201, { token: issued.token, url, expiresAt: issued.expiresAt });
@@ -71,7 +75,7 @@ export function mountShareRoutes(app: TemplatedApp, o: ShareRoutesOptions): void
       const r = requestOf(req);
       const owner = await ownerOf(req, r);
       if (owner instanceof PodtermError) return reply.error(owner);
-      if (!o.supervisor.revokeShares(owner, r.id)) return reply.error(new PodtermError('NotFound', 'No such session.'));
+      if (!o.supervisor.revokeShares(owner.owner, r.id) && !(await o.cluster?.revokeShares(owner.person, r.id))) return reply.error(new PodtermError('NotFound', 'No such session.'));
       reply.send(204, 'text/plain; charset=utf-8', '', [['Cache-Control', 'no-store']]);
     }),
   );

@@ -21,12 +21,26 @@ import { MAX_SIGNED_TOKEN } from '../auth/signed-token.js';
 import { sessionOwner } from '../auth/session-owner.js';
 import { guardUpgrade, guardWs } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
+import { CALLER_HEADER, HOP_HEADER, personOf } from '../cluster/hop-auth.js';
+import type { Forwards } from '../cluster/forwards.js';
+import { RESOLVE_BUDGET_MS } from '../cluster/forwards.js';
+import type { ForwardedSocket } from '../cluster/forward-socket.js';
 
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
 const DROPPED = 2;
 
 /** What the socket asks for: a new session, to resume one, or to watch one (tokens are checked at open). */
-type SocketTarget = { kind: 'new'; params: ExecParams } | { kind: 'resume'; token: string } | { kind: 'observe'; token: string };
+type SocketTarget = { kind: 'new'; params: ExecParams } | TokenTarget;
+
+/** A socket that names its session by a token: a resume token, or a share token to watch. */
+export type TokenTarget = { kind: 'resume'; token: string } | { kind: 'observe'; token: string };
+
+/** Several replicas (src/cluster): forward a token for another replica's session to it. */
+export interface WsClusterHooks {
+  forwards: Forwards;
+  /** The replica a valid token names (the one place that reads tokens for routing), else undefined. */
+  replicaOf(target: TokenTarget): string | undefined;
+}
 
 interface SocketData {
   caller: Caller;
@@ -40,6 +54,11 @@ interface SocketData {
    */
   refusal: PodtermError | undefined;
   attachment: Attachment | undefined;
+  /** The holder (its replica id and base URL) when this socket is forwarded to another replica (set at upgrade). */
+  holder: { replica: string; url: string } | undefined;
+  /** The query as it came, passed on to the holder unchanged. */
+  query: string;
+  forward: ForwardedSocket | undefined;
   /** Set in the close handler; the socket must not be touched afterwards. */
   closed: boolean;
 }
@@ -58,6 +77,8 @@ export interface WsExecOptions {
   idleTimeoutSec: number;
   /** Hard cap per socket; the high-water mark pauses output long before this. */
   maxBackpressure: number;
+  /** Additive: peers and the internal hop (absent: a single replica, no hop accepted). */
+  cluster?: WsClusterHooks | undefined;
 }
 
 /**
@@ -97,6 +118,8 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       const origin = req.getHeader('origin');
       const host = req.getHeader('host');
       const query = req.getQuery() ?? '';
+      const hop = req.getHeader(HOP_HEADER);
+      const hopCaller = req.getHeader(CALLER_HEADER);
       const client = { remoteAddress: reply.remoteAddress(), userAgent: req.getHeader('user-agent') };
       if (version !== WS_VERSION) {
         return reply.error(new PodtermError('BadRequest', `This server speaks WebSocket version ${WS_VERSION} only.`), {
@@ -104,17 +127,44 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           headers: [['Sec-WebSocket-Version', WS_VERSION]],
         });
       }
-      // Inbound Impersonate-* headers are never read or forwarded: the identity comes from here.
-      const caller = await o.auth.resolve(cookie, authorization);
-      if (!caller) return reply.error(new PodtermError('Unauthorized'));
-      if (!originAllowed(origin, host, o.allowedOrigins)) {
-        return reply.error(new PodtermError('Forbidden', 'This page origin may not open terminals here.'));
+      let caller: Caller | undefined;
+      if (hop !== '') {
+        // Forwarded by a peer (src/cluster): the hop's MAC vouches for the person; only a token
+        // may be presented this way, and it is never forwarded again.
+        const verdict = o.cluster ? o.cluster.forwards.cluster.hop.verify({ method: 'GET', path: '/ws/exec', query }, hop, hopCaller) : 'missing';
+        if (typeof verdict === 'string') {
+          o.log('warn', 'internal hop refused', { reason: verdict, remoteAddress: client.remoteAddress });
+          return reply.error(new PodtermError('Unauthorized', 'The internal hop is not signed with this cluster\'s secret.'));
+        }
+        caller = { person: personOf(verdict), kube: { context: undefined }, namespaces: [], credential: 'bearer' };
+      } else {
+        // Inbound Impersonate-* headers are never read or forwarded: the identity comes from here.
+        caller = await o.auth.resolve(cookie, authorization);
+        if (!caller) return reply.error(new PodtermError('Unauthorized'));
+        if (!originAllowed(origin, host, o.allowedOrigins)) {
+          return reply.error(new PodtermError('Forbidden', 'This page origin may not open terminals here.'));
+        }
       }
       if (!protocols.split(',').map((p) => p.trim()).includes(SUBPROTOCOL)) {
         return reply.error(new PodtermError('BadRequest', `The WebSocket subprotocol must be ${SUBPROTOCOL}.`));
       }
       const target = parseTarget(query);
+      if (hop !== '' && target.kind === 'new') return reply.error(new PodtermError('BadRequest', 'A forwarded socket can only name a session by its token.'));
       let refusal: PodtermError | undefined;
+      let holder: { replica: string; url: string } | undefined;
+      if (target.kind !== 'new' && hop === '' && o.cluster) {
+        const replica = o.cluster.replicaOf(target);
+        const forwards = o.cluster.forwards;
+        if (replica !== undefined && replica !== forwards.cluster.self.id) {
+          // Another replica holds it: find it (the holder re-checks the token and its owner).
+          if (forwards.draining) refusal = new PodtermError('ServerShuttingDown');
+          else {
+            const url = await forwards.cluster.resolve(replica, caller.person, Date.now() + RESOLVE_BUDGET_MS);
+            if (url !== undefined) holder = { replica, url };
+            else refusal = new PodtermError('SessionGone', 'The session ended: the server that held it is gone.');
+          }
+        }
+      }
       // A resume is checked against its signed owner at open; a new terminal is reviewed first
       // (`create pods/exec`, or `create pods/attach` for attach=true).
       if (target.kind === 'new') {
@@ -135,7 +185,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           });
         }
       }
-      const data: SocketData = { caller, target, client, refusal, attachment: undefined, closed: false };
+      const data: SocketData = { caller, target, client, refusal, attachment: undefined, holder, query, forward: undefined, closed: false };
       reply.upgrade(data, key, SUBPROTOCOL, extensions, context);
     }),
     open: guardWs(
@@ -145,6 +195,28 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         const data = ws.getUserData();
         if (data.refusal) return refuse(ws, data.refusal);
         const { person, kube } = data.caller;
+        if (data.holder !== undefined && o.cluster) {
+          data.forward = o.cluster.forwards.start(
+            {
+              send: (bytes) => {
+                if (data.closed) return true;
+                let status = 1;
+                ws.cork(() => (status = ws.send(bytes, true)));
+                return status !== DROPPED;
+              },
+              bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+              end: (code, reason) => {
+                if (!data.closed) ws.cork(() => ws.end(code, reason));
+              },
+            },
+            data.holder.replica,
+            data.holder.url,
+            '/ws/exec',
+            data.query,
+            person,
+          );
+          return;
+        }
         const link: ClientLink = {
           // These run from port events, outside any uWS callback: cork so uWS writes them now.
           send: (ab) => {
@@ -190,12 +262,25 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
       'message',
       (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
         const data = ws.getUserData();
-        if (message.byteLength > o.maxMessageBytes) return refuse(ws, new PodtermError('MessageTooBig'));
-        data.attachment?.message(message);
+        if (message.byteLength > o.maxMessageBytes) {
+          data.forward?.clientClosed(1009);
+          return refuse(ws, new PodtermError('MessageTooBig'));
+        }
+        if (data.forward) data.forward.fromClient(message);
+        else data.attachment?.message(message);
       },
       refuseOnError,
     ),
-    drain: guardWs(o.log, 'drain', (ws: WebSocket<SocketData>) => ws.getUserData().attachment?.drain(), refuseOnError),
+    drain: guardWs(
+      o.log,
+      'drain',
+      (ws: WebSocket<SocketData>) => {
+        const data = ws.getUserData();
+        if (data.forward) data.forward.drained();
+        else data.attachment?.drain();
+      },
+      refuseOnError,
+    ),
     close: guardWs(
       o.log,
       'close',
@@ -204,6 +289,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         data.closed = true;
         // 1000 from the client ends the session (the × on a tab); any other code detaches it.
         data.attachment?.closed(code);
+        data.forward?.clientClosed(code);
       },
       () => undefined,
     ),

@@ -119,6 +119,13 @@ export class Metrics {
     });
   }
 
+  /** Another gauge read at scrape time (e.g. podterm_forwards_active, src/cluster). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() {
+      this.set(read());
+    } });
+  }
+
   /** Where the live gauges read their values at scrape time (the supervisor's stats()). */
   watch(probe: () => Promise<LiveCounts>): void {
     this.#probe = probe;
