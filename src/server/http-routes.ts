@@ -7,6 +7,7 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { behindTls, callerOf } from './auth-routes.js';
 import { markExecAllowed } from './exec-permission.js';
+import { namespacesFor } from './namespace-permission.js';
 import { guardRoute, type Reply } from './route-guard.js';
 import { FILE_NAME, type StaticFile } from './static-files.js';
 import { validLabel } from './validate.js';
@@ -68,7 +69,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
 
   route('/api/v1/namespaces', async (req, reply) => {
     const caller = await identify(req);
-    const names = await o.kube.listNamespaces(caller.kube, caller.namespaces);
+    const names = await namespacesFor(o.kube, caller.kube, caller.namespaces);
     reply.json(200, { items: names.map((name) => ({ name })) });
   });
 
