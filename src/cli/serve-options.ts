@@ -10,6 +10,8 @@ const asIs = (raw: string): string => raw;
 
 export const SERVE_OPTIONS = {
   listen: value('HOST:PORT', listen, 'where to listen (port 0 picks a free one); a port in use is an error', { default: '127.0.0.1:8080' }),
+  'tls-cert': value('FILE', existingFile, 'serve HTTPS itself (no ingress needed) with this PEM certificate, followed by any intermediates; needs `--tls-key`. Reloaded on SIGHUP: new connections get the new certificate, open sessions go on. Under TLS cookies are `Secure` and every answer carries HSTS', { defaultText: 'plain HTTP' }),
+  'tls-key': value('FILE', existingFile, 'the unencrypted PEM private key of `--tls-cert`'),
   kubeconfig: value('FILE', asIs, 'cluster credentials; its current context is the default identity. A file that is missing or malformed is an error, whether named here or in `$KUBECONFIG` (the first existing file of the list is used)', {
     env: 'KUBECONFIG',
     defaultText: '`$KUBECONFIG`, then `~/.kube/config`',

@@ -14,8 +14,8 @@ import type { Caller, Person } from '../auth/person.js';
 import type { KubeContexts } from '../kube/config.js';
 import type { HeaderLines } from '../kube/request-headers.js';
 import type { ExecAgents } from '../kube/exec.js';
-import type { LogFn } from '../log/logger.js';
 import { validLabel, validSubdomain } from './validate.js';
+import type { RouteEnv } from './route-guard.js';
 
 export type Authorize = (person: Person, verb: string, resource: string, namespace: string, name: string) => Promise<void>;
 export const ALLOW_ALL: Authorize = async () => undefined;
@@ -33,11 +33,10 @@ export function newToolCounters(): ToolCounters {
   return { logStreams: 0, fileTransfers: 0, fileExecs: { execs: 0 }, debugStarts: 0 };
 }
 
-export interface PodToolDeps {
+export interface PodToolDeps extends RouteEnv {
   auth: Authenticator;
   kube: KubeContexts;
   agents: ExecAgents;
-  log: LogFn;
   counters: ToolCounters;
   authorize: Authorize;
   /** Bound on each Kubernetes call's answer head (`--kube-timeout-ms`). */

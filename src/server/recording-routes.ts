@@ -7,10 +7,9 @@
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Person } from '../auth/person.js';
-import type { LogFn } from '../log/logger.js';
 import { PodtermError, toPodtermError } from '../protocol/errors.js';
 import type { RecordingCatalog } from '../recording/catalog.js';
-import { guardRoute, type Reply } from './route-guard.js';
+import { guardRoute, type Reply, type RouteEnv } from './route-guard.js';
 
 /**
  * A recording is sent from memory, so one download holds at most this much. Larger ones are
@@ -18,17 +17,16 @@ import { guardRoute, type Reply } from './route-guard.js';
  */
 export const MAX_RECORDING_DOWNLOAD = 64 * 1024 * 1024;
 
-export interface RecordingRoutesOptions {
+export interface RecordingRoutesOptions extends RouteEnv {
   catalog: RecordingCatalog;
   /** The person behind the request, or undefined (401). Reads the headers before it awaits. */
   person(req: HttpRequest): Promise<Person | undefined>;
   audit: AuditLog | undefined;
-  log: LogFn;
 }
 
 export function mountRecordingRoutes(app: TemplatedApp, o: RecordingRoutesOptions): void {
   const route = (pattern: string, handler: (req: HttpRequest, reply: Reply) => void | Promise<void>): void => {
-    app.get(pattern, guardRoute(o.log, `GET ${pattern}`, handler));
+    app.get(pattern, guardRoute(o, `GET ${pattern}`, handler));
   };
 
   route('/api/v1/recordings', async (req, reply) => {

@@ -6,7 +6,6 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ERRORS, PodtermError } from '../protocol/errors.js';
 import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
-import type { LogFn } from '../log/logger.js';
 import type { Metrics } from '../supervisor/metrics.js';
 import type { Attachment, ClientLink } from '../supervisor/session.js';
 import type { SessionClient, Supervisor } from '../supervisor/supervisor.js';
@@ -17,7 +16,7 @@ import type { KubeApi } from '../kube/api.js';
 import { assertExecAllowed } from './exec-permission.js';
 import { MAX_RESUME_TOKEN } from '../auth/resume-token.js';
 import { sessionOwner } from '../auth/session-owner.js';
-import { guardUpgrade, guardWs } from './route-guard.js';
+import { guardUpgrade, guardWs, type RouteEnv } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
@@ -42,12 +41,11 @@ interface SocketData {
   closed: boolean;
 }
 
-export interface WsExecOptions {
+export interface WsExecOptions extends RouteEnv {
   auth: Authenticator;
   kube: KubeApi;
   supervisor: Supervisor;
   metrics: Metrics;
-  log: LogFn;
   allowedOrigins: string[] | undefined;
   maxMessageBytes: number;
   /** uWS idle timeout in seconds; with automatic pings a live browser never hits it. */
@@ -82,7 +80,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
     idleTimeout: o.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: o.maxBackpressure,
-    upgrade: guardUpgrade(o.log, 'GET /ws/exec', async (req, reply, context) => {
+    upgrade: guardUpgrade(o, 'GET /ws/exec', async (req, reply, context) => {
       // Copy everything out of req now: it is only valid until the first await.
       const key = req.getHeader('sec-websocket-key');
       const protocols = req.getHeader('sec-websocket-protocol');
