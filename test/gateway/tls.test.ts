@@ -12,6 +12,8 @@ import { test } from 'node:test';
 import { SUBPROTOCOL } from '../../src/protocol/index.js';
 import { TlsFilesError } from '../../src/server/tls-files.js';
 import { ADMIN_TOKEN, assertNoResidue, startTlsStack } from '../helpers/gateway-stack.js';
+import { servedFingerprint } from '../helpers/test-pki.js';
+import { startTestIdp } from '../helpers/oidc-provider.js';
 import { TermClient } from '../helpers/term-client.js';
 
 const HSTS = 'max-age=31536000';
@@ -33,18 +35,6 @@ function httpsGet(url: string, o: { ca?: string; headers?: Record<string, string
     });
     req.on('error', reject);
     req.end();
-  });
-}
-
-/** The SHA-256 fingerprint of the certificate a new, verifying TLS connection is served. */
-function servedFingerprint(port: number, ca: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca }, () => {
-      const fp = s.getPeerX509Certificate()?.fingerprint256 ?? '';
-      s.end();
-      resolve(fp);
-    });
-    s.on('error', reject);
   });
 }
 
@@ -155,4 +145,18 @@ test('reload: new connections get the renewed certificate, an open terminal goes
     await c.closed;
   }
   await assertNoResidue(stack);
+});
+
+test('sign-in under TLS: the default redirect URL is https, the login-state cookie is Secure', async (t) => {
+  // The provider is asked nothing but discovery here: the redirect URL is what the gateway sends.
+  const idp = await startTestIdp({ redirectUris: ['https://127.0.0.1/auth/callback'] });
+  t.after(() => idp.close());
+  const stack = await startTlsStack(t, { workers: 0, oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret } });
+  const login = await httpsGet(`${stack.url}/auth/login`, { ca: stack.pki.caPem });
+  assert.equal(login.status, 302, login.body);
+  assert.equal(login.headers['strict-transport-security'], HSTS);
+  const location = new URL(login.headers.location ?? '');
+  assert.equal(location.searchParams.get('redirect_uri'), `${stack.url}/auth/callback`);
+  assert.match(stack.url, /^https:/);
+  assert.match(login.headers['set-cookie']?.[0] ?? '', /; Secure$/);
 });

@@ -9,6 +9,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface ServerCert {
   certFile: string;
@@ -54,3 +55,16 @@ export async function makeTestPki(t: TestContext): Promise<TestPki> {
     },
   };
 }
+
+/** The SHA-256 fingerprint of the certificate a new, verifying TLS connection is served. */
+export function servedFingerprint(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ca }, () => {
+      const fp = s.getPeerX509Certificate()?.fingerprint256 ?? '';
+      s.end();
+      resolve(fp);
+    });
+    s.on('error', reject);
+  });
+}
+
