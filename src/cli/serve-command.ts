@@ -146,13 +146,8 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     if (tls) {
       // SIGHUP (as nginx and kubelet-managed certificate renewals expect): new connections get the
       // files as they are now; a bad renewal is logged and the served certificate stays.
-      const onHangup = (): void => {
-        try {
-          gateway.reloadTls();
-        } catch {
-          // The gateway logged why.
-        }
-      };
+      // The gateway logs why a reload failed.
+      const onHangup = (): void => void gateway.reloadTls().catch(() => undefined);
       process.on('SIGHUP', onHangup);
       life.add(() => void process.off('SIGHUP', onHangup));
     }

@@ -128,10 +128,10 @@ export interface Gateway {
   readonly certificate: CertificateInfo | undefined;
   /**
    * Additive: serves the `tls` files as they are now to new connections; open ones keep theirs
-   * (listener.ts says how). Throws TlsFilesError for bad files (the old certificate stays), a
-   * TypeError without `tls`. SIGHUP calls it in `podterm serve`.
+   * (listener.ts says how). Rejects with TlsFilesError for bad files (the old certificate stays),
+   * a TypeError without `tls`. SIGHUP calls it in `podterm serve`.
    */
-  reloadTls(): CertificateInfo;
+  reloadTls(): Promise<CertificateInfo>;
 }
 
 export class NativeUwsMissingError extends Error {
@@ -302,10 +302,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     get certificate() {
       return listener.certificate;
     },
-    reloadTls: () => {
+    reloadTls: async () => {
       if (closing) throw new TypeError('reloadTls: the gateway is closing');
       try {
-        const certificate = listener.reload();
+        const certificate = await listener.reload();
         log('info', 'TLS certificate reloaded', { certificate, apps: listener.apps });
         return certificate;
       } catch (err) {

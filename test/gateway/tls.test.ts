@@ -115,7 +115,7 @@ test('reload: new connections get the renewed certificate, an open terminal goes
   const renewed = await stack.pki.issue('renewed', 'podterm renewed server');
   assert.notEqual(renewed.fingerprint256, stack.served.fingerprint256);
   await stack.pki.install(renewed, stack.served);
-  const info = stack.gateway.reloadTls();
+  const info = await stack.gateway.reloadTls();
   assert.equal(info.fingerprint256, renewed.fingerprint256);
   assert.equal(stack.gateway.certificate?.fingerprint256, renewed.fingerprint256);
   for (let i = 0; i < 3; i++) assert.equal(await servedFingerprint(port, ca), renewed.fingerprint256, 'a new connection sees the new certificate');
@@ -134,7 +134,7 @@ test('reload: new connections get the renewed certificate, an open terminal goes
   // A bad renewal (key of another certificate) is refused; the renewed certificate stays.
   const other = await stack.pki.issue('other');
   await stack.pki.install({ ...renewed, keyFile: other.keyFile }, stack.served);
-  assert.throws(() => stack.gateway.reloadTls(), (err: unknown) => err instanceof TlsFilesError && err.problem === 'mismatch');
+  await assert.rejects(stack.gateway.reloadTls(), (err: unknown) => err instanceof TlsFilesError && err.problem === 'mismatch');
   assert.equal(await servedFingerprint(port, ca), renewed.fingerprint256);
   before.stdin('echo survived-$((8*8))\n');
   await before.waitFor(/survived-64/);
