@@ -22,7 +22,7 @@ export const SERVE_OPTIONS = {
   }),
   workers: value('N', int(0, 1024), 'worker threads for session actors; `0` runs them on the main thread', { defaultText: 'CPU count' }),
   token: value('T', token, 'the access token; printed in the URL only when podterm generated it', { env: 'PODTERM_TOKEN', defaultText: '`$PODTERM_TOKEN`, else random' }),
-  user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); the namespaces are listed when that identity may not list namespaces'),
+  user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); when that identity may not list namespaces, the picker offers these and the context\'s own, those it may list pods in'),
   person: list('TOKEN=USERNAME[:GROUP,GROUP]', person, 'a token bound to a person whom the gateway impersonates with its own credentials (repeatable; see Sign-in). The username cannot contain `:`'),
   'oidc-issuer': value('URL', url, 'OpenID Connect issuer: turns on sign-in (`/auth/login`) and bearer ID tokens; https, or http on a loopback host'),
   'oidc-client-id': value('ID', word, 'the client id registered at the issuer (needed with `--oidc-issuer`)'),
