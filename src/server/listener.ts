@@ -59,8 +59,7 @@ export class Listener {
   readonly host: string;
   readonly port: number;
   readonly scheme: 'http' | 'https';
-  /** The certificate new connections get (TLS only). */
-  certificate: CertificateInfo | undefined;
+  #certificate: CertificateInfo | undefined;
   #state: State = 'listening';
   #app: uws.TemplatedApp;
   #socket: uws.us_listen_socket | undefined;
@@ -73,7 +72,7 @@ export class Listener {
     this.host = o.host;
     this.port = uws.us_socket_local_port(socket);
     this.scheme = o.tls ? 'https' : 'http';
-    this.certificate = certificate;
+    this.#certificate = certificate;
     this.#app = app;
     this.#socket = socket;
   }
@@ -106,6 +105,11 @@ export class Listener {
       appClose(app);
       throw err;
     }
+  }
+
+  /** The certificate new connections get (TLS only). */
+  get certificate(): CertificateInfo | undefined {
+    return this.#certificate;
   }
 
   /** Apps serving connections: the current one and those of earlier certificates. */
@@ -145,7 +149,7 @@ export class Listener {
       this.#retired.push(this.#app);
       this.#app = next;
       this.#socket = socket;
-      this.certificate = certificate;
+      this.#certificate = certificate;
       return certificate;
     }
     appClose(next);
