@@ -305,8 +305,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     reloadTls: async () => {
       if (closing) throw new TypeError('reloadTls: the gateway is closing');
       try {
-        const certificate = await listener.reload();
-        log('info', 'TLS certificate reloaded', { certificate, apps: listener.apps });
+        const { certificate, swapped } = await listener.reload();
+        if (swapped) log('info', 'TLS certificate reloaded', { certificate, apps: listener.apps });
+        else log('info', 'TLS certificate unchanged; nothing to reload', { certificate });
         return certificate;
       } catch (err) {
         if (err instanceof TlsFilesError) log('warn', 'TLS reload refused; still serving the previous certificate', { reason: err.message });
