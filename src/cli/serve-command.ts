@@ -16,6 +16,7 @@ import { Lifetime } from './lifetime.js';
 import { SERVE_OPTIONS } from './serve-options.js';
 import { signInOptions } from './sign-in-options.js';
 import { clusterOptions } from './cluster-options.js';
+import { tlsOptions } from './tls-options.js';
 import { createLogger, logFn, type LogFn } from '../log/logger.js';
 import type { KubeSource } from '../kube/config.js';
 import type { GatewayOptions } from '../server/gateway.js';
@@ -55,6 +56,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   const cluster = chooseCluster({ kubeconfig: v.kubeconfig, kubeconfigFrom: from.kubeconfig, inCluster: v['in-cluster'], sandbox: v.sandbox, kubeTimeoutMs: v['kube-timeout-ms'] }, env);
   const oidc = signInOptions(v, env);
   const clustered = clusterOptions(v, env);
+  const tls = tlsOptions(v);
   const generated = v.token === undefined;
   const token = v.token ?? randomBytes(18).toString('base64url');
   if (cluster.kind !== 'sandbox') {
@@ -105,6 +107,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       workers: v.workers ?? availableParallelism(),
       tokens: [{ token }, ...v.user, ...v.person],
       ...(oidc ? { oidc } : {}),
+      ...(tls ? { tls } : {}),
       identity: v.identity,
       ...(v['allow-origin'].length > 0 ? { allowedOrigins: v['allow-origin'] } : {}),
       maxSessions,
@@ -136,11 +139,21 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       const e = err as { name?: string; code?: string };
       if (e.name === 'ListenError' && e.code === 'EADDRINUSE') throw new StartupError(`${options.host}:${options.port}: address in use; choose another with --listen`);
       if (e.name === 'ListenError') throw new StartupError(`${(err as Error).message}; choose another with --listen`);
+      // Checked above already: the files changed in between.
+      if (e.name === 'TlsFilesError') throw new StartupError(`TLS: ${(err as Error).message}`);
       // Sign-in set-up: a bad issuer or secret (TypeError), or discovery failing (AuthError).
       if (oidc && (err instanceof TypeError || (err as { reason?: string }).reason === 'provider-unavailable')) throw new StartupError(`sign-in: ${(err as Error).message}`);
       throw err;
     });
     life.add(() => gateway.close());
+    if (tls) {
+      // SIGHUP (as nginx and kubelet-managed certificate renewals expect): new connections get the
+      // files as they are now; a bad renewal is logged and the served certificate stays.
+      // The gateway logs why a reload failed.
+      const onHangup = (): void => void gateway.reloadTls().catch(() => undefined);
+      process.on('SIGHUP', onHangup);
+      life.add(() => void process.off('SIGHUP', onHangup));
+    }
     if (life.stopping) return await stopped(life, log);
 
     // The ready line bench and tests parse. A token podterm made up is shown once, here, so the

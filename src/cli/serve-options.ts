@@ -10,6 +10,8 @@ const asIs = (raw: string): string => raw;
 
 export const SERVE_OPTIONS = {
   listen: value('HOST:PORT', listen, 'where to listen (port 0 picks a free one); a port in use is an error', { default: '127.0.0.1:8080' }),
+  'tls-cert': value('FILE', existingFile, 'serve HTTPS itself (no ingress needed) with this PEM certificate, followed by any intermediates; needs `--tls-key`. Reloaded on SIGHUP: new connections get the new certificate, open sessions go on. Under TLS cookies are `Secure` and every answer carries HSTS', { defaultText: 'plain HTTP' }),
+  'tls-key': value('FILE', existingFile, 'the unencrypted PEM private key of `--tls-cert`'),
   kubeconfig: value('FILE', asIs, 'cluster credentials; its current context is the default identity. A file that is missing or malformed is an error, whether named here or in `$KUBECONFIG` (the first existing file of the list is used)', {
     env: 'KUBECONFIG',
     defaultText: '`$KUBECONFIG`, then `~/.kube/config`',
@@ -20,7 +22,7 @@ export const SERVE_OPTIONS = {
   }),
   workers: value('N', int(0, 1024), 'worker threads for session actors; `0` runs them on the main thread', { defaultText: 'CPU count' }),
   token: value('T', token, 'the access token; printed in the URL only when podterm generated it', { env: 'PODTERM_TOKEN', defaultText: '`$PODTERM_TOKEN`, else random' }),
-  user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); the namespaces are listed when that identity may not list namespaces'),
+  user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); when that identity may not list namespaces, the picker offers these and the context\'s own, those it may list pods in'),
   person: list('TOKEN=USERNAME[:GROUP,GROUP]', person, 'a token bound to a person whom the gateway impersonates with its own credentials (repeatable; see Sign-in). The username cannot contain `:`'),
   'oidc-issuer': value('URL', url, 'OpenID Connect issuer: turns on sign-in (`/auth/login`) and bearer ID tokens; https, or http on a loopback host'),
   'oidc-client-id': value('ID', word, 'the client id registered at the issuer (needed with `--oidc-issuer`)'),

@@ -93,6 +93,11 @@ export class KubeApi {
     return { ...apis, headers };
   }
 
+  /** The bound on each call (`--kube-timeout-ms`). */
+  get timeoutMs(): number {
+    return this.#contexts.timeoutMs;
+  }
+
   /** One bounded call as `id`; any failure comes out as a PodtermError. */
   #call<T>(id: KubeIdentity, signal: AbortSignal | undefined, fn: (c: Apis, options: ConfigurationOptions) => Promise<T>): Promise<T> {
     return withDeadline(this.#contexts.timeoutMs, signal, async (s) => {
@@ -108,18 +113,23 @@ export class KubeApi {
   }
 
   /**
-   * Namespaces the identity may list. Without the right to list namespaces (403): the context's
-   * own namespace plus the configured ones (`--user TOKEN=CONTEXT:NS,NS`); never a 500 here.
+   * Namespaces the identity may list, or undefined when it may not list namespaces at all (403):
+   * the caller then falls back to the namespaces it knows (namespace-permission.ts); never a 500.
    */
-  async listNamespaces(id: KubeIdentity, extra: readonly string[], signal?: AbortSignal): Promise<string[]> {
+  async listNamespaces(id: KubeIdentity, signal?: AbortSignal): Promise<string[] | undefined> {
     try {
       const list = await this.#call(id, signal, (c, o) => c.core.listNamespace({}, o));
       return list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
     } catch (err) {
       const e = kubeErrorToPodterm(err);
       if (e.code !== 'Forbidden') throw e;
-      return [...new Set([this.#contexts.namespaceOf(id.context), ...extra])];
+      return undefined;
     }
+  }
+
+  /** The default namespace of the identity's kubeconfig context (`default` when it names none). */
+  namespaceOf(id: KubeIdentity): string {
+    return this.#contexts.namespaceOf(id.context);
   }
 
   async listPods(id: KubeIdentity, namespace: string, signal?: AbortSignal): Promise<PodInfo[]> {

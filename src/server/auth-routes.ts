@@ -17,9 +17,8 @@ import { whoamiBody, type Caller } from '../auth/person.js';
 import type { SessionCookie } from '../auth/session-cookie.js';
 import { COOKIE_NAME } from '../auth/token-auth.js';
 import { originAllowed } from '../auth/token-auth.js';
-import type { LogFn } from '../log/logger.js';
 import { whoFields, type AuditSink, type RequestClient } from '../audit/request-audit.js';
-import { guardRoute, type Reply } from './route-guard.js';
+import { cookiesSecure, guardRoute, type Reply, type RouteEnv } from './route-guard.js';
 
 export interface SignIn {
   client: OidcClient;
@@ -28,13 +27,12 @@ export interface SignIn {
   afterLogout: string;
 }
 
-export interface AuthRoutesOptions {
+export interface AuthRoutesOptions extends RouteEnv {
   auth: Authenticator;
   /** undefined until discovery finished (or when OIDC is off): the sign-in routes answer 404/503. */
   signIn: () => SignIn | undefined;
   oidcConfigured: boolean;
   allowedOrigins: string[] | undefined;
-  log: LogFn;
   /** auth.login, auth.logout, auth.failed (a refused callback). */
   audit: AuditSink | undefined;
 }
@@ -61,11 +59,6 @@ function continuePage(path: string): string {
   return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${p}"><title>podterm</title><p>Signed in. <a href="${p}">Continue</a>.</p>\n`;
 }
 
-/** Secure cookies only under TLS: podterm serves plain HTTP, so TLS means a terminating proxy. */
-export function behindTls(req: HttpRequest): boolean {
-  return req.getHeader('x-forwarded-proto').toLowerCase() === 'https';
-}
-
 /**
  * The caller of a request, or throws Unauthorized. Copies the headers out of `req` first (uWS
  * reuses it after the first await).
@@ -86,16 +79,16 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
     return s;
   };
 
-  app.get('/auth/login', guardRoute(o.log, 'GET /auth/login', async (req, reply) => {
-    const tls = behindTls(req);
+  app.get('/auth/login', guardRoute(o, 'GET /auth/login', async (req, reply) => {
+    const tls = cookiesSecure(req, o);
     const returnTo = safeReturnTo(req.getQuery('return') ?? undefined);
     const s = ready();
     const start = await s.client.startLogin({ returnTo });
     reply.send(302, HTML, '', [['Location', start.url], ['Set-Cookie', s.client.stateCookieHeader(start.stateCookie, tls)], ...NO_STORE]);
   }));
 
-  app.get('/auth/callback', guardRoute(o.log, 'GET /auth/callback', async (req, reply) => {
-    const tls = behindTls(req);
+  app.get('/auth/callback', guardRoute(o, 'GET /auth/callback', async (req, reply) => {
+    const tls = cookiesSecure(req, o);
     const query = req.getQuery() ?? '';
     const state = cookieValue(req.getHeader('cookie'), STATE_COOKIE_NAME);
     const s = ready();
@@ -123,8 +116,8 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
 
   // Sign-out clears the cookie for any kind of session; with a provider that offers
   // end_session_endpoint the browser goes there next (RP-Initiated Logout 1.0).
-  app.post('/auth/logout', guardRoute(o.log, 'POST /auth/logout', async (req, reply) => {
-    const tls = behindTls(req);
+  app.post('/auth/logout', guardRoute(o, 'POST /auth/logout', async (req, reply) => {
+    const tls = cookiesSecure(req, o);
     const wantsJson = req.getHeader('accept').includes('application/json');
     if (!originAllowed(req.getHeader('origin'), req.getHeader('host'), o.allowedOrigins)) {
       return reply.error(new PodtermError('Forbidden', 'This page origin may not sign you out here.'));
@@ -145,7 +138,7 @@ export function mountAuthRoutes(app: TemplatedApp, o: AuthRoutesOptions): void {
     else reply.send(303, HTML, '', [['Location', location], ['Set-Cookie', clear], ...NO_STORE]);
   }));
 
-  app.get('/api/v1/whoami', guardRoute(o.log, 'GET /api/v1/whoami', async (req, reply: Reply) => {
+  app.get('/api/v1/whoami', guardRoute(o, 'GET /api/v1/whoami', async (req, reply: Reply) => {
     const caller = await callerOf(o.auth, req, reply.client);
     reply.json(200, whoamiBody(caller.person));
   }));

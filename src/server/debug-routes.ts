@@ -41,7 +41,7 @@ export function mountDebugRoutes(app: TemplatedApp, deps: PodToolDeps): void {
   const pattern = '/api/v1/namespaces/:ns/pods/:pod/debug';
   app.post(
     pattern,
-    guardRoute(deps.log, `POST ${pattern}`, async (req, reply) => {
+    guardRoute(deps, `POST ${pattern}`, async (req, reply) => {
       const body = reply.body(req, MAX_BODY);
       const r = await podRequest(deps, req, reply.client);
       let text = '';

@@ -49,7 +49,7 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
 
   app.get(
     pattern,
-    guardRoute(deps.log, `GET ${pattern}`, async (req, reply) => {
+    guardRoute(deps, `GET ${pattern}`, async (req, reply) => {
       const r = await podRequest(deps, req, reply.client);
       const container = containerParam(r.query, true) as string;
       const path = pathParam(r.query);
@@ -99,7 +99,7 @@ export function mountFileRoutes(app: TemplatedApp, deps: PodToolDeps): void {
 
   app.put(
     pattern,
-    guardRoute(deps.log, `PUT ${pattern}`, async (req, reply) => {
+    guardRoute(deps, `PUT ${pattern}`, async (req, reply) => {
       // Taken before anything else: uWS delivers the body only to a handler set up now.
       const body = reply.body(req, deps.maxUploadBytes);
       const type = req.getHeader('content-type').split(';')[0]?.trim().toLowerCase() ?? '';

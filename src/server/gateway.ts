@@ -3,7 +3,7 @@
  * and returns its handle. uWebSockets.js serves HTTP and WebSockets on this thread; session actors
  * run in a piscina pool (or here, with `workers: 0`).
  */
-import uws from 'uWebSockets.js';
+import uws, { type HttpRequest, type TemplatedApp } from 'uWebSockets.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
@@ -30,7 +30,9 @@ import { mountDebugRoutes } from './debug-routes.js';
 import { mountFileRoutes } from './file-routes.js';
 import { mountLogRoutes } from './log-routes.js';
 import { newToolCounters, type PodToolDeps } from './pod-tools.js';
-import { listenExclusive } from './listen.js';
+import { Listener } from './listener.js';
+import type { RequestClient } from '../audit/request-audit.js';
+import { TlsFilesError, type CertificateInfo, type TlsFiles } from './tls-files.js';
 import { loadStaticFiles } from './static-files.js';
 import { mountWsExec } from './ws-exec.js';
 import { openRecords, type RecordsOptions } from './records.js';
@@ -42,7 +44,7 @@ import { HopAuth } from '../cluster/hop-auth.js';
 import type { PeerSource } from '../cluster/peers.js';
 import { mountInternalRoutes } from './internal-routes.js';
 
-export type { LogFn, OidcGatewayOptions, IdentityMode };
+export type { LogFn, OidcGatewayOptions, IdentityMode, CertificateInfo, TlsFiles };
 
 export interface GatewayOptions extends RecordsOptions {
   host: string;
@@ -105,6 +107,11 @@ export interface GatewayOptions extends RecordsOptions {
   clusterSecret?: Buffer;
   /** Additive: how peers reach this replica (default: the listen URL). */
   advertiseUrl?: string;
+  /**
+   * Additive: serve TLS itself (`--tls-cert`/`--tls-key`, uWS SSLApp): https URLs, `Secure`
+   * cookies and HSTS on every answer. Checked at start (TlsFilesError), reloadable (reloadTls).
+   */
+  tls?: TlsFiles;
 }
 
 export interface GatewayStats {
@@ -138,6 +145,14 @@ export interface Gateway {
   terminateWorker(): Promise<void>;
   /** Additive: heap used per thread (main first) after a forced GC when run with --expose-gc. */
   heapAfterGc(): Promise<number[]>;
+  /** Additive: the certificate new connections get (undefined without `tls`). */
+  readonly certificate: CertificateInfo | undefined;
+  /**
+   * Additive: serves the `tls` files as they are now to new connections; open ones keep theirs
+   * (listener.ts says how). Rejects with TlsFilesError for bad files (the old certificate stays),
+   * a TypeError without `tls`. SIGHUP calls it in `podterm serve`.
+   */
+  reloadTls(): Promise<CertificateInfo>;
 }
 
 export class NativeUwsMissingError extends Error {
@@ -234,37 +249,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const files = loadStaticFiles(webRoot);
   if (!files) log('warn', 'the web page is not built; / will say so', { webRoot });
 
-  const app = uws.App();
-  mountAuthRoutes(app, { auth, signIn: () => signIn, oidcConfigured: options.oidc !== undefined, allowedOrigins: options.allowedOrigins, log: forComponent('auth'), audit: records.audit });
-  mountWsExec(app, {
-    auth,
-    kube: kubeApi,
-    supervisor,
-    allowedOrigins: options.allowedOrigins,
-    metrics,
-    audit: records.audit,
-    log: forComponent('ws'),
-    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
-    idleTimeoutSec: 120,
-    maxBackpressure: 16 * 1024 * 1024,
-    // The one place that reads a token's replica for routing (verified: a forged token is never routed).
-    cluster: forwards && { forwards, replicaOf: (t) => (t.kind === 'resume' ? resumeTokens : shareTokens).verify(t.token)?.replica },
-  });
-  if (cluster) mountInternalRoutes(app, { cluster, supervisor, log: forComponent('cluster') });
-  if (records.catalog) {
-    mountRecordingRoutes(app, {
-      catalog: records.catalog,
-      person: (req, client) => callerOf(auth, req, client).then((c) => c.person, () => undefined),
-      audit: records.audit,
-      log: forComponent('http'),
-    });
-  }
+  const tls = options.tls !== undefined;
   const tools = newToolCounters();
   const toolDeps: PodToolDeps = {
     auth,
     kube: kubeContexts,
     agents: new ExecAgents(),
     log: forComponent('tools'),
+    tls,
     counters: tools,
     kubeApi,
     audit: records.audit,
@@ -273,44 +265,54 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     debugImage: options.debugImage ?? DEFAULTS.debugImage,
     debugStartTimeoutMs: options.debugStartTimeoutMs ?? DEFAULTS.debugStartTimeoutMs,
   };
-  mountFileRoutes(app, toolDeps);
-  mountLogRoutes(app, toolDeps);
-  mountDebugRoutes(app, toolDeps);
-  mountSessionRoutes(app, {
-    supervisor,
-    person: (req, client) => callerOf(auth, req, client).then((c) => c.person, () => undefined),
-    allowedOrigins: options.allowedOrigins,
-    log: forComponent('http'),
-    cluster,
-  });
-  mountShareRoutes(app, {
-    supervisor,
-    person: (req) => callerOf(auth, req).then((c) => c.person, () => undefined),
-    allowedOrigins: options.allowedOrigins,
-    log: forComponent('http'),
-    cluster,
-  });
-  mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http'), audit: records.audit });
+  const person = (req: HttpRequest, client?: RequestClient) => callerOf(auth, req, client).then((c) => c.person, () => undefined);
+  // Every route on an app; called again for the app of each reloaded certificate (listener.ts).
+  const mount = (app: TemplatedApp): void => {
+    mountAuthRoutes(app, { auth, signIn: () => signIn, oidcConfigured: options.oidc !== undefined, allowedOrigins: options.allowedOrigins, log: forComponent('auth'), audit: records.audit, tls });
+    mountWsExec(app, {
+      auth,
+      kube: kubeApi,
+      supervisor,
+      allowedOrigins: options.allowedOrigins,
+      metrics,
+      audit: records.audit,
+      log: forComponent('ws'),
+      tls,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE,
+      idleTimeoutSec: 120,
+      maxBackpressure: 16 * 1024 * 1024,
+      // The one place that reads a token's replica for routing (verified: a forged token is never routed).
+      cluster: forwards && { forwards, replicaOf: (t) => (t.kind === 'resume' ? resumeTokens : shareTokens).verify(t.token)?.replica },
+    });
+    if (cluster) mountInternalRoutes(app, { cluster, supervisor, log: forComponent('cluster'), tls });
+    if (records.catalog) mountRecordingRoutes(app, { catalog: records.catalog, person, audit: records.audit, log: forComponent('http'), tls });
+    mountFileRoutes(app, toolDeps);
+    mountLogRoutes(app, toolDeps);
+    mountDebugRoutes(app, toolDeps);
+    mountSessionRoutes(app, { supervisor, person, allowedOrigins: options.allowedOrigins, log: forComponent('http'), tls, cluster });
+    mountShareRoutes(app, { supervisor, person, allowedOrigins: options.allowedOrigins, log: forComponent('http'), tls, cluster });
+    mountHttpRoutes(app, { auth, supervisor, kube: kubeApi, files, metricsText: () => metrics.text(), log: forComponent('http'), audit: records.audit, tls });
+  };
 
   // Exclusive: a second gateway on a port in use fails with ListenError instead of sharing it.
-  const listenSocket = await listenExclusive(app, options.host, options.port).catch(async (err: unknown) => {
+  const listener = await Listener.open({ host: options.host, port: options.port, tls: options.tls, mount }).catch(async (err: unknown) => {
     await supervisor.close();
     await records.close();
     throw err;
   });
-  const port = uws.us_socket_local_port(listenSocket);
+  const port = listener.port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${listener.scheme}://${hostForUrl}:${port}`;
   // A wildcard listen address reaches nobody from another host: advertise the host's name then.
-  cluster?.listening(url, options.host === '0.0.0.0' || options.host === '::' ? `http://${hostname()}:${port}` : url);
-  log('info', 'listening', { url, workers: options.workers, ...(cluster ? { replica: replicaId, advertise: cluster.self.url } : {}) });
+  cluster?.listening(url, options.host === '0.0.0.0' || options.host === '::' ? `${listener.scheme}://${hostname()}:${port}` : url);
+  log('info', 'listening', { url, workers: options.workers, ...(listener.certificate ? { certificate: listener.certificate } : {}), ...(cluster ? { replica: replicaId, advertise: cluster.self.url } : {}) });
   if (options.oidc) {
     try {
       signIn = await startSignIn(options.oidc, url);
     } catch (err) {
-      uws.us_listen_socket_close(listenSocket);
+      listener.close();
       await supervisor.close();
-      (app as unknown as { close(): void }).close();
+      await records.close();
       throw err;
     }
     log('info', 'sign-in', { issuer: signIn.client.issuer, redirectUrl: signIn.redirectUrl, identity: options.identity ?? 'impersonate' });
@@ -346,14 +348,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     terminateWorker: () => supervisor.terminateWorker(),
     heapAfterGc: async () => (await supervisor.stats(true)).heapUsed,
+    get certificate() {
+      return listener.certificate;
+    },
+    reloadTls: async () => {
+      if (closing) throw new TypeError('reloadTls: the gateway is closing');
+      try {
+        const { certificate, swapped } = await listener.reload();
+        if (swapped) log('info', 'TLS certificate reloaded', { certificate, apps: listener.apps });
+        else log('info', 'TLS certificate unchanged; nothing to reload', { certificate });
+        return certificate;
+      } catch (err) {
+        if (err instanceof TlsFilesError) log('warn', 'TLS reload refused; still serving the previous certificate', { reason: err.message });
+        else log('error', 'TLS reload failed', { err });
+        throw err;
+      }
+    },
     close: () => {
       closing ??= (async () => {
-        uws.us_listen_socket_close(listenSocket);
+        listener.stopListening();
         await forwards?.drain(0);
         await supervisor.close();
         await records.close();
-        // Ends every remaining socket (keep-alive HTTP included), so the process can exit.
-        (app as unknown as { close(): void }).close();
+        // Ends every remaining socket (keep-alive HTTP included) of every app, so the process can exit.
+        listener.close();
       })();
       return closing;
     },

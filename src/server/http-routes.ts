@@ -2,24 +2,23 @@
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
 import type { KubeApi } from '../kube/api.js';
-import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { whoFields, type AuditSink } from '../audit/request-audit.js';
-import { behindTls, callerOf } from './auth-routes.js';
+import { callerOf } from './auth-routes.js';
 import { markExecAllowed } from './exec-permission.js';
-import { guardRoute, type Reply } from './route-guard.js';
+import { namespacesFor } from './namespace-permission.js';
+import { cookiesSecure, guardRoute, type Reply, type RouteEnv } from './route-guard.js';
 import { FILE_NAME, type StaticFile } from './static-files.js';
 import { validLabel } from './validate.js';
 
-export interface HttpRoutesOptions {
+export interface HttpRoutesOptions extends RouteEnv {
   auth: Authenticator;
   supervisor: Supervisor;
   kube: KubeApi;
   files: Map<string, StaticFile> | undefined;
   /** The Prometheus text for /metrics. */
   metricsText: () => Promise<string>;
-  log: LogFn;
   /** The token exchange's auth.login / auth.failed. */
   audit: AuditSink | undefined;
 }
@@ -34,7 +33,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
   const identify = (req: HttpRequest, reply: Reply) => callerOf(o.auth, req, reply.client);
   const signedIn = (req: HttpRequest, reply: Reply): Promise<boolean> => identify(req, reply).then(() => true, () => false);
   const route = (pattern: string, handler: (req: HttpRequest, reply: Reply) => void | Promise<void>): void => {
-    app.get(pattern, guardRoute(o.log, `GET ${pattern}`, handler));
+    app.get(pattern, guardRoute(o, `GET ${pattern}`, handler));
   };
 
   route('/healthz', (_req, reply) => reply.send(200, TEXT, 'ok\n'));
@@ -48,7 +47,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
 
   route('/', async (req, reply) => {
     const token = req.getQuery('token');
-    const tls = behindTls(req);
+    const tls = cookiesSecure(req, o);
     if (token) {
       // The token in a query string is accepted only here, and never logged (docs/protocol.md).
       const identity = o.auth.tokens.fromToken(token);
@@ -75,7 +74,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
 
   route('/api/v1/namespaces', async (req, reply) => {
     const caller = await identify(req, reply);
-    const names = await o.kube.listNamespaces(caller.kube, caller.namespaces);
+    const names = await namespacesFor(o.kube, caller.kube, caller.namespaces);
     reply.json(200, { items: names.map((name) => ({ name })) });
   });
 
@@ -96,7 +95,7 @@ export function mountHttpRoutes(app: TemplatedApp, o: HttpRoutesOptions): void {
     serveFile(reply, o.files, name);
   });
 
-  app.any('/*', guardRoute(o.log, 'ANY /*', (_req, reply) => reply.error(new PodtermError('NotFound', 'No such path.'))));
+  app.any('/*', guardRoute(o, 'ANY /*', (_req, reply) => reply.error(new PodtermError('NotFound', 'No such path.'))));
 }
 
 function serveFile(reply: Reply, files: Map<string, StaticFile> | undefined, name: string): void {

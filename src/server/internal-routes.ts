@@ -9,19 +9,17 @@
  */
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
-import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { sessionOwner } from '../auth/session-owner.js';
 import type { Person } from '../auth/person.js';
 import { INTERNAL_PREFIX, type Cluster } from '../cluster/cluster.js';
 import { CALLER_HEADER, HOP_HEADER, personOf } from '../cluster/hop-auth.js';
-import { guardRoute } from './route-guard.js';
+import { guardRoute, type RouteEnv } from './route-guard.js';
 import { SHARE_TTL_MAX_S } from '../auth/share-token.js';
 
-export interface InternalRoutesOptions {
+export interface InternalRoutesOptions extends RouteEnv {
   cluster: Cluster;
   supervisor: Supervisor;
-  log: LogFn;
 }
 
 export function mountInternalRoutes(app: TemplatedApp, o: InternalRoutesOptions): void {
@@ -36,21 +34,21 @@ export function mountInternalRoutes(app: TemplatedApp, o: InternalRoutesOptions)
   };
   app.get(
     `${INTERNAL_PREFIX}/replica`,
-    guardRoute(o.log, 'GET /internal/v1/replica', (req, reply) => {
+    guardRoute(o, 'GET /internal/v1/replica', (req, reply) => {
       hopPerson(req, 'GET', `${INTERNAL_PREFIX}/replica`);
       reply.json(200, o.cluster.self);
     }),
   );
   app.get(
     `${INTERNAL_PREFIX}/sessions`,
-    guardRoute(o.log, 'GET /internal/v1/sessions', (req, reply) => {
+    guardRoute(o, 'GET /internal/v1/sessions', (req, reply) => {
       const person = hopPerson(req, 'GET', `${INTERNAL_PREFIX}/sessions`);
       reply.json(200, { replica: o.cluster.self, sessions: o.supervisor.sessionsOf(sessionOwner(person)) });
     }),
   );
   app.post(
     `${INTERNAL_PREFIX}/sessions/:id/shares`,
-    guardRoute(o.log, 'POST /internal/v1/sessions/:id/shares', (req, reply) => {
+    guardRoute(o, 'POST /internal/v1/sessions/:id/shares', (req, reply) => {
       const id = req.getParameter(0) ?? '';
       const person = hopPerson(req, 'POST', `${INTERNAL_PREFIX}/sessions/${id}/shares`);
       // The asking replica checked the body; the MAC covers the query it sent.
@@ -63,7 +61,7 @@ export function mountInternalRoutes(app: TemplatedApp, o: InternalRoutesOptions)
   );
   app.del(
     `${INTERNAL_PREFIX}/sessions/:id/shares`,
-    guardRoute(o.log, 'DELETE /internal/v1/sessions/:id/shares', (req, reply) => {
+    guardRoute(o, 'DELETE /internal/v1/sessions/:id/shares', (req, reply) => {
       const id = req.getParameter(0) ?? '';
       const person = hopPerson(req, 'DELETE', `${INTERNAL_PREFIX}/sessions/${id}/shares`);
       if (!o.supervisor.revokeShares(sessionOwner(person), id)) return reply.error(new PodtermError('NotFound', 'No such session.'));
@@ -72,7 +70,7 @@ export function mountInternalRoutes(app: TemplatedApp, o: InternalRoutesOptions)
   );
   app.del(
     `${INTERNAL_PREFIX}/sessions/:id`,
-    guardRoute(o.log, 'DELETE /internal/v1/sessions/:id', (req, reply) => {
+    guardRoute(o, 'DELETE /internal/v1/sessions/:id', (req, reply) => {
       const id = req.getParameter(0) ?? '';
       const person = hopPerson(req, 'DELETE', `${INTERNAL_PREFIX}/sessions/${id}`);
       if (!o.supervisor.endSession(sessionOwner(person), id)) return reply.error(new PodtermError('NotFound', 'No such session.'));

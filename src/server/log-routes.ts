@@ -34,7 +34,7 @@ export function mountLogRoutes(app: TemplatedApp, deps: PodToolDeps): void {
   const pattern = '/api/v1/namespaces/:ns/pods/:pod/log';
   app.get(
     pattern,
-    guardRoute(deps.log, `GET ${pattern}`, async (req, reply) => {
+    guardRoute(deps, `GET ${pattern}`, async (req, reply) => {
       const r = await podRequest(deps, req, reply.client);
       const options = parseLogQuery(r.query);
       const ctl = abortWith((f) => reply.onAbort(f));

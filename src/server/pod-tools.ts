@@ -21,6 +21,7 @@ import type { ExecAgents } from '../kube/exec.js';
 import type { LogFn } from '../log/logger.js';
 import { assertPodAccess, type PodAccess } from './exec-permission.js';
 import { validLabel, validSubdomain } from './validate.js';
+import type { RouteEnv } from './route-guard.js';
 
 /** Open tool streams; each goes back to zero when its client is gone. */
 export interface ToolCounters {
@@ -35,11 +36,10 @@ export function newToolCounters(): ToolCounters {
   return { logStreams: 0, fileTransfers: 0, fileExecs: { execs: 0 }, debugStarts: 0 };
 }
 
-export interface PodToolDeps {
+export interface PodToolDeps extends RouteEnv {
   auth: Authenticator;
   kube: KubeContexts;
   agents: ExecAgents;
-  log: LogFn;
   counters: ToolCounters;
   /** Asks the access reviews. */
   kubeApi: KubeApi;

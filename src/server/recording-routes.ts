@@ -8,10 +8,9 @@ import { Readable } from 'node:stream';
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { whoFields, type AuditSink, type RequestClient } from '../audit/request-audit.js';
 import type { Person } from '../auth/person.js';
-import type { LogFn } from '../log/logger.js';
 import { PodtermError, toPodtermError } from '../protocol/errors.js';
 import type { RecordingCatalog } from '../recording/catalog.js';
-import { guardRoute, type Reply } from './route-guard.js';
+import { guardRoute, type Reply, type RouteEnv } from './route-guard.js';
 
 /**
  * A recording is streamed from its file with backpressure (response-stream.ts): the gateway holds
@@ -21,17 +20,16 @@ import { guardRoute, type Reply } from './route-guard.js';
  */
 export const RECORDING_READ_CHUNK = 16_000;
 
-export interface RecordingRoutesOptions {
+export interface RecordingRoutesOptions extends RouteEnv {
   catalog: RecordingCatalog;
   /** The person behind the request, or undefined (401). Reads the headers before it awaits. */
   person(req: HttpRequest, client?: RequestClient): Promise<Person | undefined>;
   audit: AuditSink | undefined;
-  log: LogFn;
 }
 
 export function mountRecordingRoutes(app: TemplatedApp, o: RecordingRoutesOptions): void {
   const route = (pattern: string, handler: (req: HttpRequest, reply: Reply) => void | Promise<void>): void => {
-    app.get(pattern, guardRoute(o.log, `GET ${pattern}`, handler));
+    app.get(pattern, guardRoute(o, `GET ${pattern}`, handler));
   };
 
   route('/api/v1/recordings', async (req, reply) => {

@@ -14,20 +14,53 @@ import { ResponseStream } from './response-stream.js';
 import type { RequestClient } from '../audit/request-audit.js';
 
 type ReplyState = 'open' | 'answered' | 'aborted';
+type Headers = ReadonlyArray<readonly [string, string]>;
+
+/**
+ * What the routes of one mount share: their log, and whether the gateway serves TLS itself
+ * (`--tls-cert`). Every options object of a `mount…` function is one, so no route can be mounted
+ * without saying how it is served.
+ */
+export interface RouteEnv {
+  readonly log: LogFn;
+  readonly tls: boolean;
+}
+
+/**
+ * RFC 6797: under TLS of its own every answer tells the browser to use https only, for a year.
+ * Without it podterm serves plain HTTP or sits behind a proxy that owns that policy.
+ */
+export const HSTS: readonly [string, string] = ['Strict-Transport-Security', 'max-age=31536000'];
+
+/** The headers every answer of a gateway served this way carries. */
+export function transportHeaders(tls: boolean): Headers {
+  return tls ? [HSTS] : [];
+}
+
+/**
+ * Whether cookies get `Secure`: when the gateway serves TLS itself, or a TLS-terminating proxy in
+ * front says the browser used https (`X-Forwarded-Proto`).
+ */
+export function cookiesSecure(req: HttpRequest, env: RouteEnv): boolean {
+  return env.tls || req.getHeader('x-forwarded-proto').toLowerCase() === 'https';
+}
 
 /** One HTTP response: corked writes, one answer, nothing after an abort. */
 export class Reply {
   #state: ReplyState = 'open';
   readonly #res: HttpResponse;
   readonly #head: boolean;
+  /** Headers every answer carries (transportHeaders). */
+  readonly #always: Headers;
   /** Who else must hear of an abort: a streamed request body or response. */
   readonly #onAbort: Array<() => void> = [];
 
   /** Where the request came from (audit lines), copied while the request is valid. */
   readonly client: RequestClient;
 
-  constructor(res: HttpResponse, method: string, userAgent = '') {
+  constructor(res: HttpResponse, method: string, userAgent = '', always: Headers = []) {
     this.#res = res;
+    this.#always = always;
     this.client = { remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(), ...(userAgent ? { userAgent } : {}) };
     // uWS writes a body even for HEAD (RFC 9110 §9.3.2 forbids it), which desynchronises a
     // keep-alive connection. A HEAD answer gets an empty body and closes the connection (uWS
@@ -58,6 +91,7 @@ export class Reply {
     res.cork(() => {
       res.writeStatus(statusLine(status));
       res.writeHeader('Content-Type', type);
+      for (const [k, v] of this.#always) res.writeHeader(k, v);
       for (const [k, v] of headers) res.writeHeader(k, v);
       if (this.#head) res.end('', true);
       else res.end(body, close);
@@ -98,7 +132,7 @@ export class Reply {
   stream(status: number, headers: ReadonlyArray<readonly [string, string]>, size: number | null): ResponseStream | undefined {
     if (this.#state !== 'open') return undefined;
     this.#state = 'answered';
-    const stream = new ResponseStream(this.#res, status, headers, size);
+    const stream = new ResponseStream(this.#res, status, [...this.#always, ...headers], size);
     this.#onAbort.push(() => stream.aborted());
     return stream;
   }
@@ -144,15 +178,17 @@ export type UpgradeHandler = (req: HttpRequest, reply: Reply, context: us_socket
  * Wraps an HTTP route (or, with `context`, a WebSocket upgrade). The handler must copy what it needs
  * out of `req` before its first await (uWS reuses it); every answer goes through `reply`.
  */
-export function guardRoute(log: LogFn, route: string, handler: RouteHandler): (res: HttpResponse, req: HttpRequest) => void {
-  return (res, req) => run(log, route, res, req, (reply) => handler(req, reply));
+export function guardRoute(env: RouteEnv, route: string, handler: RouteHandler): (res: HttpResponse, req: HttpRequest) => void {
+  const always = transportHeaders(env.tls);
+  return (res, req) => run(env.log, always, route, res, req, (reply) => handler(req, reply));
 }
 
-export function guardUpgrade(log: LogFn, route: string, handler: UpgradeHandler): (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void {
-  return (res, req, context) => run(log, route, res, req, (reply) => handler(req, reply, context));
+export function guardUpgrade(env: RouteEnv, route: string, handler: UpgradeHandler): (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void {
+  const always = transportHeaders(env.tls);
+  return (res, req, context) => run(env.log, always, route, res, req, (reply) => handler(req, reply, context));
 }
 
-function run(log: LogFn, route: string, res: HttpResponse, req: HttpRequest, body: (reply: Reply) => void | Promise<void>): void {
+function run(log: LogFn, always: Headers, route: string, res: HttpResponse, req: HttpRequest, body: (reply: Reply) => void | Promise<void>): void {
   let reply: Reply | undefined;
   const fail = (err: unknown): void => {
     const known = toClientError(err);
@@ -161,7 +197,7 @@ function run(log: LogFn, route: string, res: HttpResponse, req: HttpRequest, bod
     reply.error(known ?? new PodtermError('Internal'));
   };
   try {
-    reply = new Reply(res, req.getMethod(), req.getHeader('user-agent'));
+    reply = new Reply(res, req.getMethod(), req.getHeader('user-agent'), always);
     const framing = framingProblem(req);
     if (framing) return reply.error(framing, { close: true });
     const pending = body(reply);
@@ -178,7 +214,13 @@ function run(log: LogFn, route: string, res: HttpResponse, req: HttpRequest, bod
   } catch (err) {
     fail(err);
     // Not even a Reply could be made: the request must still be answered or uWS aborts the process.
-    if (!reply) res.cork(() => res.writeStatus(statusLine(500)).end('', true));
+    if (!reply) {
+      res.cork(() => {
+        res.writeStatus(statusLine(500));
+        for (const [k, v] of always) res.writeHeader(k, v);
+        res.end('', true);
+      });
+    }
   }
 }
 

@@ -12,21 +12,19 @@
  */
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
-import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { originAllowed } from '../auth/token-auth.js';
 import type { Person } from '../auth/person.js';
 import type { RequestClient } from '../audit/request-audit.js';
 import { sessionOwner } from '../auth/session-owner.js';
-import { guardRoute } from './route-guard.js';
+import { guardRoute, type RouteEnv } from './route-guard.js';
 import type { Cluster } from '../cluster/cluster.js';
 
-export interface SessionRoutesOptions {
+export interface SessionRoutesOptions extends RouteEnv {
   supervisor: Supervisor;
   /** The person behind the request, or undefined (401). */
   person: (req: HttpRequest, client?: RequestClient) => Promise<Person | undefined>;
   allowedOrigins: string[] | undefined;
-  log: LogFn;
   /** Additive: the other replicas (absent: this replica's sessions only). */
   cluster?: Cluster | undefined;
 }
@@ -37,7 +35,7 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 export function mountSessionRoutes(app: TemplatedApp, o: SessionRoutesOptions): void {
   app.get(
     '/api/v1/sessions',
-    guardRoute(o.log, 'GET /api/v1/sessions', async (req, reply) => {
+    guardRoute(o, 'GET /api/v1/sessions', async (req, reply) => {
       const person = await o.person(req, reply.client);
       if (!person) return reply.error(new PodtermError('Unauthorized'));
       const here = o.supervisor.sessionsOf(sessionOwner(person));
@@ -50,7 +48,7 @@ export function mountSessionRoutes(app: TemplatedApp, o: SessionRoutesOptions): 
   );
   app.del(
     '/api/v1/sessions/:id',
-    guardRoute(o.log, 'DELETE /api/v1/sessions/:id', async (req, reply) => {
+    guardRoute(o, 'DELETE /api/v1/sessions/:id', async (req, reply) => {
       // Read everything from req before the await: it is valid only during this callback.
       const origin = req.getHeader('origin');
       const host = req.getHeader('host');

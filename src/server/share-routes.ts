@@ -9,23 +9,21 @@
  */
 import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
 import { PodtermError } from '../protocol/errors.js';
-import type { LogFn } from '../log/logger.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { originAllowed } from '../auth/token-auth.js';
 import type { Person } from '../auth/person.js';
 import { sessionOwner } from '../auth/session-owner.js';
 import { SHARE_TTL_DEFAULT_S, SHARE_TTL_MAX_S } from '../auth/share-token.js';
-import { behindTls } from './auth-routes.js';
-import { guardRoute } from './route-guard.js';
+import { cookiesSecure, guardRoute, type RouteEnv } from './route-guard.js';
+import type { RequestClient } from '../audit/request-audit.js';
 import type { RequestBody } from './request-body.js';
 import type { Cluster } from '../cluster/cluster.js';
 
-export interface ShareRoutesOptions {
+export interface ShareRoutesOptions extends RouteEnv {
   supervisor: Supervisor;
   /** The person behind the request, or undefined (401). */
-  person: (req: HttpRequest) => Promise<Person | undefined>;
+  person: (req: HttpRequest, client?: RequestClient) => Promise<Person | undefined>;
   allowedOrigins: string[] | undefined;
-  log: LogFn;
   /** Additive: the other replicas (absent: this replica's sessions only). */
   cluster?: Cluster | undefined;
 }
@@ -36,14 +34,14 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 const MAX_BODY = 1024;
 
 /** What a POST or DELETE copies out of `req` before its first await. */
-function requestOf(req: HttpRequest): { origin: string; host: string; id: string; tls: boolean } {
-  return { origin: req.getHeader('origin'), host: req.getHeader('host'), id: req.getParameter(0) ?? '', tls: behindTls(req) };
+function requestOf(req: HttpRequest, env: RouteEnv): { origin: string; host: string; id: string; tls: boolean } {
+  return { origin: req.getHeader('origin'), host: req.getHeader('host'), id: req.getParameter(0) ?? '', tls: cookiesSecure(req, env) };
 }
 
 export function mountShareRoutes(app: TemplatedApp, o: ShareRoutesOptions): void {
   /** The owner's key, or the error to answer: 401, 403 for another origin (a state-changing request, as for /ws/exec), 404 for a bad id. */
-  const ownerOf = async (req: HttpRequest, r: { origin: string; host: string; id: string }): Promise<{ owner: string; person: Person } | PodtermError> => {
-    const person = await o.person(req);
+  const ownerOf = async (req: HttpRequest, r: { origin: string; host: string; id: string }, client: RequestClient): Promise<{ owner: string; person: Person } | PodtermError> => {
+    const person = await o.person(req, client);
     if (!person) return new PodtermError('Unauthorized');
     if (!originAllowed(r.origin, r.host, o.allowedOrigins)) return new PodtermError('Forbidden', 'This page origin may not share sessions here.');
     if (!SESSION_ID.test(r.id)) return new PodtermError('NotFound', 'No such session.');
@@ -52,11 +50,11 @@ export function mountShareRoutes(app: TemplatedApp, o: ShareRoutesOptions): void
 
   app.post(
     '/api/v1/sessions/:id/shares',
-    guardRoute(o.log, 'POST /api/v1/sessions/:id/shares', async (req, reply) => {
-      const r = requestOf(req);
+    guardRoute(o, 'POST /api/v1/sessions/:id/shares', async (req, reply) => {
+      const r = requestOf(req, o);
       // The body is delivered only to a handler registered during this callback.
       const body = reply.body(req, MAX_BODY);
-      const owner = await ownerOf(req, r);
+      const owner = await ownerOf(req, r, reply.client);
       if (owner instanceof PodtermError) {
         body.destroy();
         return reply.error(owner);
@@ -71,9 +69,9 @@ export function mountShareRoutes(app: TemplatedApp, o: ShareRoutesOptions): void
 
   app.del(
     '/api/v1/sessions/:id/shares',
-    guardRoute(o.log, 'DELETE /api/v1/sessions/:id/shares', async (req, reply) => {
-      const r = requestOf(req);
-      const owner = await ownerOf(req, r);
+    guardRoute(o, 'DELETE /api/v1/sessions/:id/shares', async (req, reply) => {
+      const r = requestOf(req, o);
+      const owner = await ownerOf(req, r, reply.client);
       if (owner instanceof PodtermError) return reply.error(owner);
       if (!o.supervisor.revokeShares(owner.owner, r.id) && !(await o.cluster?.revokeShares(owner.person, r.id))) return reply.error(new PodtermError('NotFound', 'No such session.'));
       reply.send(204, 'text/plain; charset=utf-8', '', [['Cache-Control', 'no-store']]);

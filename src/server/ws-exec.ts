@@ -6,7 +6,6 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ERRORS, PodtermError } from '../protocol/errors.js';
 import { errorFrame, SUBPROTOCOL } from '../protocol/index.js';
-import type { LogFn } from '../log/logger.js';
 import type { Metrics } from '../supervisor/metrics.js';
 import type { Attachment, ClientLink } from '../supervisor/session.js';
 import type { SessionClient, Supervisor } from '../supervisor/supervisor.js';
@@ -19,7 +18,7 @@ import { assertPodAccess, ATTACH, EXEC } from './exec-permission.js';
 import { MAX_RESUME_TOKEN } from '../auth/resume-token.js';
 import { MAX_SIGNED_TOKEN } from '../auth/signed-token.js';
 import { sessionOwner } from '../auth/session-owner.js';
-import { guardUpgrade, guardWs } from './route-guard.js';
+import { guardUpgrade, guardWs, type RouteEnv } from './route-guard.js';
 import { parseExecQuery, type ExecParams } from './validate.js';
 import { CALLER_HEADER, HOP_HEADER, personOf } from '../cluster/hop-auth.js';
 import type { Forwards } from '../cluster/forwards.js';
@@ -63,12 +62,11 @@ interface SocketData {
   closed: boolean;
 }
 
-export interface WsExecOptions {
+export interface WsExecOptions extends RouteEnv {
   auth: Authenticator;
   kube: KubeApi;
   supervisor: Supervisor;
   metrics: Metrics;
-  log: LogFn;
   /** session.forbidden (the review said no); the supervisor writes start, resume and end. */
   audit?: AuditSink | undefined;
   allowedOrigins: string[] | undefined;
@@ -107,7 +105,7 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
     idleTimeout: o.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: o.maxBackpressure,
-    upgrade: guardUpgrade(o.log, 'GET /ws/exec', async (req, reply, context) => {
+    upgrade: guardUpgrade(o, 'GET /ws/exec', async (req, reply, context) => {
       // Copy everything out of req now: it is only valid until the first await.
       const key = req.getHeader('sec-websocket-key');
       const protocols = req.getHeader('sec-websocket-protocol');

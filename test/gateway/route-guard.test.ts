@@ -109,23 +109,24 @@ test('the guard itself: a throw after answering, a late answer after the client 
   });
   const logged: string[] = [];
   const log: LogFn = (_level, msg) => void logged.push(msg);
+  const env = { log, tls: false };
   const app = uws.App();
   let releaseLate!: () => void;
   const late = new Promise<void>((r) => (releaseLate = r));
   let lateDone!: (answeredAfterAbort: boolean) => void;
   const lateResult = new Promise<boolean>((r) => (lateDone = r));
-  app.get('/twice', guardRoute(log, 'twice', (_req, reply) => {
+  app.get('/twice', guardRoute(env, 'twice', (_req, reply) => {
     reply.json(200, { first: true });
     reply.json(200, { second: true });
     throw new Error('after answering');
   }));
-  app.get('/late', guardRoute(log, 'late', async (_req, reply) => {
+  app.get('/late', guardRoute(env, 'late', async (_req, reply) => {
     await late;
     reply.json(200, { late: true }); // the client is gone: must be a no-op
     lateDone(reply.done);
   }));
-  app.get('/silent', guardRoute(log, 'silent', () => undefined));
-  app.get('/reject', guardRoute(log, 'reject', () => Promise.reject('not an Error')));
+  app.get('/silent', guardRoute(env, 'silent', () => undefined));
+  app.get('/reject', guardRoute(env, 'reject', () => Promise.reject('not an Error')));
   const listen = await new Promise<uws.us_listen_socket>((resolve) => app.listen('127.0.0.1', 0, (s) => resolve(s)));
   t.after(() => uws.us_listen_socket_close(listen));
   const port = uws.us_socket_local_port(listen);

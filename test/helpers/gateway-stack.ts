@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/server/gateway.js';
+import { makeTestPki, type ServerCert, type TestPki } from './test-pki.js';
 
 /*
  * Commands in these tests that end on their own sleep briefly first: the sandbox (as of 21a26c8)
@@ -50,6 +51,20 @@ export async function startStack(t: TestContext, o: Partial<GatewayOptions> & { 
   const sandbox = await startSandboxFor(t);
   const gateway = await startGatewayFor(t, sandbox, o);
   return { sandbox, gateway, url: gateway.url };
+}
+
+export interface TlsStack extends Stack {
+  /** The test CA (clients trust `pki.caPem`) and the certificate the gateway was started with. */
+  pki: TestPki;
+  served: ServerCert;
+}
+
+/** The same stack with the gateway serving TLS itself (`tls`), its certificate signed by a test CA. */
+export async function startTlsStack(t: TestContext, o: Partial<GatewayOptions> & { workers: number }): Promise<TlsStack> {
+  const pki = await makeTestPki(t);
+  const served = await pki.issue('server');
+  const stack = await startStack(t, { ...o, tls: { certFile: served.certFile, keyFile: served.keyFile } });
+  return { ...stack, pki, served };
 }
 
 export interface Residue {

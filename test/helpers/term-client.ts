@@ -14,6 +14,8 @@ export interface ConnectOptions {
   paused?: boolean;
   /** More request headers on the upgrade. */
   headers?: Record<string, string>;
+  /** For `https:` URLs: the CA (PEM) that the gateway's certificate must verify against. */
+  ca?: string;
 }
 
 export class UpgradeRefused extends Error {
@@ -81,7 +83,7 @@ export class TermClient {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (o.cookie) headers.cookie = o.cookie;
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/exec?${q}`, o.protocol ?? SUBPROTOCOL, { headers, ...(o.origin ? { origin: o.origin } : {}), perMessageDeflate: false });
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/exec?${q}`, o.protocol ?? SUBPROTOCOL, { headers, ...(o.origin ? { origin: o.origin } : {}), ...(o.ca ? { ca: o.ca } : {}), perMessageDeflate: false });
     const client = new TermClient(ws);
     return new Promise((resolve, reject) => {
       ws.once('unexpected-response', (_req, res) => {

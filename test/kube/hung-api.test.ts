@@ -47,7 +47,7 @@ for (const mode of ['http', 'tcp'] as const) {
       const took: number[] = [];
       took.push(await expectTimeout('listPods', () => api.listPods({ context: undefined }, 'default')));
       took.push(await expectTimeout('readPod', () => api.readPod({ context: undefined }, 'default', 'shell')));
-      took.push(await expectTimeout('listNamespaces', () => api.listNamespaces({ context: undefined }, [])));
+      took.push(await expectTimeout('listNamespaces', () => api.listNamespaces({ context: undefined })));
       const signal = new AbortController().signal;
       const exec = (): Promise<ExecStream> =>
         ExecStream.open(contexts.forContext(), { kind: 'exec', namespace: 'default', pod: 'shell', container: 'main', command: ['sh'], tty: true }, noSinks, {
