@@ -14,6 +14,8 @@ export interface ActorPool {
   run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void>;
   /** Every host's counts (and heap after a GC when asked). */
   probe(gc: boolean): Promise<HostReport[]>;
+  /** Whether the thread `threadId` answers a probe (its event loop runs), within a bounded wait. */
+  alive(threadId: number): Promise<boolean>;
   /** Ends the worker thread that runs `threadId` (a stuck actor); piscina starts a fresh one. */
   recycle(threadId: number): Promise<void>;
   /** Test hook: ends one worker thread. */

@@ -117,6 +117,10 @@ export class PiscinaActorPool implements ActorPool {
     });
   }
 
+  async alive(threadId: number): Promise<boolean> {
+    return (await this.probe(false)).some((r) => r.threadId === threadId);
+  }
+
   async recycle(threadId: number): Promise<void> {
     const worker = this.#pool.threads.find((w) => w.threadId === threadId);
     if (worker) await worker.terminate();
@@ -160,6 +164,11 @@ export class InlineActorPool implements ActorPool {
 
   async probe(gc: boolean): Promise<HostReport[]> {
     return [await this.#host.report(gc)];
+  }
+
+  async alive(): Promise<boolean> {
+    // The main thread runs this very code: it answers.
+    return true;
   }
 
   async recycle(): Promise<void> {

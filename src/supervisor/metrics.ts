@@ -82,7 +82,7 @@ export class Metrics {
     this.#bytes.inc({ direction: 'out' }, 0);
     this.#pauses = new Counter({ name: 'podterm_backpressure_pauses_total', help: 'Times a browser socket passed its high-water mark.', registers });
     this.#deadlineMisses = new Counter({ name: 'podterm_close_deadline_misses_total', help: 'Actors that did not finish closing in time.', registers });
-    this.#recycles = new Counter({ name: 'podterm_worker_recycles_total', help: 'Worker threads ended because an actor missed its close deadline (the last resort).', registers });
+    this.#recycles = new Counter({ name: 'podterm_worker_recycles_total', help: 'Worker threads ended because an actor missed its close deadline and the thread did not answer a probe (the last resort).', registers });
     this.#recycledSessions = new Counter({ name: 'podterm_worker_recycle_sessions_total', help: 'Sessions that were on a worker when it was recycled: what the last resort cost.', registers });
     this.#abandoned = new Counter({ name: 'podterm_sessions_abandoned_total', help: 'Sessions given up because their actor could not be reached in time.', registers });
     const metrics = this;

@@ -55,9 +55,19 @@ export interface SessionDeps {
   onDone(session: Session, summary: SessionSummary): void;
   /** A socket left the session (closed, ended by us, or the session ended), once per attachment, with its close code. */
   onLeave?(session: Session, a: Attachment, code: number): void;
-  /** The actor missed its close deadline on thread `threadId`: the last resort. */
+  /** Whether thread `threadId` still runs its event loop (answers a probe): slow, or stuck? */
+  threadAlive(threadId: number): Promise<boolean>;
+  /** The actor missed its close deadline on a thread that does not answer: the last resort. */
   recycle(threadId: number): void;
 }
+
+/**
+ * Close deadlines an actor on a thread that still answers may take before it is given up. Its
+ * close (the exec's, the kill-on-close exec's, the recording's flush) is bounded by its own
+ * timeouts; when a thousand sessions close at once they queue behind each other, and recycling the
+ * thread then ended every other session on it (seen in the 10,000-session soak).
+ */
+export const SLOW_CLOSE_DEADLINES = 4;
 
 /**
  * | state    | next                               | meaning                                        |
@@ -383,18 +393,38 @@ export class Session implements AttachmentHost {
 
   #armDeadline(): void {
     if (this.#deadline || this.#state === 'closed') return;
-    this.#deadline = setTimeout(() => {
-      this.#deps.metrics.closeDeadlineMisses++;
-      if (this.#threadId !== undefined) {
-        this.#deps.log('warn', 'actor missed its close deadline; recycling its worker', { session: this.id, threadId: this.#threadId });
-        this.#deps.recycle(this.#threadId);
+    this.#deadline = setTimeout(() => this.#overdue(0), this.#deps.flow.closeDeadlineMs);
+  }
+
+  /**
+   * A close deadline passed. A thread that still answers is only busy: wait, up to
+   * SLOW_CLOSE_DEADLINES more, then give the actor up (never the thread, which serves other
+   * sessions). A thread that does not answer is stuck: recycle it, the last resort.
+   */
+  #overdue(missed: number): void {
+    if (this.#state === 'closed') return;
+    this.#deps.metrics.closeDeadlineMisses++;
+    const threadId = this.#threadId;
+    if (threadId === undefined) {
+      // The actor never spoke: there is no thread to recycle, and nothing to wait for.
+      this.abandon();
+      return;
+    }
+    const deadline = this.#deps.flow.closeDeadlineMs;
+    void this.#deps.threadAlive(threadId).then((alive) => {
+      if (this.#state === 'closed') return;
+      if (!alive) {
+        this.#deps.log('warn', 'actor missed its close deadline and its thread does not answer; recycling the thread', { session: this.id, threadId });
+        this.#deps.recycle(threadId);
         // The worker's end settles pool.run; if even that does not come, give up after one more deadline.
-        this.#deadline = setTimeout(() => this.abandon(), this.#deps.flow.closeDeadlineMs);
+        this.#deadline = setTimeout(() => this.abandon(), deadline);
+      } else if (missed < SLOW_CLOSE_DEADLINES) {
+        this.#deps.log('warn', 'actor slow to close; its thread answers, so it gets another deadline', { session: this.id, threadId, missed: missed + 1 });
+        this.#deadline = setTimeout(() => this.#overdue(missed + 1), deadline);
       } else {
-        // The actor never spoke: there is no thread to recycle, and nothing to wait for.
         this.abandon();
       }
-    }, this.#deps.flow.closeDeadlineMs);
+    });
   }
 
   #flushAck(): void {

@@ -111,6 +111,7 @@ export class Supervisor {
   #emptied: { promise: Promise<void>; resolve: () => void } | undefined;
   #closing: Promise<void> | undefined;
   readonly #recycling = new Set<number>();
+  readonly #aliveProbes = new Map<number, Promise<boolean>>();
 
   readonly #identity: SessionIdentity;
   readonly #records: SessionRecords;
@@ -138,6 +139,7 @@ export class Supervisor {
         this.#forget(s);
       },
       onLeave: (_s, a, code) => this.#observerLeft(a, code),
+      threadAlive: (threadId) => this.#threadAlive(threadId),
       recycle: (threadId) => this.#recycle(threadId),
     };
   }
@@ -336,6 +338,16 @@ export class Supervisor {
   }
 
   /** The last resort for an actor that missed its close deadline: end its worker, once per thread. */
+  /** One probe at a time per thread, however many of its sessions are overdue. */
+  #threadAlive(threadId: number): Promise<boolean> {
+    let answer = this.#aliveProbes.get(threadId);
+    if (!answer) {
+      answer = this.#pool.alive(threadId).finally(() => this.#aliveProbes.delete(threadId));
+      this.#aliveProbes.set(threadId, answer);
+    }
+    return answer;
+  }
+
   #recycle(threadId: number): void {
     if (this.#recycling.has(threadId)) return;
     this.#recycling.add(threadId);

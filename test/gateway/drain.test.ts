@@ -63,9 +63,12 @@ test('podterm serve --sandbox prints one ready line, serves, and exits 0 on SIGT
   assert.ok(!stderr.includes('cli-token-123'), 'the token is never logged');
 });
 
-test('an actor that misses its close deadline is counted and its worker recycled', async (t) => {
+test('an actor that misses its close deadline on a thread that answers is counted and waited for; its worker is not recycled', async (t) => {
   // A 1 ms deadline is shorter than any real close (the exec close handshake alone takes longer),
-  // so this drives the stuck-actor path with the real code: count the miss, recycle the worker.
+  // so this drives the overdue path with the real code and a real worker: the miss is counted, the
+  // thread answers its probe, so the actor gets more deadlines instead of its thread being ended
+  // (which would end every other session on it); recycling a thread that does not answer is
+  // covered in test/supervisor/session-close.test.ts.
   const stack = await startStack(t, { workers: 1, closeDeadlineMs: 1 });
   const c = await TermClient.connect(stack.url, { namespace: 'load', pod: 'echo', container: 'main' }, { token: ADMIN_TOKEN });
   t.after(() => c.terminate());
@@ -75,7 +78,8 @@ test('an actor that misses its close deadline is counted and its worker recycled
   const stats = await stack.gateway.stats();
   assert.ok(stats.closeDeadlineMisses >= 1, `misses: ${stats.closeDeadlineMisses}`);
   assert.match(await stack.gateway.metricsText(), /^podterm_close_deadline_misses_total [1-9]/m);
-  // The pool replaced the recycled worker: a new session works.
+  assert.match(await stack.gateway.metricsText(), /^podterm_worker_recycles_total 0$/m);
+  // The same worker serves the next session.
   const next = await TermClient.connect(stack.url, { namespace: 'load', pod: 'echo', container: 'main', command: ['true'] }, { token: ADMIN_TOKEN });
   t.after(() => next.terminate());
   await next.started;

@@ -12,7 +12,7 @@ import type { ActorPool } from '../../src/actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../../src/actor-link/lane.js';
 import { decodeServerFrame } from '../../src/protocol/index.js';
 import { Metrics } from '../../src/supervisor/metrics.js';
-import { Session, type Attachment, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
+import { Session, SLOW_CLOSE_DEADLINES, type Attachment, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Waits until `cond` holds (messages cross a real MessageChannel: no fixed sleep on a loaded machine). */
@@ -79,6 +79,13 @@ class FakePool implements ActorPool {
   probe(): Promise<HostReport[]> {
     return Promise.resolve([]);
   }
+  /** What alive() answers: false = a stuck thread (recycled), true = a busy one. */
+  threadAnswers = false;
+  probes = 0;
+  async alive(): Promise<boolean> {
+    this.probes++;
+    return this.threadAnswers;
+  }
   async recycle(threadId: number): Promise<void> {
     this.recycled.push(threadId);
   }
@@ -127,6 +134,7 @@ function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0, st
     log: () => undefined,
     onClosing: () => calls.closing++,
     onDone: () => calls.done++,
+    threadAlive: () => pool.alive(),
     recycle: (threadId) => void pool.recycle(threadId),
   };
   const init: Omit<ActorInit, 'opener'> = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs };
@@ -233,7 +241,7 @@ test('a dropped send ends the session with Internal instead of losing bytes', as
   assertClosedOnce(h);
 });
 
-test('deadline missed by a running actor: its worker is recycled, then the session ends when the worker does', async (t) => {
+test('deadline missed by an actor whose thread does not answer: the thread is recycled, then the session ends when the worker does', async (t) => {
   const h = harness(t, 30);
   const actor = h.pool.startActor('s1');
   actor.post({ t: 'hello', threadId: 42 });
@@ -245,6 +253,38 @@ test('deadline missed by a running actor: its worker is recycled, then the sessi
   await h.session.finished;
   assertClosedOnce(h);
   assert.equal(h.metrics.closeDeadlineMisses, 1);
+});
+
+test('deadline missed by an actor whose thread answers: it gets more deadlines and ends by itself; nothing is recycled', async (t) => {
+  const h = harness(t, 30);
+  h.pool.threadAnswers = true;
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 42 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
+  await until(() => h.metrics.closeDeadlineMisses >= 2, 'two missed deadlines');
+  assert.equal(h.session.state, 'closing', 'still waiting for a busy actor');
+  // The slow close finishes (its kill-on-close exec answered, say).
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.deepEqual(h.pool.recycled, [], 'a thread that answers is never recycled: it serves other sessions');
+  assert.equal(h.metrics.abandonedSessions, 0);
+});
+
+test('an actor whose thread answers but that never ends: given up after SLOW_CLOSE_DEADLINES more deadlines, its thread kept', async (t) => {
+  const h = harness(t, 20);
+  h.pool.threadAnswers = true;
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 7 });
+  await until(() => h.session.state === 'attached', 'hello');
+  h.socket.closed(1006);
+  await h.session.finished;
+  assertClosedOnce(h);
+  assert.equal(h.metrics.closeDeadlineMisses, SLOW_CLOSE_DEADLINES + 1);
+  assert.equal(h.metrics.abandonedSessions, 1);
+  assert.deepEqual(h.pool.recycled, []);
 });
 
 test('deadline missed by an actor that never spoke: abandoned (counted); a late actor still gets the close', async (t) => {
