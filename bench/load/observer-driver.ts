@@ -106,6 +106,11 @@ export class SessionWatch {
     return `${ending}${this.#revoked ? ', revoked' : ''}`;
   }
 
+  /** For an owner's failure on a watched session: how many watchers are attached, and the rest. */
+  describe(): string {
+    return `watched: ${this.#attached} attached, ${this.#state()}`;
+  }
+
   /** SessionGone is the expected end once the session is ending or its links are revoked. */
   #goneExpected(): boolean {
     return this.#ending || this.#revoked;

@@ -146,7 +146,7 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
         if (again instanceof Error || again.resumed !== true) {
           if (again instanceof Error && internal(again.message)) r.internal++;
           else r.resumeFailed++;
-          fail(again instanceof Error ? `resume: ${again.message}` : 'resume: Started without resumed: true');
+          fail(`${again instanceof Error ? `resume: ${again.message}` : 'resume: Started without resumed: true'}${watch ? ` (${watch.describe()})` : ''}`);
           watch?.ending(a.graceMs);
           s.close(true);
           await ends(s);
