@@ -8,7 +8,7 @@
  * Each watcher's end is checked against what the driver did to the session, which it says before
  * doing it (`ending`, and the revoke flag is set before the DELETE goes out):
  * - a watcher that left ended within 15 s: expected;
- * - closed by the gateway with SessionGone (4411): expected once the session is ending or its links
+ * - closed by the gateway with SessionGone (its error frame, then 4411): expected once the session is ending or its links
  *   are revoked (a join after that is refused the same way), a failure before;
  * - Exited: expected (the process ended, so did the session);
  * - Internal (1011): collateral of a worker recycle, counted apart as the owner's are;
@@ -213,9 +213,12 @@ export class SessionWatch {
       stats.watcherTyped++;
       return this.#failed(w, 'a watcher\'s keystroke reached the pod');
     }
-    // The close code is the signal (PROTOCOL.md, error codes); the frame before it is counted apart.
     const gone = end.closeCode === 4411;
-    if (gone && !(end.error ?? '').startsWith('SessionGone')) stats.watcherGoneNoFrame++;
+    // The error frame comes before the close (PROTOCOL.md); without it the page cannot say why.
+    if (gone && !(end.error ?? '').startsWith('SessionGone')) {
+      stats.watcherGoneNoFrame++;
+      return this.#failed(w, `${what || 'watcher'}: closed 4411 without a SessionGone frame (${this.#state()})`);
+    }
     if (left || end.exitCode !== null || (gone && this.#goneExpected())) {
       stats.watchersExpected++;
       if (gone && this.#revoked && !this.#ending) stats.watchersRevoked++;
