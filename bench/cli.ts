@@ -35,14 +35,14 @@ export const SCENARIOS: Record<string, Spec> = {
   'slow-reader': { run: slowReader, title: 'slow readers: bounded memory, nothing lost', defaults: { sessions: '100', variants: 'podterm', bytes: '2000000000', phase: '20', 'read-bps': '10240', 'bound-mb': '200', timeout: '900' } },
 };
 
-const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'rounds', 'timeout', 'out', 'pods', 'gateway-arg', 'grace-ms', 'idle', 'fill-bytes', 'resumes', 'parts'];
+const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'rounds', 'timeout', 'out', 'pods', 'gateway-arg', 'grace-ms', 'idle', 'fill-bytes', 'resumes', 'parts', 'watch-rate'];
 
 const USAGE = `usage: bench/run.js SCENARIO [options] | report | all
 scenarios: ${Object.keys(SCENARIOS).join(', ')}
 options: --sessions 1000,5000 --typists 1,100 --duration S --workers N --variants podterm,podterm-w0,kubectl,floor
          --agents K --bytes B --shell-bytes B --kubectl-max N --concurrency C --rate KEYS/S --phase S
          --bound-mb MB --read-bps B --hold-ms MS --rounds R --timeout S --out DIR --pods FILE --gateway-arg ARG (repeatable)
-         churn-resume: --grace-ms MS --idle N --fill-bytes B --resumes N --parts soak,cost`;
+         churn-resume: --grace-ms MS --idle N --fill-bytes B --resumes N --parts soak,cost --watch-rate 0..1`;
 
 function list(v: string): number[] {
   const out = v.split(',').map(Number);
@@ -76,11 +76,13 @@ function options(name: string, argv: readonly string[]): { opts: BenchOptions; t
     fillBytes: Number(get('fill-bytes', '400000')),
     resumes: Number(get('resumes', '30')),
     parts: new Set(get('parts', 'soak,cost').split(',')),
+    watchRate: Number(get('watch-rate', '0.3')),
     gatewayArgs: parsed.all.get('gateway-arg') ?? [],
     clinic: undefined,
     gatewayNodeArgs: [],
   };
   for (const p of opts.parts) if (!['soak', 'cost'].includes(p)) throw new UsageError(`unknown part ${p}`);
+  if (!(opts.watchRate >= 0 && opts.watchRate <= 1)) throw new UsageError('--watch-rate is a fraction 0..1');
   if (name === 'churn-resume' && !(opts.graceMs > 0)) throw new UsageError('churn-resume needs --grace-ms > 0 (resume on)');
   for (const v of opts.variants) if (!['podterm', 'podterm-w0', 'kubectl', 'floor'].includes(v)) throw new UsageError(`unknown variant ${v}`);
   return { opts, timeoutS: Number(get('timeout', '900')), out: parsed.options.get('out') ?? join(REPO_ROOT, 'bench', 'results'), pods: parsed.options.get('pods') };

@@ -35,15 +35,20 @@ export interface PodtermSession extends BenchSession {
   closeWith(code: number): void;
 }
 
-/** `resume`: reattach to a session with its token (`/ws/exec?resume=TOKEN`) instead of opening one. */
-export function openPodterm(wsUrl: string, token: string, target: Target, resume?: string): PodtermSession {
+/**
+ * `join`: instead of opening a session, reattach to one as its owner with a resume token
+ * (`/ws/exec?resume=TOKEN`, a string), or watch one read-only with a share token (`{observe}`,
+ * `/ws/exec?observe=TOKEN`; docs/protocol.md, Additions).
+ */
+export function openPodterm(wsUrl: string, token: string, target: Target, join?: string | { observe: string }): PodtermSession {
   const started = deferred<void>();
   const info = deferred<StartedInfo>();
   const firstOutput = deferred<number>();
   const ended = deferred<EndInfo>();
   let exit: EndInfo | undefined;
   const openedAt = performance.now();
-  const url = resume === undefined ? execUrl(wsUrl, target) : `${wsUrl}/ws/exec?${new URLSearchParams({ resume, cols: '80', rows: '24' }).toString()}`;
+  const q: Record<string, string> | undefined = join === undefined ? undefined : typeof join === 'string' ? { resume: join, cols: '80', rows: '24' } : { observe: join.observe };
+  const url = q === undefined ? execUrl(wsUrl, target) : `${wsUrl}/ws/exec?${new URLSearchParams(q).toString()}`;
   const ws = new WebSocket(url, SUBPROTOCOL, {
     headers: { Authorization: `Bearer ${token}` },
     perMessageDeflate: false,

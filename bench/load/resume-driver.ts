@@ -3,7 +3,9 @@
  * load agent against a gateway started with `--detach-grace-ms G > 0`:
  * - runResumeChurn: sessions with random fates — ended by the owner, dropped and resumed (one to
  *   three times), dropped for good (the grace ends them), dropped and resumed too late (SessionGone),
- *   dropped during setup — so the gateway sees every path through attached ⇄ detached → closed.
+ *   dropped during setup — so the gateway sees every path through attached ⇄ detached → closed;
+ *   a random share of them is watched through a share link, and some links are revoked while
+ *   watched (observer-driver.ts).
  * - openIdle: idle sessions that printed a prompt (an echoed line), held until `close`.
  * - resumeLatency: one session with a full replay ring, dropped and resumed `times` times: the time
  *   from the resume's socket to its first replay frame.
@@ -12,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { type PodtermSession, openPodterm } from './podterm-client.js';
 import type { BenchSession, Target } from './session.js';
 import { within } from './drivers.js';
+import { type SessionWatch, type WatchStats, maybeWatch, noWatchStats } from './observer-driver.js';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -30,10 +33,12 @@ export interface ResumeChurnArgs {
   maxHoldMs: number;
   /** The gateway's --detach-grace-ms: "too late" waits past it. */
   graceMs: number;
+  /** The fraction of sessions watched through a share link (observer-driver.ts). */
+  watchRate: number;
   timeoutMs: number;
 }
 
-export interface ResumeChurnResult {
+export interface ResumeChurnResult extends WatchStats {
   opened: number;
   started: number;
   /** Fates. */
@@ -53,22 +58,12 @@ export interface ResumeChurnResult {
   internal: number;
   /** Echo checks after a resume that got no answer. */
   echoLost: number;
-  /** Observer joins/leaves done by observerHook (0 until observers land). */
-  observerVisits: number;
   failed: number;
   notEnded: number;
   errors: string[];
+  /** The first watcher failures (observer-driver.ts), apart from the owners'. */
+  watcherErrors: string[];
   wallMs: number;
-}
-
-/**
- * OBSERVER HOOK (issue 10: "observer join/leave"): called with each started session and its resume
- * token while its owner is attached. Once `?observe=` and share tokens land (another branch), this
- * is where a watcher joins (POST /api/v1/sessions/{id}/shares, then /ws/exec?observe=TOKEN), stays
- * a random while and leaves, or is left to be ended by the session's end. Returns the visits made.
- */
-export async function observerHook(_conn: ResumeConn, _session: PodtermSession, _rand: number): Promise<number> {
-  return 0;
 }
 
 async function ends(s: PodtermSession): Promise<boolean> {
@@ -84,7 +79,7 @@ function drop(s: PodtermSession): void {
 export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnResult> {
   const r: ResumeChurnResult = {
     opened: 0, started: 0, ended: 0, resumedSessions: 0, resumes: 0, expired: 0, late: 0, droppedBeforeStart: 0,
-    resumeFailed: 0, lateNotGone: 0, internal: 0, echoLost: 0, observerVisits: 0, failed: 0, notEnded: 0, errors: [], wallMs: 0,
+    resumeFailed: 0, lateNotGone: 0, internal: 0, echoLost: 0, failed: 0, notEnded: 0, errors: [], watcherErrors: [], wallMs: 0, ...noWatchStats(),
   };
   const fail = (why: string): void => {
     if (r.errors.length < 5) r.errors.push(why);
@@ -93,6 +88,8 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
   const open = (resume?: string): PodtermSession => openPodterm(a.conn.wsUrl, a.conn.token, a.target, resume);
   const t0 = performance.now();
   const deadline = t0 + a.timeoutMs;
+  const watches: SessionWatch[] = [];
+  const watchPlan = { conn: a.conn, target: a.target, maxHoldMs: a.maxHoldMs, hardCapMs: a.timeoutMs, rate: a.watchRate, stats: r, fail: (why: string) => r.watcherErrors.length < 5 && r.watcherErrors.push(why) };
   let next = 0;
   const step = async (): Promise<void> => {
     r.opened++;
@@ -123,15 +120,19 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
       return;
     }
     if (Math.random() < 0.5) s.write(Uint8Array.of(120));
-    r.observerVisits += await observerHook(a.conn, s, Math.random());
+    // Watchers come and go on their own from here; the driver tells them before it ends the session.
+    const watch = maybeWatch(watchPlan, info.session);
+    if (watch) watches.push(watch);
     await sleep(Math.random() * a.maxHoldMs);
     const fate = Math.random();
     if (fate < 0.25) {
       r.ended++;
+      watch?.ending();
       s.closeWith(1000);
       if (!(await ends(s))) r.notEnded++;
       return;
     }
+    if (fate >= 0.6) watch?.ending(a.graceMs); // dropped for good: the grace ends it
     drop(s);
     if (!(await ends(s))) r.notEnded++;
     if (fate < 0.6) {
@@ -145,7 +146,8 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
         if (again instanceof Error || again.resumed !== true) {
           if (again instanceof Error && internal(again.message)) r.internal++;
           else r.resumeFailed++;
-          fail(again instanceof Error ? `resume: ${again.message}` : 'resume: Started without resumed: true');
+          fail(`${again instanceof Error ? `resume: ${again.message}` : 'resume: Started without resumed: true'}${watch ? ` (${watch.describe()})` : ''}`);
+          watch?.ending(a.graceMs);
           s.close(true);
           await ends(s);
           return;
@@ -156,12 +158,12 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
         });
         s.write(Uint8Array.of(121));
         if (!(await within(echoed, 10000, false))) r.echoLost++;
-        r.observerVisits += await observerHook(a.conn, s, Math.random());
         if (c < cycles - 1) {
           drop(s);
           if (!(await ends(s))) r.notEnded++;
         }
       }
+      watch?.ending();
       s.closeWith(1000);
       if (!(await ends(s))) r.notEnded++;
       return;
@@ -190,6 +192,8 @@ export async function runResumeChurn(a: ResumeChurnArgs): Promise<ResumeChurnRes
   };
   await Promise.all(Array.from({ length: Math.min(a.concurrency, a.count) }, lane));
   r.wallMs = performance.now() - t0;
+  // The last watchers of sessions left to their grace end with it.
+  await Promise.all(watches.map((w) => w.done));
   return r;
 }
 

@@ -3,8 +3,9 @@
  * - soak: N sessions on a gateway with `--detach-grace-ms G` (G small, so expiries happen within the
  *   run), each with a random fate — ended by its owner, dropped and resumed one to three times,
  *   dropped for good (the grace ends it), resumed too late (SessionGone), dropped in setup — see
- *   bench/load/resume-driver.ts. Observer join/leave is a named hook there (observerHook) until
- *   observers land. Residue after each round, once the grace has passed: sessions, actors, exec
+ *   bench/load/resume-driver.ts; about 30 % of them are watched through a share link by one or two
+ *   watchers that join and leave at random (some links revoked while watched), each watcher's end
+ *   checked — see bench/load/observer-driver.ts. Residue after each round, once the grace has passed: sessions, actors, exec
  *   sockets, replay rings, timers (against the warmed-up baseline), sandbox exec streams and
  *   processes, and the main-thread heap after a forced GC (as churn reads it).
  * - cost, side by side: a gateway with `--detach-grace-ms 300000` and one with `0`: gateway RSS per
@@ -51,13 +52,14 @@ async function soak(ctx: Ctx, tables: Table[], targets: TargetCheck[], notes: st
   const grace = opts.graceMs;
   const agentCount = opts.agents ?? (n >= 2000 ? 2 : 1);
   const label = `podterm --workers ${opts.workers} --detach-grace-ms ${grace}`;
+  const watching = `${round(opts.watchRate * 100, 0)} % watched`;
   ctx.log(`churn-resume: soak, ${label}, ${n} sessions`);
   const rows: Cell[][] = [];
   const rounds = await withGateway(ctx, opts.workers, agentCount, async (gw, agents) => {
     const inspector = gw.inspectorUrl;
     if (!inspector) throw new Error('bench: the gateway did not print its inspector URL');
     const call = (a: Agent, count: number, concurrency: number, timeoutMs: number): Promise<ResumeChurnResult> =>
-      a.call<ResumeChurnResult>('resumeChurn', { conn: conn(gw), target: ECHO, count, concurrency, maxHoldMs: opts.holdMs, graceMs: grace, timeoutMs }, timeoutMs + 60000);
+      a.call<ResumeChurnResult>('resumeChurn', { conn: conn(gw), target: ECHO, count, concurrency, maxHoldMs: opts.holdMs, graceMs: grace, watchRate: opts.watchRate, timeoutMs }, timeoutMs + 60000);
     // Warm up every path (resume, expiry, late) before the baseline, so the residue is growth.
     await Promise.all(agents.map((a) => call(a, Math.min(60, n), 10, 120000)));
     const base = await settled(gw, Number.POSITIVE_INFINITY, grace + 30000);
@@ -92,7 +94,7 @@ async function soak(ctx: Ctx, tables: Table[], targets: TargetCheck[], notes: st
       const sum = (k: keyof ResumeChurnResult): number => res.reduce((x, r) => x + (r[k] as number), 0);
       out.push({
         round, res, sum, g, s, settleMs, misses, recycles, recycled, heap0: heap, heap1, rss0: rss, rss1, timers0,
-        wallMs: Math.max(...res.map((x) => x.wallMs)), errors: res.flatMap((x) => x.errors).slice(0, 5),
+        wallMs: Math.max(...res.map((x) => x.wallMs)), errors: res.flatMap((x) => x.errors).slice(0, 5), watcherErrors: res.flatMap((x) => x.watcherErrors).slice(0, 5),
       });
       heap = heap1;
       rss = rss1;
@@ -102,15 +104,18 @@ async function soak(ctx: Ctx, tables: Table[], targets: TargetCheck[], notes: st
   }, { nodeArgs: ['--inspect=127.0.0.1:0'], extraArgs: ['--detach-grace-ms', String(grace)] });
   for (const r of rounds) {
     const f = r.sum;
-    rows.push([`round ${r.round}/${rounds.length}`, f('opened'), f('started'), f('ended'), f('resumedSessions'), f('resumes'), f('expired'), f('late'), f('droppedBeforeStart'), f('failed') + f('resumeFailed') + f('lateNotGone'), f('internal'), r.recycles, f('echoLost'), f('observerVisits'), round(f('opened') / (r.wallMs / 1000), 0),
+    rows.push([`round ${r.round}/${rounds.length}`, f('opened'), f('started'), f('ended'), f('resumedSessions'), f('resumes'), f('expired'), f('late'), f('droppedBeforeStart'), f('failed') + f('resumeFailed') + f('lateNotGone'), f('internal'), r.recycles, f('echoLost'),
+      f('shares'), f('revokes'), f('watchers'), f('watchersJoined'), f('watchersExpected'), f('watchersRevoked'), f('watcherFailures'), f('watcherTyped'), round(f('opened') / (r.wallMs / 1000), 0),
       r.g.sessions, r.g.actors, r.g.execStreams, r.g.replayBuffers, `${r.g.timers}/${r.timers0}`, r.s.exec, r.s.processes, round(r.heap0 / MiB, 2), round(r.heap1 / MiB, 2), round((r.rss1 - r.rss0) / MiB, 1)]);
-    notes.push(`soak round ${r.round}: ${r.misses} actors missed their close deadline (5 s), ${r.recycles} worker recycles ending ${r.recycled} sessions with Internal (the failures below are those).`);
+    notes.push(`soak round ${r.round}: ${r.misses} actors missed their close deadline (5 s), ${r.recycles} worker recycles ending ${r.recycled} sessions with Internal (the failures below are those); ${f('watcherInternal')} watchers ended with Internal (counted apart from watcher failures); ${f('watcherGoneNoFrame')} watchers closed with 4411 without a SessionGone error frame first (among the watcher failures).`);
     notes.push(`soak round ${r.round}: residue read ${round(r.settleMs / 1000, 1)} s after the last session's end (the grace is ${grace} ms); ${f('notEnded')} client sockets did not see their end within 15 s; wall ${round(r.wallMs / 1000, 1)} s.`);
     if (r.errors.length) notes.push(`soak round ${r.round}: failures, e.g. ${r.errors.join('; ')}`);
+    if (r.watcherErrors.length) notes.push(`soak round ${r.round}: watcher failures, e.g. ${r.watcherErrors.join('; ')}`);
   }
   tables.push({
-    title: `churn-resume soak (${n} sessions to load/echo, ${label}, ≤ ${opts.concurrency} alive, hold 0–${opts.holdMs} ms)`,
-    columns: ['round', 'opened', 'started', 'ended by owner', 'resumed (sessions)', 'resumes', 'left to expire', 'resumed too late', 'dropped in setup', 'failed', 'ended with Internal (worker recycled)', 'worker recycles', 'echo lost after resume', 'observer visits (hook)', 'sessions/s',
+    title: `churn-resume soak (${n} sessions to load/echo, ${label}, ≤ ${opts.concurrency} alive, hold 0–${opts.holdMs} ms, ${watching})`,
+    columns: ['round', 'opened', 'started', 'ended by owner', 'resumed (sessions)', 'resumes', 'left to expire', 'resumed too late', 'dropped in setup', 'failed', 'ended with Internal (worker recycled)', 'worker recycles', 'echo lost after resume',
+      'shares made', 'links revoked while watched', 'watchers (joins tried)', 'watchers joined', 'watchers ended as expected', 'of those cut by a revoke (4411)', 'watcher failures', 'watcher keystrokes that reached the pod', 'sessions/s',
       'sessions left', 'actors left', 'exec sockets left', 'replay rings left', 'timers now/baseline', 'sandbox exec streams left', 'sandbox processes left', 'main heap before MiB', 'main heap after MiB', 'RSS growth in round MiB'],
     rows,
   });
@@ -124,6 +129,13 @@ async function soak(ctx: Ctx, tables: Table[], targets: TargetCheck[], notes: st
   const bad = rounds.reduce((t, r) => t + r.sum('failed') + r.sum('resumeFailed') + r.sum('lateNotGone'), 0);
   const collateral = rounds.reduce((t, r) => t + r.sum('internal'), 0);
   targets.push({ name: 'resume soak: every resume in grace came back, every late one was SessionGone', target: '0 failures (sessions ended by a worker recycle counted apart)', measured: `${bad} (and ${collateral} ended with Internal by ${rounds.reduce((t, r) => t + r.recycles, 0)} worker recycles)`, met: bad === 0 });
+  const watched = (k: keyof ResumeChurnResult): number => rounds.reduce((t, r) => t + r.sum(k), 0);
+  targets.push({
+    name: 'resume soak: every watcher ended as expected (left, SessionGone after a revoke or the session\'s end, Exited); none could type',
+    target: '0 watcher failures, 0 keystrokes through',
+    measured: `${watched('watcherFailures')} failures (${watched('watcherTyped')} keystrokes through) of ${watched('watchers')} watchers on ${watched('shares')} links (${watched('watchersJoined')} joined, ${watched('revokes')} links revoked while watched)`,
+    met: watched('watcherFailures') === 0 && (watched('watchers') > 0 || opts.watchRate === 0),
+  });
   const growth = last.heap1 - first.heap0;
   targets.push({ name: 'resume soak: main-thread heap after GC', target: 'within 5 MB of the start', measured: `${round(growth / 1e6, 2)} MB`, met: Math.abs(growth) <= 5e6 });
 }

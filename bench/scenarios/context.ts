@@ -36,6 +36,8 @@ export interface BenchOptions {
   fillBytes: number;
   resumes: number;
   parts: Set<string>;
+  /** churn-resume soak: the fraction of sessions watched through a share link (observer-driver.ts). */
+  watchRate: number;
   gatewayArgs: string[];
   clinic: { tool: 'heapprofiler' | 'doctor'; dest: string } | undefined;
   /** Extra node flags for every gateway (profiling). */

@@ -341,11 +341,17 @@ export class SessionActor {
     this.#applyFlow();
   }
 
-  /** A socket left. The owner's last one leaving detaches the session (the main thread said so). */
+  /**
+   * A socket left. The owner's last one leaving detaches the session (the main thread said so).
+   * An observer leaving changes no state and no epoch: the main thread counts epochs by the owner's
+   * detaches only (supervisor/session.ts `left`), and a bump here alone would make it drop
+   * everything after as stale — a detached session's resume would never get its Started.
+   */
   #detach(socket: number): void {
+    const owner = this.#sockets.isOwner(socket);
     this.#sockets.remove(socket);
     if (this.#creditTo === socket) this.#creditTo = undefined;
-    if (this.#sockets.owners > 0 || this.#state === 'closing' || this.#state === 'closed') {
+    if (!owner || this.#sockets.owners > 0 || this.#state === 'closing' || this.#state === 'closed') {
       this.#applyFlow();
       return;
     }

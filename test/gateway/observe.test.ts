@@ -326,3 +326,39 @@ test('a watcher may join a detached session: its replay now, live output once th
   await expectGone(watcher);
   await assertNoResidue(stack);
 });
+
+test('a watcher that leaves a detached session, or is cut by a revoke there, does not stop the owner\'s resume', async (t) => {
+  // Regression (the churn-resume soak with watchers): the actor counted an observer's leave as a
+  // detach (new epoch) while the main thread did not, so everything after, the resume's Started
+  // and the grace's SessionGone frame included, was dropped as stale.
+  const stack = await startStack(t, { workers: 1, detachGraceMs: 20_000 });
+  for (const how of ['leave', 'revoke'] as const) {
+    const owner = await connect(t, stack, SHELL);
+    const { session, resumeToken } = await owner.started;
+    const link = (await share(stack, session)).body.token;
+    owner.terminate();
+    await owner.closed;
+    for (let state = ''; state !== 'detached'; await sleep(25)) {
+      const list = (await (await fetch(`${stack.url}/api/v1/sessions`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as Array<{ id: string; state: string }>;
+      state = list.find((s) => s.id === session)?.state ?? '';
+    }
+    const watcher = await connect(t, stack, { observe: link }, RESTRICTED_TOKEN);
+    await watcher.started;
+    if (how === 'leave') {
+      watcher.ws.close(1000);
+      await watcher.closed;
+    } else {
+      assert.equal(await revoke(stack, session), 204);
+      await expectGone(watcher);
+    }
+    await sleep(200);
+    const back = await connect(t, stack, { resume: resumeToken! });
+    const started = await Promise.race([back.started.then(() => 'started'), sleep(5000).then(() => 'no Started within 5 s')]);
+    assert.equal(started, 'started', `${how}: the owner's resume`);
+    back.stdin('echo BACK-$((6*7))\n');
+    await back.waitFor(/BACK-42/);
+    back.ws.close(1000);
+    await back.closed;
+    await assertNoResidue(stack);
+  }
+});
