@@ -21,7 +21,7 @@ import type { Cell, Table, TargetCheck } from '../lib/results.js';
 import { KiB, MiB, round, summarize } from '../lib/stats.js';
 import type { FloodResult } from '../load/drivers.js';
 import type { ResumeChurnResult, ResumeLatency } from '../load/resume-driver.js';
-import { type Ctx, ECHO, type ScenarioBody, flood, sandboxSettled, sleep, withGateway } from './context.js';
+import { type Ctx, ECHO, type ScenarioBody, flood, sandboxResidue, sandboxSettled, sleep, withGateway } from './context.js';
 
 interface Residue { sessions: number; actors: number; execStreams: number; replayBuffers: number; timers: number }
 
@@ -75,10 +75,7 @@ async function soak(ctx: Ctx, tables: Table[], targets: TargetCheck[], notes: st
       const res = await Promise.all(agents.map((a, i) => call(a, parts[i] as number, Math.ceil(opts.concurrency / agents.length), 1800000)));
       const t = Date.now();
       const g = await settled(gw, timers0, grace + 60000);
-      const s = await sandboxSettled(ctx, 30000).catch(async () => {
-        const m = await ctx.sandbox.metrics();
-        return { exec: metric(m, 'sandbox_exec_active'), processes: metric(m, 'sandbox_processes_active') };
-      });
+      const s = await sandboxResidue(ctx, 30000);
       const settleMs = Date.now() - t;
       await sleep(500);
       const heap1 = await heapAfterGc(inspector);

@@ -10,7 +10,7 @@ import { rssBytes } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
 import { MiB, round } from '../lib/stats.js';
 import type { ChurnResult } from '../load/drivers.js';
-import { type Ctx, ECHO, type ScenarioBody, gatewaySettled, gatewayVariants, podtermConn, sandboxSettled, sleep, withGateway } from './context.js';
+import { type Ctx, ECHO, type ScenarioBody, gatewaySettled, gatewayVariants, podtermConn, sandboxResidue, sandboxSettled, sleep, withGateway } from './context.js';
 
 export async function churn(ctx: Ctx): Promise<ScenarioBody> {
   const { opts } = ctx;
@@ -40,10 +40,7 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
         );
         const settleStart = Date.now();
         const g = await gatewaySettled(gw, 30000);
-        const s = await sandboxSettled(ctx, 30000).catch(async () => {
-          const m = await ctx.sandbox.metrics();
-          return { exec: metric(m, 'sandbox_exec_active'), processes: metric(m, 'sandbox_processes_active') };
-        });
+        const s = await sandboxResidue(ctx, 30000);
         const settleMs = Date.now() - settleStart;
         await sleep(500);
         const heap1 = await heapAfterGc(inspector);

@@ -149,6 +149,14 @@ export async function sandboxSettled(ctx: Ctx, timeoutMs: number): Promise<{ exe
   }
 }
 
+/** The sandbox's residue once it has drained, or what it still holds when it does not in time (the residue columns). */
+export async function sandboxResidue(ctx: Ctx, timeoutMs: number): Promise<{ exec: number; processes: number }> {
+  return sandboxSettled(ctx, timeoutMs).catch(async () => {
+    const m = await ctx.sandbox.metrics();
+    return { exec: metric(m, 'sandbox_exec_active'), processes: metric(m, 'sandbox_processes_active') };
+  });
+}
+
 /** Waits until the gateway reports no session and no actor; returns the last reading. */
 export async function gatewaySettled(gw: GatewayHandle, timeoutMs: number): Promise<{ sessions: number; actors: number; execStreams: number }> {
   let last = { sessions: NaN, actors: NaN, execStreams: NaN };
