@@ -5,9 +5,10 @@
  * socket buffers hold, so the process exits during the pause (its status and the server's close are
  * read while paused), and one they do not, so TCP backpressure holds the process until resume.
  *
- * The commands sleep briefly after their output: node-pty on Linux can drop the last few KiB of a
- * pty whose process exits right after writing (reproduced with node-pty alone, no podterm), which
- * is the sandbox's, not the gateway's.
+ * The commands sleep after their output: node-pty on Linux gives the pty only 200 ms to reach EOF
+ * once it has reaped the process, and drops what is unread then (reproduced with node-pty alone, no
+ * podterm), which is the sandbox's, not the gateway's. 0.3 s was not always enough on a loaded CI
+ * machine (13 KB of the 4.7 MB case were lost once); 1 s lets the tail drain first.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -25,7 +26,7 @@ function seqOutput(n: number): Buffer {
   return Buffer.from(lines.join(''));
 }
 
-const PAUSE_MS = 3000;
+const PAUSE_MS = 4500;
 /**
  * From output the socket buffers hold (the process exits during the pause) to output they cannot
  * (backpressure holds the process). On this machine sizes near 550,000 lines left ~180 KiB queued
@@ -37,7 +38,7 @@ test(`slow reader: paused ${PAUSE_MS} ms over a real process's output: every byt
   const stack = await startStack(t, { workers: 1 });
   for (const lines of SIZES) {
     const want = seqOutput(lines);
-    const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', `sleep 0.3; seq 1 ${lines}; sleep 0.3`] }, { token: ADMIN_TOKEN });
+    const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', `sleep 0.3; seq 1 ${lines}; sleep 1`] }, { token: ADMIN_TOKEN });
     t.after(() => c.terminate());
     await c.started;
     c.pause();
