@@ -157,8 +157,13 @@ async function cost(ctx: Ctx, tables: Table[], targets: TargetCheck[], notes: st
       const rings = metric(await gw.metrics(), 'podterm_replay_buffers_active');
       await a.call('close', { timeoutMs: 60000 }, 90000);
       // The flood starts on a quiet gateway: 1,000 closes (each with its kill-on-close exec) take a while.
-      await settled(gw, Number.POSITIVE_INFINITY, 60000);
-      await sandboxSettled(ctx, 30000).catch(() => undefined);
+      const t0 = Date.now();
+      const g = await settled(gw, Number.POSITIVE_INFINITY, 60000);
+      const s = await sandboxResidue(ctx, 30000);
+      // The flood is measured on a quiet gateway only if this settled: say what was left when not.
+      const left = `gateway ${JSON.stringify(g)}, sandbox ${JSON.stringify(s)}, after ${Date.now() - t0} ms`;
+      ctx.log(`churn-resume: cost, --detach-grace-ms ${grace}: after the idle sessions closed: ${left}`);
+      if (g.sessions + g.actors + g.replayBuffers + (g.execStreams || 0) + s.exec + s.processes > 0) notes.push(`cost, grace ${grace}: the flood started before everything had settled: ${left}`);
       await sleep(1000);
       if (o.errors.length) notes.push(`cost, grace ${grace}: idle sessions failed: ${o.errors.join('; ')}`);
       const f = (await a.call<FloodResult[]>('flood', { conn: { kind: 'podterm', wsUrl: gw.wsUrl, token: gw.token }, target: flood(opts.bytes), count: 1, concurrency: 1, timeoutMs: 300000, plan: { mode: 'fast' }, hash: false }, 320000))[0]!;
