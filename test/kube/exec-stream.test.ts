@@ -78,6 +78,10 @@ test('while paused, a small tail, the status and the server close are read; deli
   assert.deepEqual(events, [], 'nothing delivered while paused');
   assert.ok(exec.parkedBytes > 0);
   exec.resume();
+  // The server's side is gone, but on a loaded machine the client's socket may report its close a
+  // moment after the resume: what matters is the order, output and status before the close.
+  const resumed = Date.now();
+  while (!(events as string[]).includes('closed') && Date.now() - resumed < 2000) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(events, ['out:tail-42', 'status:Success', 'closed']);
   assert.equal(exec.parkedBytes, 0);
 });
