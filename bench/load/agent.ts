@@ -13,7 +13,11 @@ import { openIdle, resumeLatency, runResumeChurn, type ResumeChurnArgs, type Res
 
 export interface OpenArgs { conn: Conn; target: Target; count: number; concurrency: number; timeoutMs: number }
 export interface FloodArgs extends OpenArgs { plan: ReadPlan; hash: boolean }
-export interface ChurnArgs extends OpenArgs { maxHoldMs: number }
+export interface ChurnArgs extends OpenArgs {
+  maxHoldMs: number;
+  /** Every session ends with a 1000 close (no drops in setup, none abrupt): a warm-up that leaves nothing behind on a gateway with a detach grace. */
+  clean?: boolean;
+}
 
 export interface AgentRequest { id: number; op: string; args: unknown }
 export interface AgentReply { id: number; ok: boolean; result?: unknown; error?: string }
@@ -74,7 +78,7 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
     return results;
   },
   async churn(a: ChurnArgs) {
-    return runChurn(await opener(a.conn, a.target), a.count, a.concurrency, a.maxHoldMs, a.timeoutMs);
+    return runChurn(await opener(a.conn, a.target), a.count, a.concurrency, a.maxHoldMs, a.timeoutMs, a.clean ?? false);
   },
   /** Sessions with random detach, resume and grace expiry (resume-driver.ts). */
   async resumeChurn(a: ResumeChurnArgs) {

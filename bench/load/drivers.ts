@@ -223,15 +223,16 @@ export interface ChurnResult {
  * Opens `count` sessions (at most `concurrency` alive at once) and drops each at a random moment:
  * some during setup, the rest after a random hold, a third of those without a close handshake.
  */
-export async function runChurn(open: Opener, count: number, concurrency: number, maxHoldMs: number, timeoutMs: number): Promise<ChurnResult> {
+export async function runChurn(open: Opener, count: number, concurrency: number, maxHoldMs: number, timeoutMs: number, clean = false): Promise<ChurnResult> {
   const r: ChurnResult = { opened: 0, started: 0, droppedBeforeStart: 0, droppedAbrupt: 0, failed: 0, notEnded: 0, errors: [], wallMs: 0 };
   const t0 = performance.now();
   const deadline = t0 + timeoutMs;
   await runLanes(count, concurrency, deadline, async () => {
     r.opened++;
     const s = open();
-    const early = Math.random() < 0.15;
-    const abrupt = Math.random() < 0.33;
+    // A drop detaches a session on a gateway with a detach grace (it lives on): `clean` never drops.
+    const early = !clean && Math.random() < 0.15;
+    const abrupt = !clean && Math.random() < 0.33;
     if (early) {
       await sleep(Math.random() * 5);
       r.droppedBeforeStart++;

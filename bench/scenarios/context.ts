@@ -95,9 +95,10 @@ export async function withGateway<T>(
   const agents = startAgents(ctx.children, agentCount);
   try {
     // Warm up: a few sessions through every worker, so lazily started threads and first-use
-    // allocations are in the baseline, not in the figure being measured.
+    // allocations are in the baseline, not in the figure being measured. Each ends with a 1000
+    // close: a dropped one would stay detached for the grace on a gateway that has one.
     const warm = agents[0] as Agent;
-    await warm.call('churn', { conn: podtermConn(gw), target: ECHO, count: Math.max(4, 2 * workers), concurrency: Math.max(2, workers), maxHoldMs: 20, timeoutMs: 30000 }, 45000);
+    await warm.call('churn', { conn: podtermConn(gw), target: ECHO, count: Math.max(4, 2 * workers), concurrency: Math.max(2, workers), maxHoldMs: 20, timeoutMs: 30000, clean: true }, 45000);
     await gatewaySettled(gw, 10000);
     return await fn(gw, agents);
   } finally {

@@ -264,6 +264,7 @@ export class Session implements AttachmentHost {
    */
   left(a: Attachment, code: number): void {
     if (!this.#sockets.delete(a.id)) return;
+    this.#deps.log('debug', 'socket left', { session: this.id, socket: a.id, role: a.role, code, state: this.#state });
     if (a.backpressured) {
       a.backpressured = false;
       this.#stalled--;
