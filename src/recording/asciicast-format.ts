@@ -31,6 +31,16 @@ export function eventLine(t: number, code: EventCode, data: string): string {
   return `[${t.toFixed(6)}, "${code}", ${JSON.stringify(data)}]\n`;
 }
 
+/**
+ * One event line as buffers to write in order, whose data is `escaped`: well-formed UTF-8 escaped by
+ * escapeJsonBytes, the same bytes eventLine writes for the decoded text.
+ */
+export function escapedEventLine(t: number, code: EventCode, escaped: readonly Buffer[]): Buffer[] {
+  return [Buffer.from(`[${t.toFixed(6)}, "${code}", "`, 'latin1'), ...escaped, LINE_END];
+}
+
+const LINE_END = Buffer.from('"]\n', 'latin1');
+
 const SAFE_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** The command as one string for the header (POSIX-shell quoting where an argument needs it). */

@@ -10,15 +10,18 @@
  *   In strict mode `output()` also returns false above half the buffer cap and `onDrain` fires below
  *   a quarter, so the actor may pause its exec stream rather than lose the session to a slow disk.
  *
- * Output is UTF-8 decoded with a streaming TextDecoder: a character split across chunks is carried
+ * Output goes through Utf8Bytes, a streaming UTF-8 check: a character split across chunks is carried
  * to the next event, never replaced. Bytes that are not UTF-8 at all are replaced with U+FFFD per
  * WHATWG Encoding (one per maximal invalid subpart), the way asciinema's own recorder does (it
  * decodes with errors="replace"). asciicast data is a JSON string, so nothing else can be stored.
+ * Well-formed bytes are never decoded: they are escaped and written as they came.
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { PodtermError } from '../protocol/errors.js';
-import { commandString, eventLine, headerLine, type EventCode } from './asciicast-format.js';
+import { commandString, escapedEventLine, eventLine, headerLine } from './asciicast-format.js';
+import { escapeJsonBytes } from './json-escape.js';
 import { castPath, metaPath, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
+import { Utf8Bytes } from './utf8-bytes.js';
 import { WriteQueue } from './write-queue.js';
 import { RECORDING_DEFAULTS, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
 
@@ -64,11 +67,13 @@ export class AsciicastWriter {
   readonly #metaFile: string;
   readonly #startedAt = Date.now();
   readonly #t0 = performance.now();
-  readonly #outDec = new TextDecoder('utf-8', { ignoreBOM: true });
-  readonly #inDec = new TextDecoder('utf-8', { ignoreBOM: true });
+  readonly #outBytes = new Utf8Bytes();
+  readonly #inBytes = new Utf8Bytes();
   #fh: FileHandle | undefined;
   #lastT = 0;
-  #held = '';
+  /** Output not yet in a line, already escaped (escapeJsonBytes), and its total size. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   #heldT = 0;
   /** Exists once the file is open. */
   #queue: WriteQueue | undefined;
@@ -127,18 +132,20 @@ export class AsciicastWriter {
   output(data: Uint8Array): boolean {
     if (this.#state !== 'open') return this.#drop();
     this.#outputBytes += data.byteLength;
-    const text = this.#outDec.decode(data, { stream: true });
-    if (text !== '') {
+    const piece = escapeJsonBytes(this.#outBytes.take(data));
+    if (piece.byteLength > 0) {
       const t = this.#now();
-      // Only small pieces are coalesced: joining large ones costs a copy and saves little.
-      if (this.#held !== '' && text.length < COALESCE_MAX && this.#held.length < this.#o.flushBytes && t - this.#heldT <= this.#o.coalesceMs / 1000) {
-        this.#held += text;
+      // Only small pieces are coalesced: a large one is an event of its own.
+      if (this.#heldBytes > 0 && piece.byteLength < COALESCE_MAX && this.#heldBytes < this.#o.flushBytes && t - this.#heldT <= this.#o.coalesceMs / 1000) {
+        this.#held.push(piece);
+        this.#heldBytes += piece.byteLength;
       } else {
         this.#commitHeld();
-        this.#held = text;
+        this.#held = [piece];
+        this.#heldBytes = piece.byteLength;
         this.#heldT = t;
       }
-      if (this.#held.length >= this.#o.flushBytes) this.#commitHeld();
+      if (this.#heldBytes >= this.#o.flushBytes) this.#commitHeld();
       this.#schedule();
     }
     return !this.#needDrain;
@@ -149,20 +156,20 @@ export class AsciicastWriter {
     if (!this.#o.recordInput) return;
     if (this.#state !== 'open') return void this.#drop();
     this.#inputBytes += data.byteLength;
-    const text = this.#inDec.decode(data, { stream: true });
-    if (text !== '') this.#event('i', text);
+    const piece = this.#inBytes.take(data);
+    if (piece.byteLength > 0) this.#event('i', piece);
   }
 
   resize(cols: number, rows: number): void {
     if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols < 1 || rows < 1) return;
     if (this.#state !== 'open') return void this.#drop();
-    this.#event('r', `${cols}x${rows}`);
+    this.#event('r', Buffer.from(`${cols}x${rows}`, 'latin1'));
   }
 
   /** A marker (joins, leaves, resumes): players show it as a chapter. */
   marker(label: string): void {
     if (this.#state !== 'open') return void this.#drop();
-    this.#event('m', label.slice(0, 256));
+    this.#event('m', Buffer.from(label.slice(0, 256), 'utf8'));
   }
 
   /**
@@ -196,30 +203,32 @@ export class AsciicastWriter {
     return this.#lastT;
   }
 
-  #event(code: EventCode, data: string): void {
+  /** A non-output event now, after any held output. `data` is well-formed UTF-8. */
+  #event(code: 'i' | 'r' | 'm', data: Buffer): void {
     this.#commitHeld();
-    this.#push(eventLine(this.#now(), code, data));
+    this.#push(escapedEventLine(this.#now(), code, [escapeJsonBytes(data)]));
     this.#schedule();
   }
 
   #commitHeld(): void {
-    if (this.#held === '') return;
-    const line = eventLine(this.#heldT, 'o', this.#held);
-    this.#held = '';
+    if (this.#heldBytes === 0) return;
+    const line = escapedEventLine(this.#heldT, 'o', this.#held);
+    this.#held = [];
+    this.#heldBytes = 0;
     this.#push(line);
   }
 
-  /** Queues one line, or stops the recording if it would pass a cap. */
-  #push(text: string): void {
+  /** Queues one line (its parts in order), or stops the recording if it would pass a cap. */
+  #push(line: readonly Buffer[]): void {
     if (this.#state !== 'open' && this.#state !== 'closing') return;
     if (this.#stop) return;
-    const line = Buffer.from(text, 'utf8');
-    const n = line.byteLength;
+    let n = 0;
+    for (const part of line) n += part.byteLength;
     if (this.#o.maxBytes > 0 && this.#accepted + n > this.#o.maxBytes) return this.#halt('max-bytes');
     const q = this.#queue;
     if (!q) return;
     if (q.pending + n > this.#o.bufferBytes) return this.#halt('buffer-full');
-    q.push(line);
+    q.push(line, n);
     this.#accepted += n;
     if (this.#o.mode === 'strict' && q.pending >= this.#o.bufferBytes / 2) this.#needDrain = true;
   }
@@ -232,14 +241,15 @@ export class AsciicastWriter {
     const written = this.#queue?.written ?? 0;
     this.#stop = { reason, at: this.#lastT, atBytes: failed ? written : this.#accepted, ...(errno ? { errno } : {}) };
     if (this.#state === 'open') this.#transition('stopped');
-    this.#held = '';
+    this.#held = [];
+    this.#heldBytes = 0;
     this.#needDrain = false; // nothing more is queued: never leave a source paused
     if (failed) {
       this.#dropped += this.#queue?.discard() ?? 0;
     } else if (this.#queue) {
       // The marker goes after everything accepted, past the caps (it is small and final).
       const line = Buffer.from(eventLine(this.#lastT, 'm', STOP_TEXT[reason]), 'utf8');
-      this.#queue.push(line);
+      this.#queue.push([line], line.byteLength);
       this.#accepted += line.byteLength;
       this.#queue.kick();
     }
@@ -256,7 +266,7 @@ export class AsciicastWriter {
     const q = this.#queue;
     if (!q) return;
     if (q.queued >= this.#o.flushBytes) return q.kick();
-    if (this.#timer || (q.queued === 0 && this.#held === '')) return;
+    if (this.#timer || (q.queued === 0 && this.#heldBytes === 0)) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#commitHeld();
@@ -293,7 +303,7 @@ export class AsciicastWriter {
       this.#fh = await open(this.#cast, o.exclusive ? 'wx' : 'w', 0o640);
       AsciicastWriter.#live++;
       this.#queue = this.#openQueue(this.#fh);
-      this.#push(headerLine({
+      this.#push([Buffer.from(headerLine({
         version: 2,
         width: o.width,
         height: o.height,
@@ -301,7 +311,7 @@ export class AsciicastWriter {
         command: commandString(argv),
         title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
         env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
-      }));
+      }), 'utf8')]);
       await this.#queue.drain();
       if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
       await writeFileAtomic(this.#metaFile, JSON.stringify(this.#meta(null)) + '\n');
@@ -324,11 +334,15 @@ export class AsciicastWriter {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (!this.#stop) {
-      this.#held += this.#outDec.decode();
+      const rest = escapeJsonBytes(this.#outBytes.end());
+      if (rest.byteLength > 0) {
+        this.#held.push(rest);
+        this.#heldBytes += rest.byteLength;
+      }
       this.#commitHeld();
-      const tail = this.#o.recordInput ? this.#inDec.decode() : '';
-      if (tail !== '') this.#push(eventLine(this.#now(), 'i', tail));
-      this.#push(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)));
+      const tail = this.#o.recordInput ? this.#inBytes.end() : undefined;
+      if (tail && tail.byteLength > 0) this.#push(escapedEventLine(this.#now(), 'i', [escapeJsonBytes(tail)]));
+      this.#push([Buffer.from(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)), 'utf8')]);
     }
     const flushed = await this.#flushWithin(this.#o.closeTimeoutMs);
     if (!flushed) this.#halt('close-timeout');

@@ -1,7 +1,7 @@
 /**
  * The recording's write side: lines queue up as UTF-8 buffers (encoded once, when queued, so their
- * exact size is known for the caps) and go to the file in large chunks, one
- * write in flight at a time (so the file keeps their order). The file handle belongs to the
+ * exact size is known for the caps) and go to the file in large chunks, gathered by one writev (no
+ * copy into a chunk), one write in flight at a time (so the file keeps their order). The file handle belongs to the
  * AsciicastWriter; this only writes to it. A failed write ends all writing (the bytes after a hole
  * would be a corrupt recording); the writer decides what that means for the session.
  */
@@ -50,11 +50,11 @@ export class WriteQueue {
     return this.#failed;
   }
 
-  /** Queues one encoded line; written by the next kick(). */
-  push(line: Buffer): void {
+  /** Queues one encoded line, its parts in order (`bytes` their total); written by the next kick(). */
+  push(line: readonly Buffer[], bytes: number): void {
     if (this.#failed) return;
-    this.#lines.push(line);
-    this.#queued += line.byteLength;
+    for (const part of line) if (part.byteLength > 0) this.#lines.push(part);
+    this.#queued += bytes;
   }
 
   /** Starts writing what is queued unless a write is in flight (that loop picks it up). */
@@ -76,7 +76,7 @@ export class WriteQueue {
     }
   }
 
-  /** Drops what is queued (not what is in flight); returns the number of lines dropped. */
+  /** Drops what is queued (not what is in flight); returns the number of line parts dropped. */
   discard(): number {
     const n = this.#lines.length;
     this.#lines = [];
@@ -88,7 +88,7 @@ export class WriteQueue {
     let first = true;
     while (this.#queued > 0 && !this.#failed && (first || this.#eager || this.#queued >= this.#chunk)) {
       first = false;
-      const chunk = this.#lines.length === 1 ? this.#lines[0]! : Buffer.concat(this.#lines, this.#queued);
+      const chunk = this.#lines;
       this.#inflight = this.#queued;
       this.#lines = [];
       this.#queued = 0;
@@ -110,11 +110,14 @@ export class WriteQueue {
   }
 }
 
-/** fh.write may write less than asked (pipes, signals): loop until all of it is written. */
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.byteLength) {
-    const { bytesWritten } = await fh.write(buf, off, buf.byteLength - off);
-    off += bytesWritten;
+/** fh.writev may write less than asked (pipes, signals): loop until all of it is written. */
+async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest);
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i]!.byteLength) bytesWritten -= rest[i++]!.byteLength;
+    rest = rest.slice(i);
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
   }
 }
