@@ -15,7 +15,7 @@ import { churn } from './scenarios/churn.js';
 import { churnResume } from './scenarios/churn-resume.js';
 import type { BenchOptions, Ctx, Scenario } from './scenarios/context.js';
 import { latency } from './scenarios/latency.js';
-import { recordingCost } from './scenarios/recording-cost.js';
+import { recordingCost, resumeCost } from './scenarios/feature-cost.js';
 import { slowReader } from './scenarios/slow-reader.js';
 import { throughput } from './scenarios/throughput.js';
 
@@ -31,6 +31,7 @@ export const SCENARIOS: Record<string, Spec> = {
   latency: { run: latency, title: 'latency: keystroke echo', defaults: { typists: '1,100,1000', duration: '10', rate: '10', variants: 'podterm,podterm-w0,kubectl,floor', 'kubectl-max': '100', concurrency: '50', timeout: '900' } },
   churn: { run: churn, title: 'churn: open and drop at random', defaults: { sessions: '10000', variants: 'podterm', concurrency: '100', 'hold-ms': '200', timeout: '1200' } },
   'recording-cost': { run: recordingCost, title: 'recording cost: --record-dir on vs off', defaults: { sessions: '1000', variants: 'podterm', bytes: '300000000', rounds: '3', concurrency: '100', timeout: '900' } },
+  'resume-cost': { run: resumeCost, title: 'resume cost: --detach-grace-ms 300000 vs 0', defaults: { sessions: '1000', variants: 'podterm', bytes: '300000000', rounds: '5', concurrency: '100', timeout: '900' } },
   'churn-resume': { run: churnResume, title: 'churn with resume on: detach, resume, grace expiry; cost of resume', defaults: { sessions: '10000', concurrency: '100', 'hold-ms': '200', 'grace-ms': '1500', idle: '1000', bytes: '100000000', 'fill-bytes': '400000', resumes: '30', parts: 'soak,cost', timeout: '3600' } },
   'slow-reader': { run: slowReader, title: 'slow readers: bounded memory, nothing lost', defaults: { sessions: '100', variants: 'podterm', bytes: '2000000000', phase: '20', 'read-bps': '10240', 'bound-mb': '200', timeout: '900' } },
 };

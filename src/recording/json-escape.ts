@@ -48,12 +48,35 @@ function instance(): Escaper {
   return escaper;
 }
 
-/** The escaped form of `bytes` (well-formed UTF-8), in a new buffer. */
+/**
+ * Escaped output is copied out of the wasm memory into a shared slab, so a 16 KB chunk costs a copy,
+ * not an allocation (allocations were a third of what the escaping cost in a profile). A piece
+ * keeps its slab alive until the recording has written it; pieces larger than a quarter slab get
+ * their own buffer.
+ */
+const SLAB = 256 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let used = 0;
+
+function place(src: Uint8Array): Buffer {
+  const n = src.byteLength;
+  if (n > SLAB / 4) return Buffer.from(src);
+  if (used + n > SLAB) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    used = 0;
+  }
+  slab.set(src, used);
+  const out = slab.subarray(used, used + n);
+  used += n;
+  return out;
+}
+
+/** The escaped form of `bytes` (well-formed UTF-8), in memory of its own. */
 export function escapeJsonBytes(bytes: Uint8Array): Buffer {
   const { mem, escape } = instance();
   if (bytes.byteLength <= IN_MAX) {
     mem.set(bytes, IN);
-    return Buffer.from(mem.subarray(OUT, OUT + escape(bytes.byteLength)));
+    return place(mem.subarray(OUT, OUT + escape(bytes.byteLength)));
   }
   const parts: Buffer[] = [];
   for (let off = 0; off < bytes.byteLength; off += IN_MAX) {

@@ -1,10 +1,10 @@
 /**
- * recording-cost (issue 11, "Cost"): what `--record-dir` costs, side by side in one run, with the
- * same gateway build, sandbox and load generator:
- * - one flooding session (load/flood) with recording off and on: MB/s delivered to the client and
- *   gateway CPU s/GB (target: on ≥ 85 % of off);
- * - N idle sessions (load/echo) with recording off and on: gateway RSS per session (target: on
- *   within 5 % of off).
+ * What one feature costs, side by side in one run, with the same gateway build, sandbox and load
+ * generator, the feature switched off and on by its flag:
+ * - recording-cost (issue 11): `--record-dir` (target: one flood on ≥ 85 % of off);
+ * - resume-cost (issue 10): `--detach-grace-ms 300000` against `0` (target: one flood within 10 %).
+ * Each measures one flooding session (load/flood): MB/s delivered to the client and gateway CPU s/GB;
+ * and N idle sessions (load/echo): gateway RSS per session (target: on within 5 % of off).
  * Off and on alternate for `--rounds` rounds (a fresh gateway each time) and the medians are
  * compared, so drift of a shared machine falls on both sides. Recordings go to a temporary
  * folder, deleted at the end.
@@ -23,16 +23,44 @@ import { floodRun } from './throughput.js';
 
 type Mode = 'off' | 'on';
 
+interface Feature {
+  /** As the tables name it. */
+  name: string;
+  /** The gateway's flags for `mode`; `dir` is a fresh empty folder for this gateway. */
+  args(mode: Mode, dir: string): string[];
+  /** One flood with the feature on must reach this share of off. */
+  floodShare: number;
+  notes: string[];
+}
+
+const RECORDING: Feature = {
+  name: 'recording',
+  args: (mode, dir) => (mode === 'on' ? ['--record-dir', dir] : []),
+  floodShare: 0.85,
+  notes: ['The recording dir is a temporary folder on the machine\'s disk; with recording on, every idle session holds an open .cast writer in its actor.'],
+};
+
+const RESUME: Feature = {
+  name: 'resume',
+  args: (mode) => ['--detach-grace-ms', mode === 'on' ? '300000' : '0'],
+  floodShare: 0.9,
+  notes: ['Resume on: every session keeps its replay ring (--replay-bytes, default 256 KiB at most) and outlives its socket for the grace; off: `--detach-grace-ms 0`, no ring, the session ends with its socket.'],
+};
+
+export const recordingCost = (ctx: Ctx): Promise<ScenarioBody> => featureCost(ctx, RECORDING);
+export const resumeCost = (ctx: Ctx): Promise<ScenarioBody> => featureCost(ctx, RESUME);
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-export async function recordingCost(ctx: Ctx): Promise<ScenarioBody> {
+async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   const { opts } = ctx;
+  const label = feature.name;
   const sessions = opts.sessions[0] ?? 1000;
-  const dir = mkdtempSync(join(tmpdir(), 'podterm-bench-rec-'));
+  const dir = mkdtempSync(join(tmpdir(), `podterm-bench-${label}-`));
   const floodRows: Cell[][] = [];
   const idleRows: Cell[][] = [];
   const notes: string[] = [];
@@ -41,10 +69,10 @@ export async function recordingCost(ctx: Ctx): Promise<ScenarioBody> {
   try {
     for (let round_ = 1; round_ <= opts.rounds; round_++) {
       for (const mode of ['off', 'on'] as const) {
-        const recDir = join(dir, `r${round_}`);
-        if (mode === 'on') mkdirSync(recDir);
-        const extraArgs = mode === 'on' ? ['--record-dir', recDir] : [];
-        ctx.log(`recording-cost: round ${round_}, recording ${mode}`);
+        const recDir = join(dir, `r${round_}-${mode}`);
+        mkdirSync(recDir);
+        const extraArgs = feature.args(mode, recDir);
+        ctx.log(`${label}-cost: round ${round_}, ${label} ${mode}`);
         await withGateway(ctx, opts.workers, 1, async (gw, [a]) => {
           const agent = a as Agent;
           const f = await floodRun(ctx, agent, podtermConn(gw), flood(opts.bytes), 1, opts.bytes, gw.pid);
@@ -53,7 +81,7 @@ export async function recordingCost(ctx: Ctx): Promise<ScenarioBody> {
           // rest of that flood then ran unrecorded.
           const stopped = metric(await gw.metrics(), 'podterm_recordings_stopped_total');
           floodRows.push([mode, round_, round(f.bytes / 1e6, 1), round(f.mbps, 1), f.gwCpuPerGb === null ? null : round(f.gwCpuPerGb, 2), round(f.sysCpuPerGb, 2), f.failed, Number.isNaN(stopped) ? 0 : stopped]);
-          if (f.errors.length) notes.push(`flood, recording ${mode}, round ${round_}: ${f.errors.join('; ')}`);
+          if (f.errors.length) notes.push(`flood, ${label} ${mode}, round ${round_}: ${f.errors.join('; ')}`);
           await sleep(1000);
           const before = rssBytes(gw.pid);
           const o = await openSpread([agent], podtermConn(gw), sessions, opts.concurrency);
@@ -62,11 +90,11 @@ export async function recordingCost(ctx: Ctx): Promise<ScenarioBody> {
           await agent.call('close', { timeoutMs: 60000 }, 90000);
           // Let the sessions end before the gateway is stopped (their recordings close and write sidecars).
           const left = await gatewaySettled(gw, 60000);
-          if (left.sessions > 0) notes.push(`recording ${mode}, round ${round_}: ${left.sessions} session(s) still closing 60 s after the clients left`);
+          if (left.sessions > 0) notes.push(`${label} ${mode}, round ${round_}: ${left.sessions} session(s) still closing 60 s after the clients left`);
           const per = (after - before) / Math.max(1, o.opened);
           perSession[mode].push(per);
           idleRows.push([mode, round_, o.opened, o.failed, round(per / KiB, 1), round(before / 2 ** 20, 1), round(after / 2 ** 20, 1)]);
-          if (o.errors.length) notes.push(`idle, recording ${mode}, round ${round_}: ${o.failed} failed, e.g. ${o.errors.join('; ')}`);
+          if (o.errors.length) notes.push(`idle, ${label} ${mode}, round ${round_}: ${o.failed} failed, e.g. ${o.errors.join('; ')}`);
         }, { extraArgs });
         rmSync(recDir, { recursive: true, force: true });
       }
@@ -77,20 +105,20 @@ export async function recordingCost(ctx: Ctx): Promise<ScenarioBody> {
 
   const targets: TargetCheck[] = [];
   const [fOff, fOn] = [median(mbps.off), median(mbps.on)];
-  targets.push({ name: 'one flooding session, recording on vs off', target: '≥ 85 %', measured: `${round((100 * fOn) / fOff, 1)} % (${round(fOn, 1)} vs ${round(fOff, 1)} MB/s, medians of ${opts.rounds})`, met: fOn >= 0.85 * fOff });
+  targets.push({ name: `one flooding session, ${label} on vs off`, target: `≥ ${Math.round(feature.floodShare * 100)} %`, measured: `${round((100 * fOn) / fOff, 1)} % (${round(fOn, 1)} vs ${round(fOff, 1)} MB/s, medians of ${opts.rounds})`, met: fOn >= feature.floodShare * fOff });
   const [mOff, mOn] = [median(perSession.off), median(perSession.on)];
-  targets.push({ name: `memory per idle session, recording on vs off (${sessions} sessions)`, target: 'within 5 %', measured: `${round(mOn / KiB, 1)} vs ${round(mOff / KiB, 1)} KiB (${round((100 * (mOn - mOff)) / mOff, 1)} %, medians of ${opts.rounds})`, met: Math.abs(mOn - mOff) <= 0.05 * mOff });
+  targets.push({ name: `memory per idle session, ${label} on vs off (${sessions} sessions)`, target: 'within 5 %', measured: `${round(mOn / KiB, 1)} vs ${round(mOff / KiB, 1)} KiB (${round((100 * (mOn - mOff)) / mOff, 1)} %, medians of ${opts.rounds})`, met: Math.abs(mOn - mOff) <= 0.05 * mOff });
   notes.push('Off and on alternate, each with a fresh gateway (warmed up); targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions.');
   if (floodRows.some((r) => r[0] === 'on' && Number(r[7]) > 0)) {
     notes.push('"recordings stopped early" > 0: that flood\'s recording reached its buffer cap (the disk or the writer did not keep up; best-effort mode stops the recording with a marker and the session goes on), so the rest of it ran unrecorded and its MB/s flatters recording.');
   }
   notes.push('System CPU counts the whole machine, which other work shared during this run.');
-  notes.push('The recording dir is a temporary folder on the machine\'s disk; with recording on, every idle session holds an open .cast writer in its actor.');
+  notes.push(...feature.notes);
   return {
     params: { bytes: opts.bytes, sessions, rounds: opts.rounds, workers: opts.workers, concurrency: opts.concurrency },
     tables: [
-      { title: `one flooding session (load/flood, ${round(opts.bytes / 1e6, 0)} MB)`, columns: ['recording', 'round', 'MB delivered', 'MB/s', 'gateway CPU s/GB', 'system CPU s/GB', 'failed', 'recordings stopped early'], rows: floodRows },
-      { title: `${sessions} idle sessions (load/echo)`, columns: ['recording', 'round', 'opened', 'failed', 'RSS / session KiB', 'gateway RSS before MiB', 'gateway RSS after MiB'], rows: idleRows },
+      { title: `one flooding session (load/flood, ${round(opts.bytes / 1e6, 0)} MB)`, columns: [label, 'round', 'MB delivered', 'MB/s', 'gateway CPU s/GB', 'system CPU s/GB', 'failed', 'recordings stopped early'], rows: floodRows },
+      { title: `${sessions} idle sessions (load/echo)`, columns: [label, 'round', 'opened', 'failed', 'RSS / session KiB', 'gateway RSS before MiB', 'gateway RSS after MiB'], rows: idleRows },
     ],
     targets,
     notes,
