@@ -13,10 +13,11 @@ import { isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 
 const EMPTY = Buffer.alloc(0);
+/** Only for malformed input, and never streaming (the carry is kept here): one per thread will do. */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class Utf8Bytes {
   #carry: Buffer = EMPTY;
-  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   /**
    * The complete characters of `chunk` (after any carried bytes). Often a view of `chunk` itself:
@@ -27,18 +28,18 @@ export class Utf8Bytes {
     const cut = incompleteTail(all);
     // Copied: the caller may reuse the chunk's memory.
     this.#carry = cut === all.byteLength ? EMPTY : Buffer.from(all.subarray(cut));
-    return clean(all.subarray(0, cut), this.#decoder);
+    return clean(all.subarray(0, cut));
   }
 
   /** What is carried, flushed (an unfinished character becomes U+FFFD). */
   end(): Buffer {
     const rest = this.#carry;
     this.#carry = EMPTY;
-    return clean(rest, this.#decoder);
+    return clean(rest);
   }
 }
 
-function clean(bytes: Buffer, decoder: TextDecoder): Buffer {
+function clean(bytes: Buffer): Buffer {
   return isUtf8(bytes) ? bytes : Buffer.from(decoder.decode(bytes), 'utf8');
 }
 
