@@ -4,7 +4,8 @@
  * --timeout; every child process is ended on the way out, also on Ctrl-C or a crash.
  */
 import { spawnSync } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
+import { defaultWorkers } from '../src/cli/serve-options.js';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../src/cli/args.js';
 import { ChildSet, LOG_DIR } from './lib/children.js';
@@ -59,7 +60,7 @@ function options(name: string, argv: readonly string[]): { opts: BenchOptions; t
     sessions: list(get('sessions', '100')),
     typists: list(get('typists', '1')),
     durationS: Number(get('duration', '10')),
-    workers: Number(get('workers', String(availableParallelism()))),
+    workers: Number(get('workers', String(defaultWorkers()))),
     variants: new Set(get('variants', 'podterm').split(',')),
     agents: parsed.options.has('agents') ? Number(parsed.options.get('agents')) : undefined,
     bytes: Number(get('bytes', '100000000')),

@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { parseOptions, renderHelp } from './args.js';
 import { StartupError } from './cli-errors.js';
 import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
 import { Lifetime } from './lifetime.js';
-import { SERVE_OPTIONS } from './serve-options.js';
+import { SERVE_OPTIONS, defaultWorkers } from './serve-options.js';
 import { signInOptions } from './sign-in-options.js';
 import { clusterOptions } from './cluster-options.js';
 import { tlsOptions } from './tls-options.js';
@@ -104,7 +104,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
       host: v.listen.host,
       port: v.listen.port,
       kube,
-      workers: v.workers ?? availableParallelism(),
+      workers: v.workers ?? defaultWorkers(),
       tokens: [{ token }, ...v.user, ...v.person],
       ...(oidc ? { oidc } : {}),
       ...(tls ? { tls } : {}),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { flag, list, parseArgs, parseListen, parseOptions, renderHelp, UsageError, value } from '../../src/cli/args.js';
 import { int, listen, origin, token, user } from '../../src/cli/values.js';
-import { SERVE_OPTIONS } from '../../src/cli/serve-options.js';
+import { SERVE_OPTIONS, defaultWorkers } from '../../src/cli/serve-options.js';
 
 const TABLE = {
   listen: value('HOST:PORT', listen, 'where', { default: '127.0.0.1:8080' }),
@@ -75,4 +75,10 @@ test('parseArgs (the bench form) reads values, flags, repeats and positionals; r
   assert.throws(() => parseArgs(['--nope'], [], []), UsageError);
   assert.throws(() => parseArgs(['--listen'], ['listen'], []), UsageError);
   assert.throws(() => parseArgs(['--sandbox=1'], [], ['sandbox']), UsageError);
+});
+
+test('--workers defaults to one worker per core besides the main thread', () => {
+  assert.equal(defaultWorkers(1), 0);
+  assert.equal(defaultWorkers(2), 1);
+  assert.equal(defaultWorkers(8), 7);
 });
