@@ -48,12 +48,9 @@ async function profileMain(argv: readonly string[]): Promise<number> {
   mkdirSync(dest, { recursive: true });
   if (tool === 'cpu') return cpuProfile(scenario, rest, dest);
   const before = new Set(readdirSync(dest));
-  // clinic doctor preloads its sampler with -r, which worker threads inherit: every thread then
-  // truncates and writes the same processstat file and the analysis dies on the corrupt data
-  // ("Groups are not supported"). So doctor profiles the gateway with actors on the main thread
-  // unless --workers is given.
-  const extra = tool === 'doctor' && !rest.includes('--workers') ? ['--workers', '0'] : [];
-  const { result } = await runScenario(scenario, [...rest, ...extra, '--variants', 'podterm'], { tool: TOOLS[tool], dest });
+  // Doctor runs with the default --workers: it used to be forced to 0 here because its preloaded
+  // sampler also runs in worker threads, but reports come out with workers (test/bench).
+  const { result } = await runScenario(scenario, [...rest, '--variants', 'podterm'], { tool: TOOLS[tool], dest });
   writeResult(join(dest, 'results'), result);
   // An analysis that failed still leaves a stub page of a few hundred bytes: that is no report.
   const reports = readdirSync(dest).filter((f) => !before.has(f) && f.endsWith('.html') && statSync(join(dest, f)).size > 10240);
