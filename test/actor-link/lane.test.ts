@@ -108,3 +108,45 @@ test('the lane is lost (its worker died): every port on it closes', async (t) =>
   assert.equal(main.size, 0);
   for (const p of ports) assert.equal(p.listenerCount('message'), 0);
 });
+
+test('one turn of several sessions goes as one message, in order, with every transfer', async (t) => {
+  const { port1, port2 } = new MessageChannel();
+  const raw: unknown[] = [];
+  port2.on('message', (m) => raw.push(m));
+  const lane = new Lane(port1);
+  t.after(() => {
+    lane.close();
+    port2.close();
+  });
+  const a = new SessionPort('a');
+  const b = new SessionPort('b');
+  a.bind(lane);
+  b.bind(lane);
+  const bufs = [new ArrayBuffer(4), new ArrayBuffer(8)];
+  a.postMessage({ n: 1, data: bufs[0] }, [bufs[0]!]);
+  b.postMessage({ n: 2 });
+  a.postMessage({ n: 3, data: bufs[1] }, [bufs[1]!]);
+  assert.equal(bufs[0]!.byteLength, 4, 'nothing is transferred before the turn ends');
+  await until(() => raw.length > 0, 'the batch');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(raw.length, 1, 'one postMessage for the turn');
+  const batch = raw[0] as Array<{ s: string; m: { n: number; data?: ArrayBuffer } }>;
+  assert.deepEqual(batch.map((e) => [e.s, e.m.n]), [['a', 1], ['b', 2], ['a', 3]]);
+  assert.deepEqual(batch.map((e) => e.m.data?.byteLength), [4, undefined, 8]);
+  assert.equal(bufs[0]!.byteLength, 0, 'transferred, not copied');
+});
+
+test('close() sends what the turn queued before the port closes, and the peer delivers it', async (t) => {
+  const { main, actor, waiting } = pair(t);
+  const mainPort = new SessionPort('s');
+  waiting.set('s', mainPort);
+  const got: unknown[] = [];
+  mainPort.onMessage((m) => got.push(m));
+  const actorPort = new SessionPort('s');
+  actorPort.bind(actor);
+  actorPort.postMessage('last words');
+  actor.close();
+  await until(() => got.length > 0, 'the queued message');
+  assert.deepEqual(got, ['last words']);
+  void main;
+});
