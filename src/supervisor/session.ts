@@ -244,6 +244,9 @@ export class Session implements AttachmentHost {
     if (this.#pendingAck > 0 && this.#stalled === 0) {
       this.#port.postMessage({ t: 'in', socket: a.id, data, ack: this.#pendingAck }, [data]);
       this.#pendingAck = 0;
+      // The ack rode on the input: its timer would only send the next echo's bytes on their own.
+      clearTimeout(this.#ackTimer);
+      this.#ackTimer = undefined;
     } else {
       this.#port.postMessage({ t: 'in', socket: a.id, data }, [data]);
     }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
-import type { ActorInit, FromActor, HostReport, ToActor } from '../../src/actor-link/actor-messages.js';
+import { ACK_DELAY_MS, type ActorInit, type FromActor, type HostReport, type ToActor } from '../../src/actor-link/actor-messages.js';
 import type { ActorPool } from '../../src/actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../../src/actor-link/lane.js';
 import { decodeServerFrame } from '../../src/protocol/index.js';
@@ -488,4 +488,36 @@ test('an actor that never starts: the client is told (Internal) at the start dea
   await until(() => actor.got.some((m) => m.t === 'close'), 'the held close request');
   actor.bye();
   await until(() => actor.port.listenerCount('message') === 0, 'the port to close');
+});
+
+test('typing faster than ACK_DELAY_MS: every ack rides on the next keystroke, none goes on its own', async (t) => {
+  const h = harness(t);
+  const actor = h.pool.startActor('s1');
+  actor.post({ t: 'hello', threadId: 1 });
+  await until(() => h.session.state === 'attached', 'hello');
+  const started = frame(10);
+  actor.port.postMessage({ t: 'out', data: started, epoch: 0, to: 1 }, [started]);
+  await until(() => h.sent.length === 2, 'the Started and viewers frames');
+  const interval = ACK_DELAY_MS / 4;
+  // Ten keys, each echoed before the next: the echo's bytes are what the next key acknowledges.
+  for (let i = 0; i < 10; i++) {
+    h.session.fromClient(h.socket, new Uint8Array([97 + i]).buffer);
+    const echo = frame(3);
+    actor.port.postMessage({ t: 'out', data: echo, epoch: 0 }, [echo]);
+    await until(() => h.sent.length === i + 3, `echo ${i}`);
+    await tick(interval);
+  }
+  await until(() => actor.got.filter((m) => m.t === 'in').length === 10, 'the keys');
+  const ins = actor.got.filter((m) => m.t === 'in') as Array<{ ack?: number }>;
+  assert.deepEqual(ins.map((m) => m.ack), [10, ...Array(9).fill(3)], 'each key acknowledges the frame before it');
+  assert.deepEqual(actor.got.filter((m) => m.t === 'ack'), [], 'no ack message while the keys carry them');
+  // The last echo has no key after it: its ack goes alone after ACK_DELAY_MS.
+  await until(() => actor.got.some((m) => m.t === 'ack'), 'the last ack', ACK_DELAY_MS * 10);
+  assert.deepEqual(actor.got.filter((m) => m.t === 'ack'), [{ t: 'ack', bytes: 3 }]);
+  h.socket.closed(1000);
+  await until(() => actor.got.some((m) => m.t === 'close'), 'the close');
+  actor.bye();
+  h.pool.settle();
+  await h.session.finished;
+  assertClosedOnce(h);
 });
