@@ -2,8 +2,8 @@
  * Every `podterm serve` option, once: `--help` and README's configuration table are rendered from
  * this table (test/cli/readme.test.ts keeps README equal to it).
  */
-import { availableParallelism } from 'node:os';
 import { flag, list, value } from './args.js';
+import { usableCores } from './cpu-cores.js';
 import { LOG_LEVELS } from '../log/logger.js';
 import { MAX_TIMER_MS, dnsName, existingDir, existingFile, hostPorts, int, listen, oneOf, origin, person, token, url, user, word } from './values.js';
 
@@ -21,7 +21,7 @@ export const SERVE_OPTIONS = {
   sandbox: flag('start the built-in sandbox cluster in-process (a shell on this host: for trying podterm)', {
     defaultText: 'when `$KUBECONFIG` is unset and `~/.kube/config` does not exist',
   }),
-  workers: value('N', int(0, 1024), 'worker threads for session actors; `0` runs them on the main thread, which also serves every browser socket', { defaultText: 'CPU count − 1' }),
+  workers: value('N', int(0, 1024), 'worker threads for session actors; `0` runs them on the main thread, which also serves every browser socket', { defaultText: 'cores − 1 (a cgroup CPU limit counts)' }),
   token: value('T', token, 'the access token; printed in the URL only when podterm generated it', { env: 'PODTERM_TOKEN', defaultText: '`$PODTERM_TOKEN`, else random' }),
   user: list('TOKEN=CONTEXT[:NS,NS]', user, 'another token bound to a context of the kubeconfig (repeatable; an unknown context is an error); when that identity may not list namespaces, the picker offers these and the context\'s own, those it may list pods in'),
   person: list('TOKEN=USERNAME[:GROUP,GROUP]', person, 'a token bound to a person whom the gateway impersonates with its own credentials (repeatable; see Sign-in). The username cannot contain `:`'),
@@ -73,7 +73,8 @@ export const SERVE_OPTIONS = {
  * browser socket and is itself busy (measured on 2 cores, bench/results/2026-11-30: 1 worker against
  * 2 gave keystroke p99 5.75 against 15.07 ms and 136 against 186 µs of gateway CPU per key at 100
  * typists × 20 keys/s, and 50 floods 240.8 against 200.3 MB/s). One core: actors on the main thread.
+ * Cores are what the process may use, a cgroup CPU limit included (cpu-cores.ts).
  */
-export function defaultWorkers(cores = availableParallelism()): number {
+export function defaultWorkers(cores = usableCores()): number {
   return Math.max(0, cores - 1);
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { flag, list, parseArgs, parseListen, parseOptions, renderHelp, UsageError, value } from '../../src/cli/args.js';
 import { int, listen, origin, token, user } from '../../src/cli/values.js';
 import { SERVE_OPTIONS, defaultWorkers } from '../../src/cli/serve-options.js';
+import { cgroupCpuLimit, usableCores } from '../../src/cli/cpu-cores.js';
 
 const TABLE = {
   listen: value('HOST:PORT', listen, 'where', { default: '127.0.0.1:8080' }),
@@ -81,4 +82,18 @@ test('--workers defaults to one worker per core besides the main thread', () => 
   assert.equal(defaultWorkers(1), 0);
   assert.equal(defaultWorkers(2), 1);
   assert.equal(defaultWorkers(8), 7);
+});
+
+test('usable cores: a cgroup CPU limit caps the CPU count (v2 and v1), none leaves it', () => {
+  const files = (m: Record<string, string>) => (p: string): string | undefined => m[p];
+  assert.equal(cgroupCpuLimit(files({})), undefined);
+  assert.equal(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' })), undefined);
+  assert.equal(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' })), 1.5);
+  assert.equal(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), undefined);
+  assert.equal(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '200000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), 2);
+  assert.equal(usableCores(files({ '/sys/fs/cgroup/cpu.max': '200000 100000' }), 32), 2);
+  assert.equal(usableCores(files({ '/sys/fs/cgroup/cpu.max': '50000 100000' }), 32), 1, '500m: one core, so no worker');
+  assert.equal(usableCores(files({ '/sys/fs/cgroup/cpu.max': '1600000 100000' }), 4), 4, 'a limit above the CPUs does not add any');
+  assert.equal(usableCores(files({}), 8), 8);
+  assert.equal(defaultWorkers(usableCores(files({ '/sys/fs/cgroup/cpu.max': '50000 100000' }), 32)), 0);
 });
