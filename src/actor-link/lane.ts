@@ -95,6 +95,8 @@ export class Lane {
   readonly #ports = new Map<string, SessionPort<unknown, unknown>>();
   #closed = false;
   #batch: LaneEnvelope[] = [];
+  /** Each envelope's own transfer list, for the one-by-one fallback. */
+  #transfers: Array<ArrayBuffer[] | undefined> = [];
   #transfer: ArrayBuffer[] = [];
   #flushing: NodeJS.Immediate | undefined;
 
@@ -133,6 +135,7 @@ export class Lane {
   send(id: string, m: unknown, transfer?: ArrayBuffer[]): void {
     if (this.#closed) return;
     this.#batch.push({ s: id, m });
+    this.#transfers.push(transfer);
     if (transfer) for (const ab of transfer) this.#transfer.push(ab);
     this.#flushing ??= setImmediate(this.#flush);
   }
@@ -142,10 +145,24 @@ export class Lane {
     this.#flushing = undefined;
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
+    const transfers = this.#transfers;
     const transfer = this.#transfer;
     this.#batch = [];
+    this.#transfers = [];
     this.#transfer = [];
-    if (!this.#closed) this.#port.postMessage(batch.length === 1 ? batch[0] : batch, transfer);
+    if (this.#closed) return;
+    try {
+      this.#port.postMessage(batch.length === 1 ? batch[0] : batch, transfer);
+    } catch {
+      // A message that cannot be cloned (a bug) must not take the others, or this thread, with it.
+      batch.forEach((env, i) => {
+        try {
+          this.#port.postMessage(env, transfers[i]);
+        } catch (err) {
+          process.emitWarning(`lane: a message for session ${env.s} could not be sent: ${String(err)}`, 'PodtermLaneWarning');
+        }
+      });
+    }
   };
 
   /** Sends what is queued, then closes the port. */

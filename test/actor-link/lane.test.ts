@@ -150,3 +150,26 @@ test('close() sends what the turn queued before the port closes, and the peer de
   assert.deepEqual(got, ['last words']);
   void main;
 });
+
+test('a message that cannot be cloned is dropped with a warning; the rest of its turn still goes', async (t) => {
+  const { port1, port2 } = new MessageChannel();
+  const raw: unknown[] = [];
+  port2.on('message', (m) => raw.push(m));
+  const lane = new Lane(port1);
+  t.after(() => {
+    lane.close();
+    port2.close();
+  });
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const a = new SessionPort('a');
+  a.bind(lane);
+  a.postMessage({ n: 1 });
+  a.postMessage({ n: 2, f: () => 0 }); // functions cannot be cloned
+  a.postMessage({ n: 3 });
+  await until(() => raw.length >= 2 && warnings.length >= 1, 'the two good messages and the warning');
+  assert.deepEqual(raw.map((m) => (m as { m: { n: number } }).m.n), [1, 3]);
+  assert.match(warnings[0]!, /session a could not be sent/);
+});
