@@ -40,9 +40,8 @@ export class ShareTokens {
 
   /** The claims of a token signed with this secret that has not expired (revocation is the caller's). */
   verify(token: string): ShareClaims | undefined {
-    const c = openToken(this.#key, token);
-    if (!c || typeof c.s !== 'string' || typeof c.r !== 'string' || !Number.isSafeInteger(c.g) || !Number.isSafeInteger(c.x)) return undefined;
-    if ((c.x as number) * 1000 <= this.#now()) return undefined;
-    return { session: c.s, replica: c.r, generation: c.g as number, expires: c.x as number };
+    const c = openToken(this.#key, token, this.#now());
+    if (!c || typeof c.s !== 'string' || typeof c.r !== 'string' || !Number.isSafeInteger(c.g)) return undefined;
+    return { session: c.s, replica: c.r, generation: c.g as number, expires: c.x };
   }
 }

@@ -20,14 +20,19 @@ export function signToken(key: Uint8Array, claims: Record<string, unknown>): str
   return `${body}.${mac(key, body).toString('base64url')}`;
 }
 
-/** The claims of a token signed with `key`, or undefined (wrong MAC, malformed, too long). Expiry is the caller's. */
-export function openToken(key: Uint8Array, token: string): Record<string, unknown> | undefined {
+/**
+ * The claims of a token signed with `key` whose expiry (claim `x`, unix seconds; every kind has one)
+ * is after `nowMs`, or undefined (wrong MAC, malformed, too long, expired).
+ */
+export function openToken(key: Uint8Array, token: string, nowMs: number): (Record<string, unknown> & { x: number }) | undefined {
   const body = bodyOf(token);
   if (body === undefined) return undefined;
   const given = Buffer.from(token.slice(body.length + 1), 'base64url');
   const expected = mac(key, body);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  return parseBody(body);
+  const claims = parseBody(body);
+  if (!claims || !Number.isSafeInteger(claims.x) || (claims.x as number) * 1000 <= nowMs) return undefined;
+  return claims as Record<string, unknown> & { x: number };
 }
 
 /**

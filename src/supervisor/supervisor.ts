@@ -442,7 +442,7 @@ export class Supervisor {
 }
 
 /**
- * What an observe.end line says of a close code: our error code for the 4xxx codes we send (and
+ * What an observe.end line says of a close code: our error code for the 4000-range codes we send (and
  * 1011), else `left` (the watcher closed, reloaded or dropped; 1001 is a browser's too).
  */
 function closeOutcome(code: number): string {

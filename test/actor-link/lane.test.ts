@@ -32,6 +32,19 @@ function pair(t: TestContext): { main: Lane; actor: Lane; waiting: Map<string, S
   return { main, actor, waiting };
 }
 
+/** A lane whose peer is a bare port: `raw` gets exactly what went over the channel. */
+function rawLane(t: TestContext): { lane: Lane; raw: unknown[] } {
+  const { port1, port2 } = new MessageChannel();
+  const raw: unknown[] = [];
+  port2.on('message', (m) => raw.push(m));
+  const lane = new Lane(port1);
+  t.after(() => {
+    lane.close();
+    port2.close();
+  });
+  return { lane, raw };
+}
+
 test('messages posted before binding are delivered in order once the peer speaks', async (t) => {
   const { actor, waiting } = pair(t);
   const mainPort = new SessionPort('s');
@@ -110,14 +123,7 @@ test('the lane is lost (its worker died): every port on it closes', async (t) =>
 });
 
 test('one turn of several sessions goes as one message, in order, with every transfer', async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const raw: unknown[] = [];
-  port2.on('message', (m) => raw.push(m));
-  const lane = new Lane(port1);
-  t.after(() => {
-    lane.close();
-    port2.close();
-  });
+  const { lane, raw } = rawLane(t);
   const a = new SessionPort('a');
   const b = new SessionPort('b');
   a.bind(lane);
@@ -152,14 +158,7 @@ test('close() sends what the turn queued before the port closes, and the peer de
 });
 
 test('a message that cannot be cloned is dropped with a warning; the rest of its turn still goes', async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const raw: unknown[] = [];
-  port2.on('message', (m) => raw.push(m));
-  const lane = new Lane(port1);
-  t.after(() => {
-    lane.close();
-    port2.close();
-  });
+  const { lane, raw } = rawLane(t);
   const warnings: string[] = [];
   const onWarning = (w: Error): void => void warnings.push(w.message);
   process.on('warning', onWarning);
