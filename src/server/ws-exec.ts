@@ -23,7 +23,7 @@ import { parseExecQuery, type ExecParams } from './validate.js';
 import { CALLER_HEADER, HOP_HEADER, personOf } from '../cluster/hop-auth.js';
 import type { Forwards } from '../cluster/forwards.js';
 import { RESOLVE_BUDGET_MS } from '../cluster/forwards.js';
-import type { ForwardedSocket } from '../cluster/forward-socket.js';
+import type { DownLink, ForwardedSocket } from '../cluster/forward-socket.js';
 
 /** uWS `send` result: the message was dropped (the socket is over maxBackpressure). */
 const DROPPED = 2;
@@ -193,20 +193,10 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
         const data = ws.getUserData();
         if (data.refusal) return refuse(ws, data.refusal);
         const { person, kube } = data.caller;
+        const link = socketLink(ws, data);
         if (data.holder !== undefined && o.cluster) {
           data.forward = o.cluster.forwards.start(
-            {
-              send: (bytes) => {
-                if (data.closed) return true;
-                let status = 1;
-                ws.cork(() => (status = ws.send(bytes, true)));
-                return status !== DROPPED;
-              },
-              bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-              end: (code, reason) => {
-                if (!data.closed) ws.cork(() => ws.end(code, reason));
-              },
-            },
+            link,
             data.holder.replica,
             data.holder.url,
             '/ws/exec',
@@ -215,20 +205,6 @@ export function mountWsExec(app: TemplatedApp, o: WsExecOptions): void {
           );
           return;
         }
-        const link: ClientLink = {
-          // These run from port events, outside any uWS callback: cork so uWS writes them now.
-          send: (ab) => {
-            if (data.closed) return true;
-            let status = 1;
-            ws.cork(() => (status = ws.send(ab, true)));
-            return status !== DROPPED;
-          },
-          bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-          end: (code, reason) => {
-            if (data.closed) return;
-            ws.cork(() => ws.end(code, reason));
-          },
-        };
         // Per-person limits and session ownership key on the username (issue 9), whichever credential it came with.
         const owner = sessionOwner(person);
         const target = data.target;
@@ -316,4 +292,24 @@ function sendErrorAndClose(ws: WebSocket<SocketData>, err: PodtermError): void {
     ws.send(errorFrame(err.code, err.message), true);
     ws.end(ERRORS[err.code].close, err.code);
   });
+}
+
+/**
+ * The browser socket as a session (ClientLink) or a forward (DownLink) writes to it. These run from
+ * port or hop events, outside any uWS callback: cork so uWS writes them now. A closed socket takes
+ * nothing and reports nothing dropped.
+ */
+function socketLink(ws: WebSocket<SocketData>, data: SocketData): ClientLink & DownLink {
+  return {
+    send: (bytes: ArrayBuffer | Uint8Array) => {
+      if (data.closed) return true;
+      let status = 1;
+      ws.cork(() => (status = ws.send(bytes, true)));
+      return status !== DROPPED;
+    },
+    bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+    end: (code: number, reason: string) => {
+      if (!data.closed) ws.cork(() => ws.end(code, reason));
+    },
+  };
 }
