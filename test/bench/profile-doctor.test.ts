@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -23,4 +23,13 @@ test('profile:doctor writes a report with actors in worker threads', { timeout: 
   assert.ok(report && existsSync(report) && statSync(report).size > 10_000, out);
   rmSync(report.replace(/\.html$/, ''), { recursive: true, force: true });
   rmSync(report, { force: true });
+  // Nothing the run started is left: no gateway, sandbox or load process (test files run one at a time).
+  const end = Date.now() + 10_000;
+  let left = '';
+  do {
+    left = spawnSync('pgrep', ['-af', join(ROOT, 'dist/bench/')], { encoding: 'utf8' }).stdout.trim();
+    if (left === '') break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < end);
+  assert.equal(left, '', 'processes left by the profile run');
 });
