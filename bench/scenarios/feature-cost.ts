@@ -4,7 +4,7 @@
  * - recording-cost (issue 11): `--record-dir` (target: one flood on ≥ 85 % of off);
  * - resume-cost (issue 10): `--detach-grace-ms 300000` against `0` (target: one flood within 10 %).
  * Each measures one flooding session (load/flood): MB/s delivered to the client and gateway CPU s/GB;
- * and N idle sessions (load/echo): gateway RSS per session (target: on within 5 % of off).
+ * and N idle sessions (load/echo) on a second fresh gateway: RSS per session (target: on within 5 % of off).
  * Off and on alternate for `--rounds` rounds (a fresh gateway each time) and the medians are
  * compared, so drift of a shared machine falls on both sides. Recordings go to a temporary
  * folder, deleted at the end.
@@ -85,6 +85,11 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
           else skipped++;
           floodRows.push([mode, round_, round(f.bytes / 1e6, 1), round(f.mbps, 1), f.gwCpuPerGb === null ? null : round(f.gwCpuPerGb, 2), round(f.sysCpuPerGb, 2), f.failed, Number.isNaN(stopped) ? 0 : stopped]);
           if (f.errors.length) notes.push(`flood, ${label} ${mode}, round ${round_}: ${f.errors.join('; ')}`);
+        }, { extraArgs });
+        // Idle memory on a gateway of its own: after a flood, how much of the flood's garbage the
+        // allocator hands back during the idle phase swings the RSS delta by several KiB per session.
+        await withGateway(ctx, opts.workers, 1, async (gw, [a]) => {
+          const agent = a as Agent;
           await sleep(1000);
           const before = rssBytes(gw.pid);
           const o = await openSpread([agent], podtermConn(gw), sessions, opts.concurrency);
@@ -116,7 +121,7 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   }
   const [mOff, mOn] = [median(perSession.off), median(perSession.on)];
   targets.push({ name: `memory per idle session, ${label} on vs off (${sessions} sessions)`, target: 'within 5 %', measured: `${round(mOn / KiB, 1)} vs ${round(mOff / KiB, 1)} KiB (${round((100 * (mOn - mOff)) / mOff, 1)} %, medians of ${opts.rounds})`, met: Math.abs(mOn - mOff) <= 0.05 * mOff });
-  notes.push('Off and on alternate, each with a fresh gateway (warmed up); targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions.');
+  notes.push('Off and on alternate, each with a fresh gateway (warmed up) for the flood and another for the idle sessions; targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions.');
   if (floodRows.some((r) => r[0] === 'on' && Number(r[7]) > 0)) {
     notes.push('"recordings stopped early" > 0: that flood\'s recording reached its buffer cap (the disk or the writer did not keep up; best-effort mode stops the recording with a marker and the session goes on), so the rest of it ran unrecorded and its MB/s flatters recording.');
   }

@@ -16,14 +16,15 @@
  * decodes with errors="replace"). asciicast data is a JSON string, so nothing else can be stored.
  * Well-formed bytes are never decoded: they are escaped and written as they came.
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { CastFile } from './cast-file.js';
 import { PodtermError } from '../protocol/errors.js';
 import { commandString, escapedEventLine, eventLine, headerLine } from './asciicast-format.js';
 import { escapeJsonBytes } from './json-escape.js';
 import { castPath, metaPath, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
 import { Utf8Bytes } from './utf8-bytes.js';
 import { WriteQueue } from './write-queue.js';
-import { RECORDING_DEFAULTS, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
+import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
 
 export { RECORDING_DEFAULTS } from './writer-options.js';
 export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode } from './writer-options.js';
@@ -49,9 +50,13 @@ const STOP_TEXT: Record<StopReason, string> = {
 
 export class AsciicastWriter {
   static #live = 0;
-  /** Writers with an open file handle in this thread (residue checks). */
+  /** Writers opened and not yet closed in this thread, parked or not (residue checks). */
   static get live(): number {
     return AsciicastWriter.#live;
+  }
+  /** .cast descriptors open in this thread: an idle recording parks its file (cast-file.ts). */
+  static get openFiles(): number {
+    return CastFile.openFiles;
   }
 
   /** Creates the file and writes the header and a first sidecar. See the class comment for modes. */
@@ -62,14 +67,15 @@ export class AsciicastWriter {
   }
 
   #state: WriterState = 'open';
-  readonly #o: Required<Omit<AsciicastWriterOptions, 'onStop' | 'onDrain' | 'term' | 'shell'>> & AsciicastWriterOptions;
-  readonly #cast: string;
-  readonly #metaFile: string;
+  /** The caller's options (not copied) and the shared resolved settings. */
+  readonly #o: AsciicastWriterOptions;
+  readonly #s: WriterSettings;
   readonly #startedAt = Date.now();
   readonly #t0 = performance.now();
   readonly #outBytes = new Utf8Bytes();
-  readonly #inBytes = new Utf8Bytes();
-  #fh: FileHandle | undefined;
+  /** Created by the first recorded input (only with recordInput). */
+  #inBytes: Utf8Bytes | undefined;
+  #file: CastFile | undefined;
   #lastT = 0;
   /** Output not yet in a line, already escaped (escapeJsonBytes), and its total size. */
   #held: Buffer[] = [];
@@ -79,7 +85,9 @@ export class AsciicastWriter {
   #queue: WriteQueue | undefined;
   /** Bytes of the .cast accepted (queued, in flight or written). */
   #accepted = 0;
+  /** The flush timer (output held or queued) or the park timer (all written, file open). */
   #timer: NodeJS.Timeout | undefined;
+  #timerKind: 'flush' | 'park' | undefined;
   #stop: RecordingStop | undefined;
   /** The write error that stopped the recording (the cause of a strict open's rejection). */
   #writeError: unknown;
@@ -92,23 +100,11 @@ export class AsciicastWriter {
   #opening = true;
 
   private constructor(opts: AsciicastWriterOptions) {
-    const d = RECORDING_DEFAULTS;
-    this.#o = {
-      ...opts,
-      mode: opts.mode ?? 'best-effort',
-      recordInput: opts.recordInput ?? false,
-      exclusive: opts.exclusive ?? true,
-      maxBytes: opts.maxBytes ?? d.maxBytes,
-      bufferBytes: opts.bufferBytes ?? d.bufferBytes,
-      flushBytes: opts.flushBytes ?? d.flushBytes,
-      flushIntervalMs: opts.flushIntervalMs ?? d.flushIntervalMs,
-      coalesceMs: opts.coalesceMs ?? d.coalesceMs,
-      closeTimeoutMs: opts.closeTimeoutMs ?? d.closeTimeoutMs,
-    };
-    this.#cast = castPath(opts.dir, opts.id);
-    this.#metaFile = metaPath(opts.dir, opts.id);
-    for (const k of ['width', 'height', 'bufferBytes', 'flushBytes'] as const) {
-      if (!Number.isInteger(this.#o[k]) || this.#o[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
+    this.#o = opts;
+    this.#s = WriterSettings.of(opts);
+    castPath(opts.dir, opts.id); // validates the id before anything is created
+    for (const k of ['width', 'height'] as const) {
+      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
     }
   }
 
@@ -119,7 +115,7 @@ export class AsciicastWriter {
     return this.#o.id;
   }
   get path(): string {
-    return this.#cast;
+    return castPath(this.#o.dir, this.#o.id);
   }
   get stop(): RecordingStop | undefined {
     return this.#stop;
@@ -136,7 +132,7 @@ export class AsciicastWriter {
     if (piece.byteLength > 0) {
       const t = this.#now();
       // Only small pieces are coalesced: a large one is an event of its own.
-      if (this.#heldBytes > 0 && piece.byteLength < COALESCE_MAX && this.#heldBytes < this.#o.flushBytes && t - this.#heldT <= this.#o.coalesceMs / 1000) {
+      if (this.#heldBytes > 0 && piece.byteLength < COALESCE_MAX && this.#heldBytes < this.#s.flushBytes && t - this.#heldT <= this.#s.coalesceMs / 1000) {
         this.#held.push(piece);
         this.#heldBytes += piece.byteLength;
       } else {
@@ -145,7 +141,7 @@ export class AsciicastWriter {
         this.#heldBytes = piece.byteLength;
         this.#heldT = t;
       }
-      if (this.#heldBytes >= this.#o.flushBytes) this.#commitHeld();
+      if (this.#heldBytes >= this.#s.flushBytes) this.#commitHeld();
       this.#schedule();
     }
     return !this.#needDrain;
@@ -153,10 +149,10 @@ export class AsciicastWriter {
 
   /** Input bytes; recorded only with recordInput. */
   input(data: Uint8Array): void {
-    if (!this.#o.recordInput) return;
+    if (!this.#s.recordInput) return;
     if (this.#state !== 'open') return void this.#drop();
     this.#inputBytes += data.byteLength;
-    const piece = this.#inBytes.take(data);
+    const piece = (this.#inBytes ??= new Utf8Bytes()).take(data);
     if (piece.byteLength > 0) this.#event('i', piece);
   }
 
@@ -224,13 +220,13 @@ export class AsciicastWriter {
     if (this.#stop) return;
     let n = 0;
     for (const part of line) n += part.byteLength;
-    if (this.#o.maxBytes > 0 && this.#accepted + n > this.#o.maxBytes) return this.#halt('max-bytes');
+    if (this.#s.maxBytes > 0 && this.#accepted + n > this.#s.maxBytes) return this.#halt('max-bytes');
     const q = this.#queue;
     if (!q) return;
-    if (q.pending + n > this.#o.bufferBytes) return this.#halt('buffer-full');
+    if (q.pending + n > this.#s.bufferBytes) return this.#halt('buffer-full');
     q.push(line, n);
     this.#accepted += n;
-    if (this.#o.mode === 'strict' && q.pending >= this.#o.bufferBytes / 2) this.#needDrain = true;
+    if (this.#s.mode === 'strict' && q.pending >= this.#s.bufferBytes / 2) this.#needDrain = true;
   }
 
   /** Stops the recording here; state flips before anyone is called back. */
@@ -253,7 +249,7 @@ export class AsciicastWriter {
       this.#accepted += line.byteLength;
       this.#queue.kick();
     }
-    const fatal = this.#o.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
+    const fatal = this.#s.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
     if (fatal && this.#opening) return;
     try {
       this.#o.onStop?.(this.#stop, fatal);
@@ -262,27 +258,59 @@ export class AsciicastWriter {
     }
   }
 
+  /**
+   * Arms the one timer: a flush while output is held or queued below the chunk size, else a park
+   * (close the idle file) once everything is written. A flush replaces a pending park.
+   */
   #schedule(): void {
     const q = this.#queue;
     if (!q) return;
-    if (q.queued >= this.#o.flushBytes) return q.kick();
-    if (this.#timer || (q.queued === 0 && this.#heldBytes === 0)) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#commitHeld();
-      this.#queue?.kick();
-    }, this.#o.flushIntervalMs);
+    if (q.queued >= this.#s.flushBytes) return q.kick();
+    if (q.queued > 0 || this.#heldBytes > 0) {
+      if (this.#timerKind === 'flush') return;
+      this.#arm('flush', this.#s.flushIntervalMs);
+    } else if (q.idle && this.#file?.isOpen && this.#s.parkAfterMs > 0 && this.#timerKind !== 'park') {
+      this.#arm('park', this.#s.parkAfterMs);
+    }
+  }
+
+  #arm(kind: 'flush' | 'park', ms: number): void {
+    clearTimeout(this.#timer);
+    this.#timerKind = kind;
+    this.#timer = setTimeout(() => this.#fire(), ms);
     this.#timer.unref();
   }
 
-  #openQueue(fh: FileHandle): WriteQueue {
-    return new WriteQueue(fh, this.#o.flushBytes, {
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerKind = undefined;
+  }
+
+  #fire(): void {
+    const kind = this.#timerKind;
+    this.#timer = undefined;
+    this.#timerKind = undefined;
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (kind === 'flush') {
+      this.#commitHeld();
+      this.#queue?.kick();
+      // Nothing left to write (or the write finished at once): arm the park instead.
+      if (!this.#timer) this.#schedule();
+      return;
+    }
+    // Park only a file with nothing held, queued or in flight; the next write reopens it.
+    if (this.#heldBytes === 0 && this.#queue?.idle) void this.#file?.park();
+  }
+
+  #openQueue(file: CastFile): WriteQueue {
+    return new WriteQueue(file, this.#s.flushBytes, {
       onError: (err) => {
         this.#writeError ??= err;
         this.#halt('write-error', errnoOf(err));
       },
       onProgress: () => {
-        if (!this.#needDrain || this.#state !== 'open' || (this.#queue?.pending ?? 0) > this.#o.bufferBytes / 4) return;
+        if (!this.#needDrain || this.#state !== 'open' || (this.#queue?.pending ?? 0) > this.#s.bufferBytes / 4) return;
         this.#needDrain = false;
         try {
           this.#o.onDrain?.();
@@ -300,9 +328,9 @@ export class AsciicastWriter {
     const o = this.#o;
     const argv = o.subject.command;
     try {
-      this.#fh = await open(this.#cast, o.exclusive ? 'wx' : 'w', 0o640);
+      this.#file = await CastFile.create(this.path, this.#s.exclusive, 0o640);
       AsciicastWriter.#live++;
-      this.#queue = this.#openQueue(this.#fh);
+      this.#queue = this.#openQueue(this.#file);
       this.#push([Buffer.from(headerLine({
         version: 2,
         width: o.width,
@@ -314,15 +342,16 @@ export class AsciicastWriter {
       }), 'utf8')]);
       await this.#queue.drain();
       if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
-      await writeFileAtomic(this.#metaFile, JSON.stringify(this.#meta(null)) + '\n');
+      await writeFileAtomic(metaPath(this.#o.dir, this.#o.id), JSON.stringify(this.#meta(null)) + '\n');
       this.#opening = false;
+      this.#schedule();
     } catch (err) {
       this.#opening = false;
-      if (o.mode === 'strict') {
+      if (this.#s.mode === 'strict') {
         this.#transition('closed');
         this.#closing = Promise.resolve({ meta: this.#meta(null), metaWritten: false });
         await this.#release();
-        if (o.exclusive) await unlink(this.#cast).catch(() => undefined);
+        if (this.#s.exclusive) await unlink(this.path).catch(() => undefined);
         throw new PodtermError('RecordingFailed', undefined, { cause: err });
       }
       this.#halt('write-error', errnoOf(err));
@@ -331,8 +360,7 @@ export class AsciicastWriter {
 
   async #close(end: RecordingEnd): Promise<CloseResult> {
     this.#transition('closing');
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#disarm();
     if (!this.#stop) {
       const rest = escapeJsonBytes(this.#outBytes.end());
       if (rest.byteLength > 0) {
@@ -340,14 +368,14 @@ export class AsciicastWriter {
         this.#heldBytes += rest.byteLength;
       }
       this.#commitHeld();
-      const tail = this.#o.recordInput ? this.#inBytes.end() : undefined;
+      const tail = this.#inBytes?.end();
       if (tail && tail.byteLength > 0) this.#push(escapedEventLine(this.#now(), 'i', [escapeJsonBytes(tail)]));
       this.#push([Buffer.from(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)), 'utf8')]);
     }
-    const flushed = await this.#flushWithin(this.#o.closeTimeoutMs);
+    const flushed = await this.#flushWithin(this.#s.closeTimeoutMs);
     if (!flushed) this.#halt('close-timeout');
     if (flushed) {
-      await this.#fh?.datasync().catch(() => undefined);
+      await this.#file?.datasync().catch(() => undefined);
       await this.#release();
     } else {
       // A write is stuck in the thread pool; FileHandle.close waits for it, so let it finish alone.
@@ -355,7 +383,7 @@ export class AsciicastWriter {
     }
     const meta = this.#meta(end);
     let metaWritten = true;
-    await writeFileAtomic(this.#metaFile, JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
+    await writeFileAtomic(metaPath(this.#o.dir, this.#o.id), JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
     this.#transition('closed');
     return { meta, metaWritten };
   }
@@ -373,16 +401,12 @@ export class AsciicastWriter {
   }
 
   async #release(): Promise<void> {
-    const fh = this.#fh;
-    if (!fh) return;
-    this.#fh = undefined;
-    try {
-      await fh.close();
-    } catch {
-      // The descriptor is gone either way.
-    } finally {
-      AsciicastWriter.#live--;
-    }
+    const file = this.#file;
+    if (!file) return;
+    this.#file = undefined;
+    this.#disarm();
+    await file.close();
+    AsciicastWriter.#live--;
   }
 
   #meta(end: RecordingEnd | null): RecordingMeta {
@@ -405,8 +429,8 @@ export class AsciicastWriter {
       bytes: this.#queue?.written ?? 0,
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,
-      inputRecorded: this.#o.recordInput,
-      mode: this.#o.mode,
+      inputRecorded: this.#s.recordInput,
+      mode: this.#s.mode,
       stopped: this.#stop ?? null,
       droppedEvents: this.#dropped,
     };

@@ -1,23 +1,23 @@
 /**
  * The recording's write side: lines queue up as UTF-8 buffers (encoded once, when queued, so their
  * exact size is known for the caps) and go to the file in large chunks, gathered by one writev (no
- * copy into a chunk), one write in flight at a time (so the file keeps their order). The file handle belongs to the
+ * copy into a chunk), one write in flight at a time (so the file keeps their order). The file belongs to the
  * AsciicastWriter; this only writes to it. A failed write ends all writing (the bytes after a hole
  * would be a corrupt recording); the writer decides what that means for the session.
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { CastFile } from './cast-file.js';
 
 export interface WriteQueueHooks {
   /** A write failed; nothing more is written. Called once. */
   onError: (err: unknown) => void;
   /** A chunk reached the file (the writer checks its drain mark). */
   onProgress: () => void;
-  /** The loop stopped with a tail below the chunk size still queued (the writer arms its timer). */
+  /** The loop stopped, with a tail below the chunk size still queued or with nothing left (the writer arms its timer). */
   onIdle: () => void;
 }
 
 export class WriteQueue {
-  readonly #fh: FileHandle;
+  readonly #file: CastFile;
   readonly #chunk: number;
   readonly #hooks: WriteQueueHooks;
   #lines: Buffer[] = [];
@@ -29,8 +29,8 @@ export class WriteQueue {
   /** Set by drain(): write everything, small tails included, until the queue is empty. */
   #eager = false;
 
-  constructor(fh: FileHandle, chunkBytes: number, hooks: WriteQueueHooks) {
-    this.#fh = fh;
+  constructor(file: CastFile, chunkBytes: number, hooks: WriteQueueHooks) {
+    this.#file = file;
     this.#chunk = chunkBytes;
     this.#hooks = hooks;
   }
@@ -48,6 +48,10 @@ export class WriteQueue {
   }
   get failed(): boolean {
     return this.#failed;
+  }
+  /** Nothing queued and no write in flight. */
+  get idle(): boolean {
+    return this.#writing === undefined && this.#queued === 0;
   }
 
   /** Queues one encoded line, its parts in order (`bytes` their total); written by the next kick(). */
@@ -93,7 +97,7 @@ export class WriteQueue {
       this.#lines = [];
       this.#queued = 0;
       try {
-        await writeAll(this.#fh, chunk);
+        await this.#file.writev(chunk);
         this.#written += this.#inflight;
         this.#inflight = 0;
       } catch (err) {
@@ -106,18 +110,6 @@ export class WriteQueue {
       this.#hooks.onProgress();
     }
     this.#writing = undefined;
-    if (this.#queued > 0 && !this.#eager) this.#hooks.onIdle();
-  }
-}
-
-/** fh.writev may write less than asked (pipes, signals): loop until all of it is written. */
-async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
-  let rest = bufs;
-  while (rest.length > 0) {
-    let { bytesWritten } = await fh.writev(rest);
-    let i = 0;
-    while (i < rest.length && bytesWritten >= rest[i]!.byteLength) bytesWritten -= rest[i++]!.byteLength;
-    rest = rest.slice(i);
-    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+    if (!this.#eager) this.#hooks.onIdle();
   }
 }

@@ -43,6 +43,11 @@ export interface AsciicastWriterOptions {
   coalesceMs?: number;
   /** close() waits this long for the last writes, then gives up on them (reason close-timeout). */
   closeTimeoutMs?: number;
+  /**
+   * Close the .cast's descriptor after this long with everything written (0 = never); the next
+   * output opens it again for appending. Idle recorded sessions then hold no descriptor.
+   */
+  parkAfterMs?: number;
   /** Create the .cast with O_EXCL (default); false opens an existing file (tests on /dev/full, FIFOs). */
   exclusive?: boolean;
   /** The recording stopped early. `fatal` is set in strict mode: end the session with it. */
@@ -70,4 +75,56 @@ export const RECORDING_DEFAULTS = {
   flushIntervalMs: 200,
   coalesceMs: 5,
   closeTimeoutMs: 10_000,
+  parkAfterMs: 1_000,
 } as const;
+
+/**
+ * The limits and switches of a writer with their defaults resolved. Frozen and shared by every
+ * writer with the same values (in practice, all of a gateway's sessions): an idle recording then
+ * carries one reference instead of its own options copy (a spread copy of an options object with
+ * functions in it even gets a hidden class of its own in V8, about 250 bytes more per session).
+ */
+export class WriterSettings {
+  static readonly #cache = new Map<string, WriterSettings>();
+
+  readonly mode: RecordMode;
+  readonly recordInput: boolean;
+  readonly exclusive: boolean;
+  readonly maxBytes: number;
+  readonly bufferBytes: number;
+  readonly flushBytes: number;
+  readonly flushIntervalMs: number;
+  readonly coalesceMs: number;
+  readonly closeTimeoutMs: number;
+  readonly parkAfterMs: number;
+
+  private constructor(o: AsciicastWriterOptions) {
+    const d = RECORDING_DEFAULTS;
+    this.mode = o.mode ?? 'best-effort';
+    this.recordInput = o.recordInput ?? false;
+    this.exclusive = o.exclusive ?? true;
+    this.maxBytes = o.maxBytes ?? d.maxBytes;
+    this.bufferBytes = o.bufferBytes ?? d.bufferBytes;
+    this.flushBytes = o.flushBytes ?? d.flushBytes;
+    this.flushIntervalMs = o.flushIntervalMs ?? d.flushIntervalMs;
+    this.coalesceMs = o.coalesceMs ?? d.coalesceMs;
+    this.closeTimeoutMs = o.closeTimeoutMs ?? d.closeTimeoutMs;
+    this.parkAfterMs = o.parkAfterMs ?? d.parkAfterMs;
+    for (const k of ['bufferBytes', 'flushBytes'] as const) {
+      if (!Number.isInteger(this[k]) || this[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
+    }
+    Object.freeze(this);
+  }
+
+  /** The shared settings for `o` (validated). */
+  static of(o: AsciicastWriterOptions): WriterSettings {
+    const s = new WriterSettings(o);
+    const key = JSON.stringify(s);
+    const known = WriterSettings.#cache.get(key);
+    if (known) return known;
+    // A gateway has one configuration; tests make a few. Bounded all the same.
+    if (WriterSettings.#cache.size >= 64) WriterSettings.#cache.clear();
+    WriterSettings.#cache.set(key, s);
+    return s;
+  }
+}
