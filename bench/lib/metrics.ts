@@ -78,8 +78,15 @@ export function metric(set: MetricSet, key: string): number {
 /**
  * Forces a full GC in the target's main thread via the inspector protocol and returns the V8 heap
  * in use afterwards (bytes). `HeapProfiler.collectGarbage` is the same call DevTools' bin icon makes.
+ * With `workers`, every worker thread is collected too (Node's `NodeWorker` domain relays the same
+ * calls into each worker's own inspector session) and the sum over all threads is returned.
  */
-export async function heapAfterGc(inspectorUrl: string, timeoutMs = 15000): Promise<number> {
+export async function heapAfterGc(inspectorUrl: string, timeoutMs = 15000, workers = false): Promise<number> {
+  return (await heapUsageAfterGc(inspectorUrl, timeoutMs, workers)).used;
+}
+
+/** heapAfterGc's reading with V8's committed heap size beside the used size (bytes, all threads asked). */
+export async function heapUsageAfterGc(inspectorUrl: string, timeoutMs = 15000, workers = false): Promise<{ used: number; total: number }> {
   const ws = new WebSocket(inspectorUrl, { perMessageDeflate: false });
   const timer = setTimeout(() => ws.terminate(), timeoutMs);
   try {
@@ -88,25 +95,51 @@ export async function heapAfterGc(inspectorUrl: string, timeoutMs = 15000): Prom
       ws.once('error', reject);
     });
     let nextId = 1;
-    const call = (method: string): Promise<Record<string, unknown>> =>
+    const pending = new Map<string, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+    const attached: string[] = [];
+    ws.on('message', (data: WebSocket.RawData) => {
+      const msg = JSON.parse(data.toString()) as { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: unknown };
+      let reply = msg;
+      let session = '';
+      if (msg.method === 'NodeWorker.attachedToWorker') attached.push(String(msg.params?.sessionId));
+      if (msg.method === 'NodeWorker.receivedMessageFromWorker') {
+        session = String(msg.params?.sessionId);
+        reply = JSON.parse(String(msg.params?.message)) as typeof msg;
+      }
+      const waiter = reply.id === undefined ? undefined : pending.get(`${session}/${reply.id}`);
+      if (!waiter) return;
+      pending.delete(`${session}/${reply.id}`);
+      if (reply.error) waiter.reject(new Error(JSON.stringify(reply.error)));
+      else waiter.resolve(reply.result ?? {});
+    });
+    ws.once('close', () => {
+      for (const w of pending.values()) w.reject(new Error('inspector closed'));
+      pending.clear();
+    });
+    /** A call on the main thread (`session` '') or relayed into a worker's session. */
+    const call = (method: string, params: Record<string, unknown> = {}, session = ''): Promise<Record<string, unknown>> =>
       new Promise((resolve, reject) => {
         const id = nextId++;
-        const onMessage = (data: WebSocket.RawData): void => {
-          const msg = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown>; error?: unknown };
-          if (msg.id !== id) return;
-          ws.off('message', onMessage);
-          if (msg.error) reject(new Error(`${method}: ${JSON.stringify(msg.error)}`));
-          else resolve(msg.result ?? {});
-        };
-        ws.on('message', onMessage);
-        ws.once('close', () => reject(new Error(`${method}: inspector closed`)));
-        ws.send(JSON.stringify({ id, method }));
+        pending.set(`${session}/${id}`, { resolve, reject });
+        const inner = { id, method, params };
+        ws.send(JSON.stringify(session ? { id: nextId++, method: 'NodeWorker.sendMessageToWorker', params: { sessionId: session, message: JSON.stringify(inner) } } : inner));
       });
-    // Twice: the first pass runs finalizers that free more on the second.
-    await call('HeapProfiler.collectGarbage');
-    await call('HeapProfiler.collectGarbage');
-    const usage = await call('Runtime.getHeapUsage');
-    return Number(usage.usedSize);
+    if (workers) {
+      // attachedToWorker arrives for each running worker before enable's reply.
+      await call('NodeWorker.enable', { waitForDebuggerOnStart: false });
+    }
+    let used = 0;
+    let total = 0;
+    for (const session of ['', ...attached]) {
+      // Twice: the first pass runs finalizers that free more on the second.
+      await call('HeapProfiler.collectGarbage', {}, session);
+      await call('HeapProfiler.collectGarbage', {}, session);
+      const usage = await call('Runtime.getHeapUsage', {}, session);
+      used += Number(usage.usedSize);
+      total += Number(usage.totalSize);
+    }
+    if (workers) await call('NodeWorker.disable');
+    return { used, total };
   } finally {
     clearTimeout(timer);
     ws.close();

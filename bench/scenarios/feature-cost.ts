@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../lib/agents.js';
-import { metric } from '../lib/metrics.js';
+import { heapUsageAfterGc, metric } from '../lib/metrics.js';
 import { rssBytes } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
 import { KiB, round } from '../lib/stats.js';
@@ -67,6 +67,7 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   const mbps: Record<Mode, number[]> = { off: [], on: [] };
   let skipped = 0;
   const perSession: Record<Mode, number[]> = { off: [], on: [] };
+  const heapPerSession: Record<Mode, number[]> = { off: [], on: [] };
   try {
     for (let round_ = 1; round_ <= opts.rounds; round_++) {
       for (const mode of ['off', 'on'] as const) {
@@ -90,10 +91,16 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
         // allocator hands back during the idle phase swings the RSS delta by several KiB per session.
         await withGateway(ctx, opts.workers, 1, async (gw, [a]) => {
           const agent = a as Agent;
+          const inspector = gw.inspectorUrl;
+          if (!inspector) throw new Error('bench: the gateway did not print its inspector URL');
+          // Every thread collected before each reading: what is left is what the sessions hold, not
+          // how far each heap happened to grow before its next GC.
           await sleep(1000);
+          const heapBefore = await heapUsageAfterGc(inspector, 30000, true);
           const before = rssBytes(gw.pid);
           const o = await openSpread([agent], podtermConn(gw), sessions, opts.concurrency);
           await sleep(3000);
+          const heapAfter = await heapUsageAfterGc(inspector, 30000, true);
           const after = rssBytes(gw.pid);
           await agent.call('close', { timeoutMs: 60000 }, 90000);
           // Let the sessions end before the gateway is stopped (their recordings close and write sidecars).
@@ -101,9 +108,12 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
           if (left.sessions > 0) notes.push(`${label} ${mode}, round ${round_}: ${left.sessions} session(s) still closing 60 s after the clients left`);
           const per = (after - before) / Math.max(1, o.opened);
           perSession[mode].push(per);
-          idleRows.push([mode, round_, o.opened, o.failed, round(per / KiB, 1), round(before / 2 ** 20, 1), round(after / 2 ** 20, 1)]);
+          const heapPer = (heapAfter.used - heapBefore.used) / Math.max(1, o.opened);
+          const heapTotalPer = (heapAfter.total - heapBefore.total) / Math.max(1, o.opened);
+          heapPerSession[mode].push(heapPer);
+          idleRows.push([mode, round_, o.opened, o.failed, round(per / KiB, 1), round(heapPer / KiB, 2), round(heapTotalPer / KiB, 2), round(before / 2 ** 20, 1), round(after / 2 ** 20, 1)]);
           if (o.errors.length) notes.push(`idle, ${label} ${mode}, round ${round_}: ${o.failed} failed, e.g. ${o.errors.join('; ')}`);
-        }, { extraArgs });
+        }, { extraArgs, nodeArgs: ['--inspect=127.0.0.1:0'] });
         rmSync(recDir, { recursive: true, force: true });
       }
     }
@@ -121,7 +131,9 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   }
   const [mOff, mOn] = [median(perSession.off), median(perSession.on)];
   targets.push({ name: `memory per idle session, ${label} on vs off (${sessions} sessions)`, target: 'within 5 %', measured: `${round(mOn / KiB, 1)} vs ${round(mOff / KiB, 1)} KiB (${round((100 * (mOn - mOff)) / mOff, 1)} %, medians of ${opts.rounds})`, met: Math.abs(mOn - mOff) <= 0.05 * mOff });
-  notes.push('Off and on alternate, each with a fresh gateway (warmed up) for the flood and another for the idle sessions; targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions.');
+  const [hOff, hOn] = [median(heapPerSession.off), median(heapPerSession.on)];
+  notes.push(`JS heap per idle session (all threads, after forced GCs): ${round(hOn / KiB, 2)} KiB on vs ${round(hOff / KiB, 2)} KiB off (medians).`);
+  notes.push('Off and on alternate, each with a fresh gateway (warmed up) for the flood and another for the idle sessions; targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions, each read after a full GC of every thread (inspector, NodeWorker domain).');
   if (floodRows.some((r) => r[0] === 'on' && Number(r[7]) > 0)) {
     notes.push('"recordings stopped early" > 0: that flood\'s recording reached its buffer cap (the disk or the writer did not keep up; best-effort mode stops the recording with a marker and the session goes on), so the rest of it ran unrecorded and its MB/s flatters recording.');
   }
@@ -131,7 +143,7 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
     params: { bytes: opts.bytes, sessions, rounds: opts.rounds, workers: opts.workers, concurrency: opts.concurrency },
     tables: [
       { title: `one flooding session (load/flood, ${round(opts.bytes / 1e6, 0)} MB)`, columns: [label, 'round', 'MB delivered', 'MB/s', 'gateway CPU s/GB', 'system CPU s/GB', 'failed', 'recordings stopped early'], rows: floodRows },
-      { title: `${sessions} idle sessions (load/echo)`, columns: [label, 'round', 'opened', 'failed', 'RSS / session KiB', 'gateway RSS before MiB', 'gateway RSS after MiB'], rows: idleRows },
+      { title: `${sessions} idle sessions (load/echo)`, columns: [label, 'round', 'opened', 'failed', 'RSS / session KiB', 'JS heap used / session KiB', 'JS heap committed / session KiB', 'gateway RSS before MiB', 'gateway RSS after MiB'], rows: idleRows },
     ],
     targets,
     notes,

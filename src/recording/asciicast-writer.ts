@@ -75,14 +75,21 @@ export class AsciicastWriter {
   readonly #outBytes = new Utf8Bytes();
   /** Created by the first recorded input (only with recordInput). */
   #inBytes: Utf8Bytes | undefined;
+  /** The .cast and its write queue; both dropped while the recording is parked (see #park). */
   #file: CastFile | undefined;
   #lastT = 0;
   /** Output not yet in a line, already escaped (escapeJsonBytes), and its total size. */
   #held: Buffer[] = [];
   #heldBytes = 0;
   #heldT = 0;
-  /** Exists once the file is open. */
+  /** Exists once the file is open, and again after a park when there is something to write. */
   #queue: WriteQueue | undefined;
+  /** Idle: the descriptor is closed and the queue dropped; the next line makes them again. */
+  #parked = false;
+  /** Bytes written by queues dropped at a park. */
+  #writtenBefore = 0;
+  /** Counted in `live` (from a successful create to the release). */
+  #counted = false;
   /** Bytes of the .cast accepted (queued, in flight or written). */
   #accepted = 0;
   /** The flush timer (output held or queued) or the park timer (all written, file open). */
@@ -221,7 +228,7 @@ export class AsciicastWriter {
     let n = 0;
     for (const part of line) n += part.byteLength;
     if (this.#s.maxBytes > 0 && this.#accepted + n > this.#s.maxBytes) return this.#halt('max-bytes');
-    const q = this.#queue;
+    const q = this.#queue ?? this.#unpark();
     if (!q) return;
     if (q.pending + n > this.#s.bufferBytes) return this.#halt('buffer-full');
     q.push(line, n);
@@ -234,7 +241,7 @@ export class AsciicastWriter {
     if (this.#stop) return;
     this.#dropped++;
     const failed = reason === 'write-error' || reason === 'close-timeout';
-    const written = this.#queue?.written ?? 0;
+    const written = this.#written();
     this.#stop = { reason, at: this.#lastT, atBytes: failed ? written : this.#accepted, ...(errno ? { errno } : {}) };
     if (this.#state === 'open') this.#transition('stopped');
     this.#held = [];
@@ -242,12 +249,12 @@ export class AsciicastWriter {
     this.#needDrain = false; // nothing more is queued: never leave a source paused
     if (failed) {
       this.#dropped += this.#queue?.discard() ?? 0;
-    } else if (this.#queue) {
+    } else if (this.#queue ?? this.#unpark()) {
       // The marker goes after everything accepted, past the caps (it is small and final).
       const line = Buffer.from(eventLine(this.#lastT, 'm', STOP_TEXT[reason]), 'utf8');
-      this.#queue.push([line], line.byteLength);
+      this.#queue!.push([line], line.byteLength);
       this.#accepted += line.byteLength;
-      this.#queue.kick();
+      this.#queue!.kick();
     }
     const fatal = this.#s.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
     if (fatal && this.#opening) return;
@@ -264,12 +271,13 @@ export class AsciicastWriter {
    */
   #schedule(): void {
     const q = this.#queue;
-    if (!q) return;
-    if (q.queued >= this.#s.flushBytes) return q.kick();
-    if (q.queued > 0 || this.#heldBytes > 0) {
+    // No queue: not open yet (nothing to do) or parked (held output still needs its flush).
+    if (!q && !this.#parked) return;
+    if (q && q.queued >= this.#s.flushBytes) return q.kick();
+    if ((q?.queued ?? 0) > 0 || this.#heldBytes > 0) {
       if (this.#timerKind === 'flush') return;
       this.#arm('flush', this.#s.flushIntervalMs);
-    } else if (q.idle && this.#file?.isOpen && this.#s.parkAfterMs > 0 && this.#timerKind !== 'park') {
+    } else if (q?.idle && this.#s.exclusive && this.#s.parkAfterMs > 0 && this.#timerKind !== 'park') {
       this.#arm('park', this.#s.parkAfterMs);
     }
   }
@@ -299,8 +307,35 @@ export class AsciicastWriter {
       if (!this.#timer) this.#schedule();
       return;
     }
-    // Park only a file with nothing held, queued or in flight; the next write reopens it.
-    if (this.#heldBytes === 0 && this.#queue?.idle) void this.#file?.park();
+    this.#park();
+  }
+
+  /**
+   * Parks an idle recording: nothing held, queued or in flight. The descriptor closes and the file
+   * and queue objects go, so an idle recorded session keeps only this writer. The next line makes
+   * them again (#unpark) and the file reopens for appending on its first write.
+   */
+  #park(): void {
+    const q = this.#queue;
+    const file = this.#file;
+    if (this.#heldBytes > 0 || !q || !file || !q.idle || q.failed) return;
+    this.#writtenBefore += q.written;
+    this.#queue = undefined;
+    this.#file = undefined;
+    this.#parked = true;
+    void file.close();
+  }
+
+  #unpark(): WriteQueue | undefined {
+    if (!this.#parked) return undefined;
+    this.#parked = false;
+    this.#file = CastFile.parked(this.path);
+    this.#queue = this.#openQueue(this.#file);
+    return this.#queue;
+  }
+
+  #written(): number {
+    return this.#writtenBefore + (this.#queue?.written ?? 0);
   }
 
   #openQueue(file: CastFile): WriteQueue {
@@ -330,6 +365,7 @@ export class AsciicastWriter {
     try {
       this.#file = await CastFile.create(this.path, this.#s.exclusive, 0o640);
       AsciicastWriter.#live++;
+      this.#counted = true;
       this.#queue = this.#openQueue(this.#file);
       this.#push([Buffer.from(headerLine({
         version: 2,
@@ -372,6 +408,8 @@ export class AsciicastWriter {
       if (tail && tail.byteLength > 0) this.#push(escapedEventLine(this.#now(), 'i', [escapeJsonBytes(tail)]));
       this.#push([Buffer.from(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)), 'utf8')]);
     }
+    // A parked recording (nothing written since) still gets its file synced below.
+    if (!this.#queue) this.#unpark();
     const flushed = await this.#flushWithin(this.#s.closeTimeoutMs);
     if (!flushed) this.#halt('close-timeout');
     if (flushed) {
@@ -401,12 +439,14 @@ export class AsciicastWriter {
   }
 
   async #release(): Promise<void> {
-    const file = this.#file;
-    if (!file) return;
-    this.#file = undefined;
     this.#disarm();
-    await file.close();
-    AsciicastWriter.#live--;
+    const file = this.#file;
+    this.#file = undefined;
+    const counted = this.#counted;
+    this.#counted = false;
+    // Counted until the descriptor is really closed (a stuck write holds it).
+    await file?.close();
+    if (counted) AsciicastWriter.#live--;
   }
 
   #meta(end: RecordingEnd | null): RecordingMeta {
@@ -426,7 +466,7 @@ export class AsciicastWriter {
       endedAt: end ? new Date().toISOString() : null,
       exitCode: end ? end.exitCode : null,
       outcome: end ? end.outcome : null,
-      bytes: this.#queue?.written ?? 0,
+      bytes: this.#written(),
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,
       inputRecorded: this.#s.recordInput,

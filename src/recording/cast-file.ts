@@ -1,8 +1,8 @@
 /**
- * The .cast file as the write queue sees it: a descriptor that is open only while there is writing
- * to do. An idle recording parks it (closes the descriptor) and the next write opens it again for
- * appending, so thousands of idle recorded sessions hold no descriptor, no FileHandle and no
- * native handle state each (issue 11: memory per idle session within 5 % of recording off).
+ * The .cast file as the write queue sees it. An idle recording parks (asciicast-writer.ts): it
+ * closes this file and later makes a `parked` one whose first write opens the file again for
+ * appending, so thousands of idle recorded sessions hold no descriptor, no FileHandle and no native
+ * handle state each (issue 11: memory per idle session within 5 % of recording off).
  *
  * Reopening uses O_WRONLY|O_APPEND without O_CREAT: a .cast that vanished under a running session
  * (someone deleted it) is a write error (ENOENT), never a new headerless file.
@@ -20,28 +20,26 @@ export class CastFile {
   }
 
   readonly #path: string;
-  /** False for a file this writer did not create (a FIFO, /dev/full in tests): never parked. */
-  readonly #parkable: boolean;
   #fh: FileHandle | undefined;
   /** The open in flight, so concurrent callers share it. */
   #opening: Promise<FileHandle> | undefined;
   /** Set by close(): no reopen after it. */
   #closed = false;
 
-  private constructor(path: string, parkable: boolean) {
+  private constructor(path: string) {
     this.#path = path;
-    this.#parkable = parkable;
   }
 
   /** Creates (`wx`, exclusive) or opens (`w`) the file; rejects like fs.open. */
   static async create(path: string, exclusive: boolean, mode: number): Promise<CastFile> {
-    const f = new CastFile(path, exclusive);
+    const f = new CastFile(path);
     f.#adopt(await open(path, exclusive ? 'wx' : 'w', mode));
     return f;
   }
 
-  get isOpen(): boolean {
-    return this.#fh !== undefined;
+  /** A file created earlier and parked: no descriptor until the first write opens it for appending. */
+  static parked(path: string): CastFile {
+    return new CastFile(path);
   }
 
   /** Writes all of `bufs` at the end of the file, reopening a parked file first. */
@@ -58,18 +56,9 @@ export class CastFile {
     }
   }
 
-  /** fdatasync if the file is open (a parked file was closed after its last write). */
+  /** fdatasync (of the whole file, whichever descriptor wrote it); a parked file opens for it. */
   async datasync(): Promise<void> {
-    await this.#fh?.datasync();
-  }
-
-  /**
-   * Closes the descriptor of an idle file; the next writev opens it again. The caller parks only
-   * when no write is in flight. A file it did not create is left open.
-   */
-  park(): Promise<void> {
-    if (!this.#parkable) return Promise.resolve();
-    return this.#release();
+    await (this.#fh ?? (await this.#reopen())).datasync();
   }
 
   /** Closes for good. Idempotent; never rejects. */
