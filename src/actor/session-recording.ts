@@ -10,7 +10,7 @@
  */
 import type { RecordingConfig } from '../actor-link/actor-messages.js';
 import type { PodtermError } from '../protocol/errors.js';
-import { AsciicastWriter } from '../recording/asciicast-writer.js';
+import { AsciicastWriter, type WriterEvents } from '../recording/asciicast-writer.js';
 import type { RecordingStop } from '../recording/recording-files.js';
 import type { ActorLog } from './session-actor.js';
 
@@ -34,21 +34,24 @@ export interface RecordingStart {
   rows: number;
 }
 
-export class SessionRecording {
-  readonly #writer: AsciicastWriter;
+/** The actor's recording; it is also the writer's events object, so it costs no closures per session. */
+export class SessionRecording implements WriterEvents {
+  #writer!: AsciicastWriter;
+  readonly #hooks: RecordingHooks;
+  readonly #session: string;
   readonly #recordInput: boolean;
-  readonly #paced: (paused: boolean) => void;
   #closing: Promise<void> | undefined;
 
-  private constructor(writer: AsciicastWriter, recordInput: boolean, paced: (paused: boolean) => void) {
-    this.#writer = writer;
+  private constructor(hooks: RecordingHooks, session: string, recordInput: boolean) {
+    this.#hooks = hooks;
+    this.#session = session;
     this.#recordInput = recordInput;
-    this.#paced = paced;
   }
 
   /** Rejects with RecordingFailed in strict mode when the file cannot be created. */
   static async start(cfg: RecordingConfig, s: RecordingStart, hooks: RecordingHooks): Promise<SessionRecording> {
-    const writer = await AsciicastWriter.open({
+    const rec = new SessionRecording(hooks, s.session, cfg.recordInput);
+    rec.#writer = await AsciicastWriter.open({
       dir: cfg.dir,
       id: s.session,
       subject: { session: s.session, user: cfg.user, groups: cfg.groups, replica: cfg.replica, namespace: s.namespace, pod: s.pod, container: s.container, command: s.command },
@@ -57,24 +60,30 @@ export class SessionRecording {
       mode: cfg.mode,
       recordInput: cfg.recordInput,
       maxBytes: cfg.maxBytes,
-      onStop: (stop, fatal) => {
-        hooks.stopped(stop);
-        hooks.log(fatal ? 'error' : 'warn', 'recording stopped', { session: s.session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
-        if (fatal) hooks.fatal(fatal);
-      },
-      onDrain: () => hooks.paced(false),
+      events: rec,
     });
-    return new SessionRecording(writer, cfg.recordInput, hooks.paced);
+    return rec;
   }
 
   get path(): string {
     return this.#writer.path;
   }
 
-  output(bytes: Uint8Array): void {
-    if (!this.#writer.output(bytes)) this.#paced(true);
+  /** WriterEvents: the recording stopped early (fatal in strict mode). */
+  stopped(stop: RecordingStop, fatal: PodtermError | undefined): void {
+    this.#hooks.stopped(stop);
+    this.#hooks.log(fatal ? 'error' : 'warn', 'recording stopped', { session: this.#session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
+    if (fatal) this.#hooks.fatal(fatal);
   }
 
+  /** WriterEvents: strict mode, the writer caught up. */
+  drained(): void {
+    this.#hooks.paced(false);
+  }
+
+  output(bytes: Uint8Array): void {
+    if (!this.#writer.output(bytes)) this.#hooks.paced(true);
+  }
   input(bytes: Uint8Array): void {
     if (this.#recordInput) this.#writer.input(bytes);
   }

@@ -3,11 +3,11 @@
  * the session actor off the main thread. Events are formatted at once and queued; the queue is
  * written in large chunks by one write at a time, so a slow disk costs memory up to a cap, never the
  * terminal's pace. At the cap (or `maxBytes`, or a write error) the recording stops:
- * - `best-effort`: events are dropped from there on, a marker says where and why, `onStop` reports it
+ * - `best-effort`: events are dropped from there on, a marker says where and why, `events.stopped` reports it
  *   (a metric, a log line); the session goes on.
  * - `strict`: `open()` rejects with RecordingFailed when the file cannot be created (the session is
- *   refused), and a later stop reports a fatal RecordingFailed through `onStop` (the session ends).
- *   In strict mode `output()` also returns false above half the buffer cap and `onDrain` fires below
+ *   refused), and a later stop reports a fatal RecordingFailed through `events.stopped` (the session ends).
+ *   In strict mode `output()` also returns false above half the buffer cap and `events.drained` fires below
  *   a quarter, so the actor may pause its exec stream rather than lose the session to a slow disk.
  *
  * Output goes through Utf8Bytes, a streaming UTF-8 check: a character split across chunks is carried
@@ -27,7 +27,7 @@ import { WriteQueue } from './write-queue.js';
 import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
 
 export { RECORDING_DEFAULTS } from './writer-options.js';
-export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode } from './writer-options.js';
+export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode, WriterEvents } from './writer-options.js';
 
 export type WriterState = 'open' | 'stopped' | 'closing' | 'closed';
 const EDGES: Readonly<Record<WriterState, readonly WriterState[]>> = {
@@ -103,7 +103,7 @@ export class AsciicastWriter {
   #inputBytes = 0;
   #needDrain = false;
   #closing: Promise<CloseResult> | undefined;
-  /** During open() a strict failure rejects open() instead of calling onStop. */
+  /** During open() a strict failure rejects open() instead of telling events.stopped. */
   #opening = true;
 
   private constructor(opts: AsciicastWriterOptions) {
@@ -130,7 +130,7 @@ export class AsciicastWriter {
 
   /**
    * Output bytes, exactly as the owner received them. Returns false only in strict mode while the
-   * queue is above half the cap (pause the source until onDrain).
+   * queue is above half the cap (pause the source until events.drained).
    */
   output(data: Uint8Array): boolean {
     if (this.#state !== 'open') return this.#drop();
@@ -259,7 +259,7 @@ export class AsciicastWriter {
     const fatal = this.#s.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
     if (fatal && this.#opening) return;
     try {
-      this.#o.onStop?.(this.#stop, fatal);
+      this.#o.events?.stopped?.(this.#stop, fatal);
     } catch {
       // A callback's failure is its own; the recording's state is already final.
     }
@@ -348,9 +348,9 @@ export class AsciicastWriter {
         if (!this.#needDrain || this.#state !== 'open' || (this.#queue?.pending ?? 0) > this.#s.bufferBytes / 4) return;
         this.#needDrain = false;
         try {
-          this.#o.onDrain?.();
+          this.#o.events?.drained?.();
         } catch {
-          // as for onStop
+          // as for events.stopped
         }
       },
       onIdle: () => {

@@ -50,10 +50,16 @@ export interface AsciicastWriterOptions {
   parkAfterMs?: number;
   /** Create the .cast with O_EXCL (default); false opens an existing file (tests on /dev/full, FIFOs). */
   exclusive?: boolean;
+  /** Told when the recording stops early or drains (an object: a session's recording needs no closures). */
+  events?: WriterEvents;
+}
+
+/** What a writer tells its owner. */
+export interface WriterEvents {
   /** The recording stopped early. `fatal` is set in strict mode: end the session with it. */
-  onStop?: (stop: RecordingStop, fatal: PodtermError | undefined) => void;
+  stopped?(stop: RecordingStop, fatal: PodtermError | undefined): void;
   /** Strict mode: the queue fell below a quarter of the cap after output() returned false. */
-  onDrain?: () => void;
+  drained?(): void;
 }
 
 export interface RecordingEnd {

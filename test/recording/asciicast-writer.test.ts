@@ -175,7 +175,7 @@ test('close is idempotent and final: one promise, nothing recorded after, the fi
   assert.deepEqual(cast.events.map((e) => e[2]), ['x', 'end: exit']);
   // O_EXCL: a second recording with the same id does not clobber the first (best-effort: stopped).
   const stops: string[] = [];
-  const again = await AsciicastWriter.open(opts(dir, { onStop: (s) => stops.push(`${s.reason}:${s.errno}`) }));
+  const again = await AsciicastWriter.open(opts(dir, { events: { stopped: (s) => stops.push(`${s.reason}:${s.errno}`) } }));
   assert.deepEqual(stops, ['write-error:EEXIST']);
   await again.close({ exitCode: 0, outcome: 'exit' });
   assert.equal(AsciicastWriter.live, 0);
@@ -204,7 +204,7 @@ test('in a worker thread (where the session actor runs): the file is the same, t
       const { meta } = await w.close({ exitCode: 3, outcome: 'exit' });
       parentPort.postMessage({ liveOpen, liveClosed: AsciicastWriter.live, meta });
     })().catch((err) => parentPort.postMessage({ error: String(err) }));
-  `, { eval: true, workerData: { mod, opts: { ...opts(dir, { id: 'in-worker' }), onStop: undefined }, text: TEXT.toString('utf8') } });
+  `, { eval: true, workerData: { mod, opts: opts(dir, { id: 'in-worker' }), text: TEXT.toString('utf8') } });
   t.after(() => worker.terminate());
   const exited = once(worker, 'exit');
   const [msg] = await once(worker, 'message') as [{ liveOpen: number; liveClosed: number; meta: RecordingMeta; error?: string }];

@@ -31,7 +31,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 function opts(dir: string, stops: Stops, extra: Partial<AsciicastWriterOptions> = {}): AsciicastWriterOptions {
-  return { dir, id: ID, subject: SUBJECT, width: 80, height: 24, onStop: (stop, fatal) => stops.push({ stop, fatal }), ...extra };
+  return { dir, id: ID, subject: SUBJECT, width: 80, height: 24, events: { stopped: (stop, fatal) => stops.push({ stop, fatal }) }, ...extra };
 }
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -184,13 +184,14 @@ test('best-effort, a disk that stalls (a FIFO nobody reads): output never waits,
   assert.equal(AsciicastWriter.live, 0);
 });
 
-test('strict, a disk that stalls: output() asks to pause above half the cap, onDrain resumes, nothing is lost', async (t) => {
+test('strict, a disk that stalls: output() asks to pause above half the cap, events.drained resumes, nothing is lost', async (t) => {
   const dir = await tempDir(t);
   const fifo = await fifoCast(dir, t);
   const stops: Stops = [];
   let drains = 0;
   const w = await AsciicastWriter.open(opts(dir, stops, {
-    mode: 'strict', exclusive: false, bufferBytes: 256 * 1024, flushBytes: 16 * 1024, onDrain: () => drains++,
+    mode: 'strict', exclusive: false, bufferBytes: 256 * 1024, flushBytes: 16 * 1024,
+    events: { stopped: (stop, fatal) => stops.push({ stop, fatal }), drained: () => drains++ },
   }));
   const reader = await fifo.reader();
   const stream = Buffer.alloc(2 * 1024 * 1024, 'abcdefgh\r\n');
@@ -206,7 +207,7 @@ test('strict, a disk that stalls: output() asks to pause above half the cap, onD
     if (!more) {
       paused++;
       const seen = drains;
-      await until(() => drains > seen, 'onDrain');
+      await until(() => drains > seen, 'events.drained');
     } else if (off % 65536 === 0) {
       await sleep(1);
     }

@@ -27,7 +27,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 function opts(dir: string, stops: Stops, extra: Partial<AsciicastWriterOptions> = {}): AsciicastWriterOptions {
-  return { dir, id: ID, subject: SUBJECT, width: 80, height: 24, flushIntervalMs: 20, parkAfterMs: 50, onStop: (stop, fatal) => stops.push({ stop, fatal }), ...extra };
+  return { dir, id: ID, subject: SUBJECT, width: 80, height: 24, flushIntervalMs: 20, parkAfterMs: 50, events: { stopped: (stop, fatal) => stops.push({ stop, fatal }) }, ...extra };
 }
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
