@@ -24,7 +24,7 @@ import {
 } from '../protocol/index.js';
 import { InputCredit } from './input-credit.js';
 import { killLeftovers, markedShellCommand } from './kill-on-close.js';
-import { SessionRecording } from './session-recording.js';
+import { SessionRecording, type RecordingHost } from './session-recording.js';
 import type { KubeContexts } from '../kube/config.js';
 import { KubeApi } from '../kube/api.js';
 import { ExecStream, type ExecAgents } from '../kube/exec.js';
@@ -97,7 +97,7 @@ export interface ActorDeps {
   log: ActorLog;
 }
 
-export class SessionActor {
+export class SessionActor implements RecordingHost {
   #state: ActorState = 'starting';
   readonly #port: SessionPort<ToActor, FromActor>;
   readonly #init: ActorInit;
@@ -209,15 +209,8 @@ export class SessionActor {
       this.#recording = await SessionRecording.start(
         init.recording,
         { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, cols: init.cols, rows: init.rows },
-        {
-          log: this.#deps.log,
-          fatal: (err) => void this.close({ kind: 'error', error: err }),
-          paced: (behind) => {
-            this.#recordingBehind = behind;
-            this.#applyFlow();
-          },
-          stopped: () => this.#deps.counters.recordingStops++,
-        },
+        this,
+        this.#deps.log,
       );
       if (this.#state !== 'starting') return;
     }
@@ -586,6 +579,22 @@ export class SessionActor {
    * The one way out. Idempotent: the first caller starts it, later callers get the same promise.
    * The state turns `closing` before anything is called back, so re-entrant calls see it.
    */
+  /** RecordingHost (session-recording.ts): a strict recording that fails ends the session. */
+  recordingFailed(err: PodtermError): void {
+    void this.close({ kind: 'error', error: err });
+  }
+
+  /** RecordingHost: a strict recording whose disk is behind pauses the exec stream. */
+  recordingPaced(behind: boolean): void {
+    this.#recordingBehind = behind;
+    this.#applyFlow();
+  }
+
+  /** RecordingHost: counted for the metric. */
+  recordingStopped(): void {
+    this.#deps.counters.recordingStops++;
+  }
+
   close(reason: CloseReason): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#to('closing');

@@ -14,14 +14,14 @@ import { AsciicastWriter, type WriterEvents } from '../recording/asciicast-write
 import type { RecordingStop } from '../recording/recording-files.js';
 import type { ActorLog } from './session-actor.js';
 
-export interface RecordingHooks {
-  log: ActorLog;
+/** What the recording needs from its actor (the actor itself: no closures per session). */
+export interface RecordingHost {
   /** Strict mode: the recording failed; end the session with this error. */
-  fatal(err: PodtermError): void;
+  recordingFailed(err: PodtermError): void;
   /** Strict mode back-pressure: true = pause the exec stream, false = resume. */
-  paced(paused: boolean): void;
+  recordingPaced(paused: boolean): void;
   /** A recording stopped early (counted by the host). */
-  stopped(stop: RecordingStop): void;
+  recordingStopped(stop: RecordingStop): void;
 }
 
 export interface RecordingStart {
@@ -37,20 +37,22 @@ export interface RecordingStart {
 /** The actor's recording; it is also the writer's events object, so it costs no closures per session. */
 export class SessionRecording implements WriterEvents {
   #writer!: AsciicastWriter;
-  readonly #hooks: RecordingHooks;
+  readonly #host: RecordingHost;
+  readonly #log: ActorLog;
   readonly #session: string;
   readonly #recordInput: boolean;
   #closing: Promise<void> | undefined;
 
-  private constructor(hooks: RecordingHooks, session: string, recordInput: boolean) {
-    this.#hooks = hooks;
+  private constructor(host: RecordingHost, log: ActorLog, session: string, recordInput: boolean) {
+    this.#host = host;
+    this.#log = log;
     this.#session = session;
     this.#recordInput = recordInput;
   }
 
   /** Rejects with RecordingFailed in strict mode when the file cannot be created. */
-  static async start(cfg: RecordingConfig, s: RecordingStart, hooks: RecordingHooks): Promise<SessionRecording> {
-    const rec = new SessionRecording(hooks, s.session, cfg.recordInput);
+  static async start(cfg: RecordingConfig, s: RecordingStart, host: RecordingHost, log: ActorLog): Promise<SessionRecording> {
+    const rec = new SessionRecording(host, log, s.session, cfg.recordInput);
     rec.#writer = await AsciicastWriter.open({
       dir: cfg.dir,
       id: s.session,
@@ -71,18 +73,18 @@ export class SessionRecording implements WriterEvents {
 
   /** WriterEvents: the recording stopped early (fatal in strict mode). */
   stopped(stop: RecordingStop, fatal: PodtermError | undefined): void {
-    this.#hooks.stopped(stop);
-    this.#hooks.log(fatal ? 'error' : 'warn', 'recording stopped', { session: this.#session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
-    if (fatal) this.#hooks.fatal(fatal);
+    this.#host.recordingStopped(stop);
+    this.#log(fatal ? 'error' : 'warn', 'recording stopped', { session: this.#session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
+    if (fatal) this.#host.recordingFailed(fatal);
   }
 
   /** WriterEvents: strict mode, the writer caught up. */
   drained(): void {
-    this.#hooks.paced(false);
+    this.#host.recordingPaced(false);
   }
 
   output(bytes: Uint8Array): void {
-    if (!this.#writer.output(bytes)) this.#hooks.paced(true);
+    if (!this.#writer.output(bytes)) this.#host.recordingPaced(true);
   }
   input(bytes: Uint8Array): void {
     if (this.#recordInput) this.#writer.input(bytes);
