@@ -94,6 +94,36 @@ test('strict mode refuses a session it cannot record (RecordingFailed), and noth
   assert.match(await stack.gateway.metricsText(), /^podterm_session_failures_total\{code="RecordingFailed"\} 1$/m);
 });
 
+for (const mode of ['strict', 'best-effort'] as const) {
+  test(`a write that fails mid-session (the .cast deleted while the idle recording is parked): ${mode === 'strict' ? 'strict ends the session with RecordingFailed' : 'best-effort keeps it'}`, async (t) => {
+    const recordDir = await tempDir(t, 'podterm-rec-midfail-');
+    const stack = await startStack(t, { workers: 1, recordDir, recordMode: mode });
+    const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', 'echo ready; read x; echo "got $x"; read y; echo "then $y"'] }, { token: ADMIN_TOKEN });
+    t.after(() => c.terminate());
+    await c.waitFor(/ready/);
+    // Idle for longer than the writer's park delay (1 s): the .cast is closed, then deleted.
+    const [cast] = (await readdir(recordDir)).filter((f) => f.endsWith('.cast'));
+    assert.ok(cast, 'the recording exists');
+    await new Promise((r) => setTimeout(r, 1600));
+    await rm(join(recordDir, cast));
+    c.stdin('one\n');
+    if (mode === 'strict') {
+      assert.equal((await c.failed).code, 'RecordingFailed');
+      assert.equal((await c.closed).code, 4414);
+    } else {
+      await c.waitFor(/got one/);
+      c.stdin('two\n');
+      assert.equal((await c.exited).exitCode, 0);
+      assert.match(c.text, /then two/);
+      await c.closed;
+    }
+    await assertNoResidue(stack);
+    assert.match(await stack.gateway.metricsText(), /^podterm_recordings_stopped_total 1$/m);
+    // Reopening never creates a file: no headerless .cast appeared.
+    assert.deepEqual((await readdir(recordDir)).filter((f) => f.endsWith('.cast')), []);
+  });
+}
+
 test('best-effort mode: a recording that cannot start does not stop the session', async (t) => {
   const parent = await tempDir(t, 'podterm-rec-best-');
   const stack = await startStack(t, { workers: 1, recordDir: join(parent, 'missing') });
