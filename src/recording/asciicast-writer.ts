@@ -378,7 +378,8 @@ export class AsciicastWriter {
       }), 'utf8')]);
       await this.#queue.drain();
       if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
-      await writeFileAtomic(metaPath(this.#o.dir, this.#o.id), JSON.stringify(this.#meta(null)) + '\n');
+      // Not fsync'ed: the .cast itself is synced only at close, and a crash leaves endedAt null anyway.
+      await writeFileAtomic(metaPath(this.#o.dir, this.#o.id), JSON.stringify(this.#meta(null)) + '\n', false);
       this.#opening = false;
       this.#schedule();
     } catch (err) {

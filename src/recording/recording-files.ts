@@ -81,13 +81,19 @@ export interface RecordingMeta extends RecordingSubject {
   droppedEvents: number;
 }
 
-/** Writes `path` atomically: a temporary file beside it, fsync, then rename over it. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+/**
+ * Writes `path` atomically: a temporary file beside it, then rename over it, so a reader sees the
+ * old content or the new, never half. With `durable` the data is fsync'ed before the rename (the
+ * final sidecar); without, a crash may leave the file empty, which readers already treat as an
+ * unreadable sidecar (the first sidecar, whose fsync made every recorded session start wait for the
+ * disk: tens of ms here, and a burst of session starts then piled up in memory).
+ */
+export async function writeFileAtomic(path: string, data: string, durable = true): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}${TMP_EXT}`;
   const fh = await open(tmp, 'wx', 0o640);
   try {
     await fh.writeFile(data, 'utf8');
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
