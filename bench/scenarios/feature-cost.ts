@@ -37,7 +37,7 @@ const RECORDING: Feature = {
   name: 'recording',
   args: (mode, dir) => (mode === 'on' ? ['--record-dir', dir] : []),
   floodShare: 0.85,
-  notes: ['The recording dir is a temporary folder on the machine\'s disk; with recording on, every idle session holds an open .cast writer in its actor.'],
+  notes: ['The recording dir is a temporary folder on the machine\'s disk; with recording on, every idle session keeps a parked .cast writer in its actor (its file closed after 1 s without output).'],
 };
 
 const RESUME: Feature = {
