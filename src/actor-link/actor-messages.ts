@@ -21,6 +21,7 @@
  * actor), so output the actor posted before it saw a detach is recognised as stale by the main
  * thread (neither delivered to a socket that attached since nor acknowledged: the actor forgot it).
  */
+import type { GcPauses } from './gc-pauses.js';
 import type { ExecParams } from '../protocol/index.js';
 import type { ActAs } from '../kube/act-as.js';
 
@@ -118,6 +119,8 @@ export interface HostReport {
   timers: number;
   /** V8 heap plus external memory (ArrayBuffers in port queues included) of that thread. */
   heapUsed: number;
+  /** That thread's GC pauses since it started (gc-pauses.ts). */
+  gc: GcPauses;
 }
 
 /** Probe on the BroadcastChannel shared by the supervisor and its worker hosts. */

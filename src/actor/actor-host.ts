@@ -9,6 +9,7 @@ import { ExecAgents } from '../kube/exec.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
 import { AsciicastWriter } from '../recording/asciicast-writer.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
+import { gcPauses, watchGcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
 import { SessionActor, type ActorCounters, type ActorLog } from './session-actor.js';
@@ -27,6 +28,7 @@ export class ActorHost {
   readonly #log: ActorLog;
 
   constructor(kube: KubeSource, log: ActorLog) {
+    watchGcPauses();
     this.#kube = new KubeContexts(kube);
     this.#log = log;
   }
@@ -46,7 +48,7 @@ export class ActorHost {
 
   async report(gc: boolean): Promise<HostReport> {
     if (gc) await collectGarbage();
-    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingStops: this.counters.recordingStops, replayBuffers: this.counters.replay.live, timers: pendingTimers(), heapUsed: threadMemory() };
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingStops: this.counters.recordingStops, replayBuffers: this.counters.replay.live, timers: pendingTimers(), heapUsed: threadMemory(), gc: gcPauses() };
   }
 
   /**

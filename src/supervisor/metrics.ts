@@ -9,6 +9,7 @@
  * counted by the workers themselves.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { GcPauses } from '../actor-link/gc-pauses.js';
 import { ERRORS, type ErrorCode } from '../protocol/errors.js';
 
 export type SessionOutcome = 'exited' | 'error' | 'client_closed' | 'shutdown' | 'worker_lost' | 'refused' | 'idle_timeout';
@@ -43,6 +44,7 @@ export interface LiveCounts {
   recordingStops?: number;
   replayBuffers?: number;
   timers?: number;
+  gc?: { main: GcPauses; workers: GcPauses | undefined };
 }
 
 export class Metrics {
@@ -115,6 +117,44 @@ export class Metrics {
         const now = counts?.recordingStops ?? stopsSeen;
         if (now > stopsSeen) this.inc(now - stopsSeen);
         stopsSeen = Math.max(stopsSeen, now);
+      },
+    });
+
+    // GC pauses per thread kind (gc-pauses.ts): the workers' are invisible to nodejs_gc_duration_seconds.
+    const threads = (c: LiveCounts | undefined): Array<[string, GcPauses]> => {
+      const out: Array<[string, GcPauses]> = [];
+      if (c?.gc) out.push(['main', c.gc.main]);
+      if (c?.gc?.workers) out.push(['workers', c.gc.workers]);
+      return out;
+    };
+    const pauses = (name: string, help: string, pick: (p: GcPauses) => number): void => {
+      const seen = new Map<string, number>();
+      new Counter({
+        name,
+        help,
+        labelNames: ['thread'],
+        registers,
+        collect: async function (this: Counter<'thread'>) {
+          for (const [thread, p] of threads(await metrics.#probeOnce())) {
+            const now = pick(p);
+            const before = seen.get(thread) ?? 0;
+            if (now > before) this.inc({ thread }, now - before);
+            // A recycled worker starts again from zero: count from its new total on.
+            seen.set(thread, now);
+          }
+        },
+      });
+    };
+    pauses('podterm_gc_pauses_total', 'Garbage-collection pauses, by thread kind (main, workers).', (p) => p.count);
+    pauses('podterm_gc_pause_seconds_total', 'Time spent in garbage-collection pauses, by thread kind.', (p) => p.seconds);
+    pauses('podterm_gc_pauses_over_10ms_total', 'Garbage-collection pauses of 10 ms or more, by thread kind: each delays every session on that thread.', (p) => p.over10ms);
+    new Gauge({
+      name: 'podterm_gc_pause_max_seconds',
+      help: 'The longest garbage-collection pause since the threads started, by thread kind.',
+      labelNames: ['thread'],
+      registers,
+      async collect() {
+        for (const [thread, p] of threads(await metrics.#probeOnce())) this.set({ thread }, p.maxMs / 1000);
       },
     });
   }

@@ -8,6 +8,7 @@ import type { ExecParams } from '../protocol/index.js';
 import type { ActorPool } from '../actor-link/actor-pool.js';
 import type { ActAs } from '../kube/act-as.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
+import { gcPauses, sumPauses, watchGcPauses, type GcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
 import type { RecordingConfig } from '../actor-link/actor-messages.js';
 import type { AuditEventName, AuditFields, AuditLog } from '../audit/audit-log.js';
@@ -93,6 +94,8 @@ export interface SupervisorStats {
   workers: number;
   /** Heap used per thread (main thread first), after a GC when asked. */
   heapUsed: number[];
+  /** GC pauses of the main thread, and of the worker threads together (none without workers). */
+  gc: { main: GcPauses; workers: GcPauses | undefined };
 }
 
 type SupervisorState = 'running' | 'draining' | 'closed';
@@ -122,6 +125,7 @@ export class Supervisor {
   readonly #watching = new Map<Attachment, { since: number; audit: AuditFields }>();
 
   constructor(pool: ActorPool, metrics: Metrics, limits: SupervisorLimits, log: LogFn, identity: SessionIdentity, records: SessionRecords = { replica: 'podterm' }) {
+    watchGcPauses();
     this.#identity = identity;
     this.#records = records;
     this.#shares = identity.shares ? new SessionShares(identity.shares, identity.replicaId) : undefined;
@@ -396,6 +400,7 @@ export class Supervisor {
       timers: (this.#pool.workers > 0 ? pendingTimers() : 0) + reports.reduce((n, r) => n + r.timers, 0),
       workers: this.#pool.workers,
       heapUsed: [mainMemory(), ...(this.#pool.workers > 0 ? reports.map((r) => r.heapUsed) : [])],
+      gc: { main: gcPauses(), workers: this.#pool.workers > 0 ? sumPauses(reports.map((r) => r.gc)) : undefined },
     };
   }
 

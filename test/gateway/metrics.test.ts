@@ -84,6 +84,26 @@ test('/metrics: default process metrics, session counters, live gauges, failures
   assert.ok(!JSON.stringify(lines).includes(ADMIN_TOKEN));
 });
 
+test('/metrics: GC pauses of the main thread and of the worker threads (nodejs_gc_duration_seconds sees only the main thread)', async (t) => {
+  const stack = await startStack(t, { workers: 2 });
+  const scrape = async (): Promise<string> => (await fetch(`${stack.url}/metrics`)).text();
+  const first = await scrape();
+  // A forced GC in every thread (the tests run with --expose-gc): each worker observes its own.
+  await stack.gateway.heapAfterGc();
+  await new Promise((r) => setTimeout(r, 100));
+  const text = await scrape();
+  for (const thread of ['main', 'workers']) {
+    const pauses = sample(text, `podterm_gc_pauses_total{thread="${thread}"}`) ?? 0;
+    assert.ok(pauses > (sample(first, `podterm_gc_pauses_total{thread="${thread}"}`) ?? 0), `${thread}: pauses counted (${pauses})`);
+    // Both workers' forced full GCs are in the sum: at least 2 pauses beyond the first scrape.
+    if (thread === 'workers') assert.ok(pauses - (sample(first, 'podterm_gc_pauses_total{thread="workers"}') ?? 0) >= 2, `both workers: ${pauses}`);
+    assert.ok((sample(text, `podterm_gc_pause_seconds_total{thread="${thread}"}`) ?? 0) > 0, `${thread}: pause time`);
+    assert.ok((sample(text, `podterm_gc_pause_max_seconds{thread="${thread}"}`) ?? 0) > 0, `${thread}: longest pause`);
+    assert.notEqual(sample(text, `podterm_gc_pauses_over_10ms_total{thread="${thread}"}`), undefined);
+  }
+  await assertNoResidue(stack);
+});
+
 test('two gateways in one process keep separate counters', async (t) => {
   const stack = await startStack(t, { workers: 0 });
   const other = await startGatewayFor(t, stack.sandbox, { workers: 0 });
