@@ -103,7 +103,7 @@ export class Metrics {
     live('podterm_actors_active', 'Session actors alive, counted by the workers themselves.', (c) => c.actorsActive);
     live('podterm_exec_streams_active', 'Exec sockets to the API server that are open.', (c) => c.execSocketsOpen);
     live('podterm_workers', 'Worker threads running actors (0: the main thread).', (c) => c.workers);
-    live('podterm_recordings_open', 'Session recordings being written by the actors.', (c) => c.recordingsOpen ?? 0);
+    live('podterm_recordings_open', 'Session recordings of open sessions (writing, or parked with their file closed after 1 s without output).', (c) => c.recordingsOpen ?? 0);
     live('podterm_replay_buffers_active', 'Replay rings held by sessions that can be resumed.', (c) => c.replayBuffers ?? 0);
     live('podterm_timers_active', 'Timers pending in the gateway (main thread and workers, those that keep a loop alive); a residue check compares it with an idle baseline.', (c) => c.timers ?? 0);
     // Counted by the actor threads; read at scrape time and added as it grows.
