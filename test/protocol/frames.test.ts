@@ -76,3 +76,26 @@ test('encodeOutputFrame is byte-identical to encode for every bin header size', 
   const big = new Uint8Array([9, 9, 1, 2, 3, 9]);
   assert.deepEqual([...new Uint8Array(encodeOutputFrame(ServerOp.Stdout, big.subarray(2, 5)))], [0x92, 0, 0xc4, 3, 1, 2, 3]);
 });
+
+test('stdin frames: the fast path gives what msgpack decoding gives, for every bin header size, and defers anything else', () => {
+  const rand = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff);
+  for (const n of [0, 1, 2, 100, 255, 256, 1000, 65535, 65536, 70000]) {
+    const payload = rand(n);
+    // msgpackr picks the smallest bin header; another encoder may pick a larger one: both are valid.
+    const frames = [encode([ClientOp.Stdin, payload])];
+    if (n < 0x10000) frames.push(Uint8Array.from([0x92, 0x00, 0xc6, 0, 0, n >> 8, n & 0xff, ...payload]));
+    if (n < 0x100) frames.push(Uint8Array.from([0x92, 0x00, 0xc5, 0, n, ...payload]));
+    for (const f of frames) {
+      const [op, bytes] = decodeClientFrame(f);
+      assert.equal(op, ClientOp.Stdin);
+      assert.deepEqual(Buffer.from(bytes as Uint8Array), Buffer.from(payload), `n=${n} header 0x${(f[2] as number).toString(16)}`);
+    }
+  }
+  // Not exactly [0, bin]: the general decoder decides, with its own errors.
+  const ok = encode([ClientOp.Stdin, rand(10)]);
+  assert.throws(() => decodeClientFrame(Uint8Array.from([...ok, 0x00])), FrameError, 'a trailing byte');
+  assert.throws(() => decodeClientFrame(ok.subarray(0, ok.length - 1)), FrameError, 'one byte short');
+  assert.throws(() => decodeClientFrame(Uint8Array.from([0x92, 0x00, 0xc4, 0xff, 1, 2])), FrameError, 'length past the end');
+  assert.throws(() => decodeClientFrame(pack([0, 'text'])), FrameError, 'a string is not bytes');
+  assert.deepEqual(decodeClientFrame(pack([1, 80, 24])), [1, 80, 24]);
+});
