@@ -36,6 +36,7 @@ import type { SessionPort } from '../actor-link/lane.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import { AttachedSockets } from './attached-sockets.js';
 import { ReplayBuffer, type ReplayCounter } from './replay-buffer.js';
+import type { TimerWheel, WheelTimer } from './timer-wheel.js';
 
 /** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
 export const EXEC_PING_MS = 30_000;
@@ -95,6 +96,11 @@ export interface ActorDeps {
   threadId: number;
   /** Where the actor logs the cause of its end, once, from its close funnel. */
   log: ActorLog;
+  /**
+   * This thread's coarse deadlines: the exec ping, idle timeout, max session age and detach grace
+   * of every session on it (at most WHEEL_TICK_MS late; timer-wheel.ts).
+   */
+  wheel: TimerWheel;
 }
 
 export class SessionActor implements RecordingHost {
@@ -113,7 +119,16 @@ export class SessionActor implements RecordingHost {
   #epoch = 0;
   /** Recent output for sockets that resume; undefined when replay is off or nothing can resume. */
   readonly #replay: ReplayBuffer | undefined;
-  #graceTimer: NodeJS.Timeout | undefined;
+  /**
+   * The session's slow deadlines share one entry on the thread's wheel, armed for the nearest of
+   * them (#armDeadline); #onDeadline sorts out which passed. Times are the wheel's clock (ms).
+   */
+  #deadline: WheelTimer | undefined;
+  #pingAt = 0;
+  /** Max session age: 0 = none. */
+  #expiresAt = 0;
+  /** Detached: when the grace runs out; 0 = not detached. */
+  #graceEndsAt = 0;
   #nudgeTimer: NodeJS.Timeout | undefined;
   /** The pty size as last applied (the nudge returns to it). */
   #size: { cols: number; rows: number };
@@ -137,7 +152,8 @@ export class SessionActor implements RecordingHost {
   #recording: SessionRecording | undefined;
   /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
   #recordingBehind = false;
-  #lastInputAt = Date.now();
+  /** The wheel's clock at the last stdin (the idle timeout counts from it). */
+  #lastInputAt: number;
   /**
    * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
    * a client that ignores it is cut at window + one message (BadFrame), never buffered further.
@@ -155,6 +171,7 @@ export class SessionActor implements RecordingHost {
     this.#port = port;
     this.#init = init;
     this.#deps = deps;
+    this.#lastInputAt = deps.wheel.now();
     this.#size = { cols: init.cols, rows: init.rows };
     this.#asked = { ...this.#size };
     this.#sockets.add(init.opener, 'owner');
@@ -167,7 +184,6 @@ export class SessionActor implements RecordingHost {
       this.#replay = replay;
       this.#disposers.push(() => replay.close());
     }
-    this.#disposers.push(() => clearTimeout(this.#graceTimer));
     this.#disposers.push(() => clearTimeout(this.#nudgeTimer));
     const onMessage = (m: ToActor): void => this.#onMessage(m);
     port.on('message', onMessage);
@@ -236,13 +252,7 @@ export class SessionActor implements RecordingHost {
     if (this.#state !== 'starting') return;
     this.#post({ t: 'opened', container: this.#container, command: this.#command });
     this.#disposers.push(() => clearTimeout(this.#creditTimer));
-    const ping = setInterval(() => exec.ping(), EXEC_PING_MS);
-    this.#disposers.push(() => clearInterval(ping));
-    this.#armIdle(init.idleTimeoutMs);
-    if (init.maxSessionAgeMs > 0) {
-      const age = setTimeout(() => this.close({ kind: 'error', error: new PodtermError('SessionExpired') }), init.maxSessionAgeMs);
-      this.#disposers.push(() => clearTimeout(age));
-    }
+    this.#startDeadlines();
     if (this.#sockets.owners > 0) {
       this.#to('attached');
       // No replay here: what the exec printed so far follows as early output, to every socket.
@@ -271,17 +281,64 @@ export class SessionActor implements RecordingHost {
     return pod.defaultContainer;
   }
 
-  #armIdle(idleMs: number): void {
-    if (idleMs <= 0) return;
-    // One timer re-armed for the remainder, instead of a reset per keystroke.
-    let timer: NodeJS.Timeout;
-    const check = (): void => {
-      const left = this.#lastInputAt + idleMs - Date.now();
-      if (left <= 0) this.close({ kind: 'error', error: new PodtermError('IdleTimeout') });
-      else timer = setTimeout(check, left);
-    };
-    timer = setTimeout(check, idleMs);
-    this.#disposers.push(() => clearTimeout(timer));
+  /**
+   * From the exec's open: a ping every EXEC_PING_MS, the idle timeout (counted from the last
+   * stdin, or the open), the max session age. One wheel entry for all of them; keystrokes move
+   * only #lastInputAt, never the entry.
+   */
+  #startDeadlines(): void {
+    const now = this.#deps.wheel.now();
+    this.#lastInputAt = Math.max(this.#lastInputAt, now);
+    this.#pingAt = now + EXEC_PING_MS;
+    if (this.#init.maxSessionAgeMs > 0) this.#expiresAt = now + this.#init.maxSessionAgeMs;
+    const deadline = this.#deps.wheel.timer(() => this.#onDeadline());
+    this.#deadline = deadline;
+    this.#disposers.push(() => deadline.cancel());
+    this.#armDeadline();
+  }
+
+  /** Arms the session's wheel entry for the nearest of its deadlines. */
+  #armDeadline(): void {
+    const deadline = this.#deadline;
+    if (!deadline) return;
+    let at = this.#pingAt;
+    if (this.#init.idleTimeoutMs > 0) at = Math.min(at, this.#lastInputAt + this.#init.idleTimeoutMs);
+    if (this.#expiresAt > 0) at = Math.min(at, this.#expiresAt);
+    if (this.#graceEndsAt > 0) at = Math.min(at, this.#graceEndsAt);
+    deadline.armAt(at);
+  }
+
+  /**
+   * The wheel entry fired: the first deadline that passed ends the session (as the first of
+   * separate timers would have); else the ping is due, or nothing is (the grace was cancelled or
+   * input moved the idle deadline): re-arm for the nearest.
+   */
+  #onDeadline(): void {
+    if (this.#state !== 'attached' && this.#state !== 'detached') return;
+    const now = this.#deps.wheel.now();
+    let first = Infinity;
+    let reason: CloseReason | undefined;
+    if (this.#expiresAt > 0 && this.#expiresAt <= now) {
+      first = this.#expiresAt;
+      reason = { kind: 'error', error: new PodtermError('SessionExpired') };
+    }
+    const idleAt = this.#init.idleTimeoutMs > 0 ? this.#lastInputAt + this.#init.idleTimeoutMs : Infinity;
+    if (idleAt <= now && idleAt < first) {
+      first = idleAt;
+      reason = { kind: 'error', error: new PodtermError('IdleTimeout') };
+    }
+    if (this.#graceEndsAt > 0 && this.#graceEndsAt <= now && this.#graceEndsAt < first) reason = { kind: 'grace-expired' };
+    if (reason) {
+      void this.close(reason);
+      return;
+    }
+    if (this.#pingAt <= now) {
+      // client-node sends no pings; this keeps the exec alive through proxies (EXEC_PING_MS).
+      this.#exec?.ping();
+      this.#pingAt += EXEC_PING_MS;
+      if (this.#pingAt <= now) this.#pingAt = now + EXEC_PING_MS;
+    }
+    this.#armDeadline();
   }
 
   #onMessage(m: ToActor): void {
@@ -320,8 +377,8 @@ export class SessionActor implements RecordingHost {
     this.#sockets.add(socket, role);
     if (this.#state === 'starting') return;
     if (role === 'owner' && this.#state === 'detached') {
-      clearTimeout(this.#graceTimer);
-      this.#graceTimer = undefined;
+      // The wheel entry stays armed for the old grace; #onDeadline finds nothing due and re-arms.
+      this.#graceEndsAt = 0;
       this.#to('attached');
       // The main thread counts from zero too (new epoch); the new socket gets its own window.
       this.#unacked = 0;
@@ -362,7 +419,8 @@ export class SessionActor implements RecordingHost {
       void this.close({ kind: 'request', request: 'client-gone' });
       return;
     }
-    this.#graceTimer = setTimeout(() => void this.close({ kind: 'grace-expired' }), grace);
+    this.#graceEndsAt = this.#deps.wheel.now() + grace;
+    this.#armDeadline();
   }
 
   /**
@@ -422,7 +480,7 @@ export class SessionActor implements RecordingHost {
     }
     switch (frame[0]) {
       case ClientOp.Stdin:
-        this.#lastInputAt = Date.now();
+        this.#lastInputAt = this.#deps.wheel.now();
         this.#creditTo = socket;
         this.#stdin(frame[1]);
         return;

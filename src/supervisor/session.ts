@@ -444,6 +444,8 @@ export class Session implements AttachmentHost {
     switch (m.t) {
       case 'hello':
         clearTimeout(this.#startDeadline);
+        // A cleared Timeout still holds its callback and this constructor's scope: let both go.
+        this.#startDeadline = undefined;
         this.#threadId = m.threadId;
         if (this.#state === 'starting') {
           this.#to(this.#owners > 0 ? 'attached' : 'detached');
