@@ -151,12 +151,9 @@ export class SessionActor implements RecordingHost, ExecSinks {
   /** Input that came before the exec was open; undefined once open. */
   #earlyInput: Uint8Array[] | undefined = [];
   #earlyBytes = 0;
-  readonly #resize = new ResizeCoalescer((cols, rows) => {
-    this.#cols = cols;
-    this.#rows = rows;
-    this.#exec?.resize(cols, rows);
-    this.#recording?.resize(cols, rows);
-  });
+  /** Made at the first resize a client asks for (many sessions never resize); live once the exec is open. */
+  #resize: ResizeCoalescer | undefined;
+  #resizeLive = false;
   /** The session's asciicast recording (when --record-dir is set); closed in the close funnel. */
   #recording: SessionRecording | undefined;
   /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
@@ -282,7 +279,8 @@ export class SessionActor implements RecordingHost, ExecSinks {
     // The first size goes at once, as kubectl sends it: a TTY process starts at the client's size.
     // Sizes the client asked for while the exec was opening follow through the coalescer.
     exec.resize(init.cols, init.rows);
-    this.#resize.start();
+    this.#resizeLive = true;
+    this.#resize?.start();
     this.#applyFlow();
   }
 
@@ -495,7 +493,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
         this.#stdin(frame[1]);
         return;
       case ClientOp.Resize:
-        this.#resize.request(frame[1], frame[2]);
+        this.#requestResize(frame[1], frame[2]);
         this.#announceSize(socket, frame[1], frame[2]);
         return;
       case ClientOp.Pause:
@@ -507,6 +505,22 @@ export class SessionActor implements RecordingHost, ExecSinks {
         this.#applyFlow();
         return;
     }
+  }
+
+  #requestResize(cols: number, rows: number): void {
+    let resize = this.#resize;
+    if (!resize) {
+      resize = this.#resize = new ResizeCoalescer((c, r) => this.#applySize(c, r));
+      if (this.#resizeLive) resize.start();
+    }
+    resize.request(cols, rows);
+  }
+
+  #applySize(cols: number, rows: number): void {
+    this.#cols = cols;
+    this.#rows = rows;
+    this.#exec?.resize(cols, rows);
+    this.#recording?.resize(cols, rows);
   }
 
   /** A new size (the last resize wins) goes to every other socket as `[5, cols, rows]` (Additions). */
@@ -695,7 +709,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
 
   async #teardown(reason: CloseReason): Promise<void> {
     this.#logCause(reason);
-    this.#resize.close();
+    this.#resize?.close();
     this.#opening?.abort();
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first
     if (reason.kind === 'exit') {
