@@ -5,7 +5,8 @@
  * N idle sessions open (each echoed its prompt). The difference / N, per constructor, is printed as a
  * table and one JSON line. Deterministic in what it counts (objects, bytes), unlike RSS or timings.
  * Usage (after a build):
- *   node dist/bench/tools/session-heap.js [--sessions 1000] [--top 40] [--detail DEPTH] [--gateway-arg ARG]...
+ *   node dist/bench/tools/session-heap.js [--sessions 1000] [--top 40] [--detail DEPTH] [--workers N] [--gateway-arg ARG]...
+ * `--workers N` (default 0) snapshots the main thread only: its share of each session with workers.
  * `--detail` splits closures, plain objects, contexts, promises, timers and strings by their first
  * retainers (`Holder.edge`, DEPTH of them).
  */
@@ -22,16 +23,19 @@ interface Options {
   gatewayArgs: string[];
   /** Retainer path depth for the detailed keys; 0 = none. */
   detail: number;
+  /** 0: every actor on the main thread (the whole session); N: the main thread's share only. */
+  workers: number;
 }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { sessions: 1000, top: 40, gatewayArgs: [], detail: 0 };
+  const o: Options = { sessions: 1000, top: 40, gatewayArgs: [], detail: 0, workers: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--sessions' && v) o.sessions = Number(v), i++;
     else if (a === '--top' && v) o.top = Number(v), i++;
     else if (a === '--detail' && v) o.detail = Number(v), i++;
+    else if (a === '--workers' && v) o.workers = Number(v), i++;
     else if (a === '--gateway-arg' && v) o.gatewayArgs.push(v), i++;
     else throw new Error(`session-heap: unknown argument ${a}`);
   }
@@ -189,7 +193,7 @@ async function run(o: Options): Promise<void> {
     const sandbox = await startSandbox(children);
     const gw: GatewayHandle = await startGateway(children, {
       kubeconfig: sandbox.kubeconfig,
-      workers: 0,
+      workers: o.workers,
       extraArgs: ['--max-sessions', '100000', '--max-sessions-per-token', '100000', '--drain-grace-ms', '0', ...o.gatewayArgs],
       nodeArgs: ['--inspect=127.0.0.1:0'],
     });
