@@ -15,7 +15,6 @@
  * flood or under many typists one turn carries several. A lone keystroke waits for nothing but the
  * end of the callbacks already running.
  */
-import { EventEmitter } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
 
 interface LaneEnvelope {
@@ -24,19 +23,81 @@ interface LaneEnvelope {
 }
 const BYE = { t: 'bye' } as const;
 
-/** One session's end of a lane: the subset of MessagePort that actors and sessions use. */
-export class SessionPort<In = unknown, Out = unknown> extends EventEmitter {
+type PortEvent = 'message' | 'close';
+type Listener = (...args: any[]) => void;
+/** One listener (the usual case) is kept as is, more in an array. */
+type Listeners = Listener | Listener[] | undefined;
+
+function added(ls: Listeners, fn: Listener): Listeners {
+  return ls === undefined ? fn : Array.isArray(ls) ? [...ls, fn] : [ls, fn];
+}
+
+function removed(ls: Listeners, fn: Listener): Listeners {
+  if (ls === fn) return undefined;
+  if (!Array.isArray(ls)) return ls;
+  const i = ls.lastIndexOf(fn);
+  if (i < 0) return ls;
+  const rest = ls.filter((_, j) => j !== i);
+  return rest.length === 1 ? rest[0] : rest;
+}
+
+/**
+ * One session's end of a lane: the subset of MessagePort that actors and sessions use, with the
+ * EventEmitter methods they call ('message' and 'close' only). Not an EventEmitter: its listener
+ * table is a dictionary-mode object from the start, ~0.2 KB per port, two ports per idle session
+ * (issue 13).
+ */
+export class SessionPort<In = unknown, Out = unknown> {
   readonly id: string;
   #lane: Lane | undefined;
-  #held: Array<[Out, ArrayBuffer[] | undefined]> = [];
+  #held: Array<[Out, ArrayBuffer[] | undefined]> | undefined;
   #closed = false;
+  #onMessage: Listeners;
+  #onClose: Listeners;
 
   constructor(id: string) {
-    super();
     this.id = id;
   }
 
-  /** Typed listener for the peer's messages ('close' is a plain EventEmitter event). */
+  on(event: PortEvent, fn: Listener): this {
+    if (event === 'message') this.#onMessage = added(this.#onMessage, fn);
+    else this.#onClose = added(this.#onClose, fn);
+    return this;
+  }
+
+  once(event: PortEvent, fn: Listener): this {
+    const wrapper: Listener = (...args) => {
+      this.off(event, wrapper);
+      fn(...args);
+    };
+    return this.on(event, wrapper);
+  }
+
+  off(event: PortEvent, fn: Listener): this {
+    if (event === 'message') this.#onMessage = removed(this.#onMessage, fn);
+    else this.#onClose = removed(this.#onClose, fn);
+    return this;
+  }
+
+  listenerCount(event: PortEvent): number {
+    const ls = event === 'message' ? this.#onMessage : this.#onClose;
+    return ls === undefined ? 0 : Array.isArray(ls) ? ls.length : 1;
+  }
+
+  removeAllListeners(event?: PortEvent): this {
+    if (event !== 'close') this.#onMessage = undefined;
+    if (event !== 'message') this.#onClose = undefined;
+    return this;
+  }
+
+  /** Calls the listeners registered when the event came, in order (on/off replace the array, never change it). */
+  #emit(ls: Listeners, arg?: unknown): void {
+    if (ls === undefined) return;
+    if (!Array.isArray(ls)) ls(arg);
+    else for (const fn of ls) fn(arg);
+  }
+
+  /** Typed listener for the peer's messages. */
   onMessage(fn: (m: In) => void): () => void {
     this.on('message', fn);
     return () => this.off('message', fn);
@@ -50,14 +111,16 @@ export class SessionPort<In = unknown, Out = unknown> extends EventEmitter {
   postMessage(m: Out, transfer?: ArrayBuffer[]): void {
     if (this.#closed) return;
     if (this.#lane) this.#lane.send(this.id, m, transfer);
-    else this.#held.push([m, transfer]);
+    else (this.#held ??= []).push([m, transfer]);
   }
 
   bind(lane: Lane): void {
     if (this.#lane || this.#closed) return;
     this.#lane = lane;
     lane.attach(this);
-    for (const [m, t] of this.#held.splice(0)) lane.send(this.id, m, t);
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const [m, t] of held) lane.send(this.id, m, t);
   }
 
   /** Closes both ends: the peer sees 'close' after every message posted before. */
@@ -71,7 +134,7 @@ export class SessionPort<In = unknown, Out = unknown> extends EventEmitter {
   deliver(m: unknown): void {
     if (this.#closed) return;
     if (typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'bye') this.#end();
-    else this.emit('message', m as In);
+    else this.#emit(this.#onMessage, m);
   }
 
   /** @internal the lane's port closed (its worker died): this end closes too. */
@@ -82,10 +145,10 @@ export class SessionPort<In = unknown, Out = unknown> extends EventEmitter {
   #end(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#held = [];
+    this.#held = undefined;
     this.#lane?.detach(this.id);
     this.#lane = undefined;
-    this.emit('close');
+    this.#emit(this.#onClose);
     this.removeAllListeners('message');
   }
 }

@@ -13,6 +13,7 @@ import { gcPauses, watchGcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
 import { SessionActor, type ActorCounters, type ActorLog } from './session-actor.js';
+import { TimerWheel } from './timer-wheel.js';
 
 /** The rejection text of a task that reached a thread without a lane (the supervisor retries). */
 export const NO_LANE = 'podterm: this worker has no lane yet';
@@ -20,6 +21,8 @@ export const NO_LANE = 'podterm: this worker has no lane yet';
 export class ActorHost {
   readonly #kube: KubeContexts;
   readonly #agents = new ExecAgents();
+  /** The coarse deadlines of every session on this thread (one Node timer while any is armed). */
+  readonly #wheel = new TimerWheel();
   readonly counters: ActorCounters = { actors: 0, execs: 0, recordingStops: 0, replay: { live: 0 } };
   #probe: BroadcastChannel | undefined;
   /** This thread's one port to the supervisor, carrying every session on it. */
@@ -62,7 +65,7 @@ export class ActorHost {
     if (!current) return Promise.reject(new Error(NO_LANE));
     const port = new SessionPort<ToActor, FromActor>(init.session);
     port.bind(current);
-    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId, log: this.#log }).run();
+    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId, log: this.#log, wheel: this.#wheel }).run();
   }
 
   adoptLane(port: MessagePort): void {
@@ -77,6 +80,7 @@ export class ActorHost {
   }
 
   close(): void {
+    this.#wheel.close();
     this.#probe?.close();
     this.#probe = undefined;
     this.#lane?.close();

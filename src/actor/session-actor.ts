@@ -27,7 +27,7 @@ import { killLeftovers, markedShellCommand } from './kill-on-close.js';
 import { SessionRecording, type RecordingHost } from './session-recording.js';
 import type { KubeContexts } from '../kube/config.js';
 import { KubeApi } from '../kube/api.js';
-import { ExecStream, type ExecAgents } from '../kube/exec.js';
+import { ExecStream, type ExecAgents, type ExecSinks } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
 import type { KubeStatus } from '../kube/errors.js';
@@ -36,6 +36,7 @@ import type { SessionPort } from '../actor-link/lane.js';
 import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import { AttachedSockets } from './attached-sockets.js';
 import { ReplayBuffer, type ReplayCounter } from './replay-buffer.js';
+import type { TimerWheel, WheelTimer } from './timer-wheel.js';
 
 /** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
 export const EXEC_PING_MS = 30_000;
@@ -95,14 +96,24 @@ export interface ActorDeps {
   threadId: number;
   /** Where the actor logs the cause of its end, once, from its close funnel. */
   log: ActorLog;
+  /**
+   * This thread's coarse deadlines: the exec ping, idle timeout, max session age and detach grace
+   * of every session on it (at most WHEEL_TICK_MS late; timer-wheel.ts).
+   */
+  wheel: TimerWheel;
 }
 
-export class SessionActor implements RecordingHost {
+/**
+ * Memory (issue 13): an idle session should cost little more than its two sockets, so what it holds
+ * for its whole life sits in fields released by one #release() at the end of the teardown, rather
+ * than in a closure per resource; the exec stream calls the actor's ExecSinks methods; what only
+ * the start needs (the abort controller, early input and output) is dropped once the exec is open.
+ */
+export class SessionActor implements RecordingHost, ExecSinks {
   #state: ActorState = 'starting';
   readonly #port: SessionPort<ToActor, FromActor>;
   readonly #init: ActorInit;
   readonly #deps: ActorDeps;
-  readonly #disposers: Array<() => void> = [];
   #exec: ExecStream | undefined;
   #container = '';
   /** The exec ran podterm's marked shell: its leftovers are ended at close. */
@@ -113,31 +124,42 @@ export class SessionActor implements RecordingHost {
   #epoch = 0;
   /** Recent output for sockets that resume; undefined when replay is off or nothing can resume. */
   readonly #replay: ReplayBuffer | undefined;
-  #graceTimer: NodeJS.Timeout | undefined;
+  /**
+   * The session's slow deadlines share one entry on the thread's wheel, armed for the nearest of
+   * them (#armDeadline); #onDeadline sorts out which passed. Times are the wheel's clock (ms).
+   */
+  #deadline: WheelTimer | undefined;
+  #pingAt = 0;
+  /** Max session age: 0 = none. */
+  #expiresAt = 0;
+  /** Detached: when the grace runs out; 0 = not detached. */
+  #graceEndsAt = 0;
   #nudgeTimer: NodeJS.Timeout | undefined;
   /** The pty size as last applied (the nudge returns to it). */
-  #size: { cols: number; rows: number };
+  #cols: number;
+  #rows: number;
   /** The size last asked for by an owner socket: a change is announced to the others (op 5). */
-  #asked: { cols: number; rows: number };
-  /** Output frames encoded before the first Started went out (posted right after it). */
-  #earlyOutput: ArrayBuffer[] = [];
+  #askedCols: number;
+  #askedRows: number;
+  /** Output frames encoded before the first Started went out (posted right after it); undefined once open. */
+  #earlyOutput: ArrayBuffer[] | undefined = [];
   /** Input credit goes to the socket that typed last (one window per session; see InputCredit). */
   #creditTo: number | undefined;
   /** Output bytes posted to the main thread and not yet acknowledged (taken by the browser socket). */
   #unacked = 0;
   readonly #stdout = new OutputBatcher((chunk) => this.#emit(ServerOp.Stdout, chunk));
-  #earlyInput: Uint8Array[] = [];
+  /** Input that came before the exec was open; undefined once open. */
+  #earlyInput: Uint8Array[] | undefined = [];
   #earlyBytes = 0;
-  readonly #resize = new ResizeCoalescer((cols, rows) => {
-    this.#size = { cols, rows };
-    this.#exec?.resize(cols, rows);
-    this.#recording?.resize(cols, rows);
-  });
+  /** Made at the first resize a client asks for (many sessions never resize); live once the exec is open. */
+  #resize: ResizeCoalescer | undefined;
+  #resizeLive = false;
   /** The session's asciicast recording (when --record-dir is set); closed in the close funnel. */
   #recording: SessionRecording | undefined;
   /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
   #recordingBehind = false;
-  #lastInputAt = Date.now();
+  /** The wheel's clock at the last stdin (the idle timeout counts from it). */
+  #lastInputAt: number;
   /**
    * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
    * a client that ignores it is cut at window + one message (BadFrame), never buffered further.
@@ -148,34 +170,39 @@ export class SessionActor implements RecordingHost {
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
   #closing: Promise<void> | undefined;
   #starting: Promise<void> = Promise.resolve();
-  /** Aborts an exec open in progress when the session closes first. */
-  readonly #opening = new AbortController();
+  /** Aborts an exec open in progress when the session closes first; undefined once the exec is open. */
+  #opening: AbortController | undefined = new AbortController();
+  readonly #onPortMessage = (m: ToActor): void => this.#onMessage(m);
 
   constructor(port: SessionPort<ToActor, FromActor>, init: ActorInit, deps: ActorDeps) {
     this.#port = port;
     this.#init = init;
     this.#deps = deps;
-    this.#size = { cols: init.cols, rows: init.rows };
-    this.#asked = { ...this.#size };
+    this.#lastInputAt = deps.wheel.now();
+    this.#cols = this.#askedCols = init.cols;
+    this.#rows = this.#askedRows = init.rows;
     this.#sockets.add(init.opener, 'owner');
+    // Each acquisition here is released in #release(), in reverse order.
     deps.counters.actors++;
-    this.#disposers.push(() => deps.counters.actors--);
     // Only a session that can outlive its socket needs a replay; the ring allocates as output comes.
     const replayBytes = init.replayBytes ?? 0;
-    if (replayBytes > 0 && (init.detachGraceMs ?? 0) > 0) {
-      const replay = new ReplayBuffer(replayBytes, { counter: deps.counters.replay });
-      this.#replay = replay;
-      this.#disposers.push(() => replay.close());
-    }
-    this.#disposers.push(() => clearTimeout(this.#graceTimer));
-    this.#disposers.push(() => clearTimeout(this.#nudgeTimer));
-    const onMessage = (m: ToActor): void => this.#onMessage(m);
-    port.on('message', onMessage);
-    this.#disposers.push(() => {
-      port.off('message', onMessage);
-      port.close();
-    });
+    if (replayBytes > 0 && (init.detachGraceMs ?? 0) > 0) this.#replay = new ReplayBuffer(replayBytes, { counter: deps.counters.replay });
+    port.on('message', this.#onPortMessage);
     this.#post({ t: 'hello', threadId: deps.threadId });
+  }
+
+  /**
+   * Everything the actor holds for its life, released once, last in the teardown, in the reverse
+   * order of acquisition: the wheel entry and the short timers, the port, the replay ring, the count.
+   */
+  #release(): void {
+    this.#deadline?.cancel();
+    clearTimeout(this.#creditTimer);
+    clearTimeout(this.#nudgeTimer);
+    this.#port.off('message', this.#onPortMessage);
+    this.#port.close();
+    this.#replay?.close();
+    this.#deps.counters.actors--;
   }
 
   get state(): ActorState {
@@ -202,7 +229,8 @@ export class SessionActor implements RecordingHost {
     const who = { context: init.context, as: init.as };
     const { kc, headers } = this.#deps.kube.identity(who);
     this.#command = init.command ?? [...SHELL_COMMAND];
-    this.#container = init.container ?? (await this.#defaultContainer(this.#opening.signal));
+    const opening = this.#opening as AbortController;
+    this.#container = init.container ?? (await this.#defaultContainer(opening.signal));
     if (this.#state !== 'starting') return;
     if (init.recording) {
       // Before the exec: in strict mode a recording that cannot start refuses the session.
@@ -220,47 +248,39 @@ export class SessionActor implements RecordingHost {
     const exec = await ExecStream.open(
       kc,
       { kind: init.attach ? 'attach' : 'exec', namespace: init.namespace, pod: init.pod, container: this.#container, command: marked ?? this.#command, tty: true },
-      {
-        stdout: (b) => this.#output(ServerOp.Stdout, b),
-        stderr: (b) => this.#output(ServerOp.Stderr, b),
-        status: (s) => this.#onStatus(s),
-        failed: (error) => void this.close({ kind: 'error', error }),
-        closed: () => void this.close({ kind: 'error', error: new PodtermError('UpstreamUnavailable', 'The API server closed the exec stream.') }),
-      },
-      { signal: this.#opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers },
+      this,
+      { signal: opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers },
     );
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
     this.#deps.counters.execs++;
+    this.#opening = undefined;
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#post({ t: 'opened', container: this.#container, command: this.#command });
-    this.#disposers.push(() => clearTimeout(this.#creditTimer));
-    const ping = setInterval(() => exec.ping(), EXEC_PING_MS);
-    this.#disposers.push(() => clearInterval(ping));
-    this.#armIdle(init.idleTimeoutMs);
-    if (init.maxSessionAgeMs > 0) {
-      const age = setTimeout(() => this.close({ kind: 'error', error: new PodtermError('SessionExpired') }), init.maxSessionAgeMs);
-      this.#disposers.push(() => clearTimeout(age));
-    }
+    this.#startDeadlines();
     if (this.#sockets.owners > 0) {
       this.#to('attached');
       // No replay here: what the exec printed so far follows as early output, to every socket.
       for (const socket of this.#sockets.ids()) this.#greet(socket, false);
-      for (const ab of this.#earlyOutput.splice(0)) this.#postOut(ab);
+      const early = this.#earlyOutput ?? [];
+      this.#earlyOutput = undefined;
+      for (const ab of early) this.#postOut(ab);
     } else {
       // Every socket left while the exec was opening (a reload): the session waits, detached.
-      this.#earlyOutput = [];
+      this.#earlyOutput = undefined;
       this.#to('detached');
       this.#armGrace();
     }
-    for (const chunk of this.#earlyInput) this.#write(exec, chunk);
-    this.#earlyInput = [];
+    const input = this.#earlyInput ?? [];
+    this.#earlyInput = undefined;
+    for (const chunk of input) this.#write(exec, chunk);
     this.#settleCredit();
     // The first size goes at once, as kubectl sends it: a TTY process starts at the client's size.
     // Sizes the client asked for while the exec was opening follow through the coalescer.
     exec.resize(init.cols, init.rows);
-    this.#resize.start();
+    this.#resizeLive = true;
+    this.#resize?.start();
     this.#applyFlow();
   }
 
@@ -271,17 +291,62 @@ export class SessionActor implements RecordingHost {
     return pod.defaultContainer;
   }
 
-  #armIdle(idleMs: number): void {
-    if (idleMs <= 0) return;
-    // One timer re-armed for the remainder, instead of a reset per keystroke.
-    let timer: NodeJS.Timeout;
-    const check = (): void => {
-      const left = this.#lastInputAt + idleMs - Date.now();
-      if (left <= 0) this.close({ kind: 'error', error: new PodtermError('IdleTimeout') });
-      else timer = setTimeout(check, left);
-    };
-    timer = setTimeout(check, idleMs);
-    this.#disposers.push(() => clearTimeout(timer));
+  /**
+   * From the exec's open: a ping every EXEC_PING_MS, the idle timeout (counted from the last
+   * stdin, or the open), the max session age. One wheel entry for all of them; keystrokes move
+   * only #lastInputAt, never the entry.
+   */
+  #startDeadlines(): void {
+    const now = this.#deps.wheel.now();
+    this.#lastInputAt = Math.max(this.#lastInputAt, now);
+    this.#pingAt = now + EXEC_PING_MS;
+    if (this.#init.maxSessionAgeMs > 0) this.#expiresAt = now + this.#init.maxSessionAgeMs;
+    this.#deadline = this.#deps.wheel.timer(() => this.#onDeadline());
+    this.#armDeadline();
+  }
+
+  /** Arms the session's wheel entry for the nearest of its deadlines. */
+  #armDeadline(): void {
+    const deadline = this.#deadline;
+    if (!deadline) return;
+    let at = this.#pingAt;
+    if (this.#init.idleTimeoutMs > 0) at = Math.min(at, this.#lastInputAt + this.#init.idleTimeoutMs);
+    if (this.#expiresAt > 0) at = Math.min(at, this.#expiresAt);
+    if (this.#graceEndsAt > 0) at = Math.min(at, this.#graceEndsAt);
+    deadline.armAt(at);
+  }
+
+  /**
+   * The wheel entry fired: the first deadline that passed ends the session (as the first of
+   * separate timers would have); else the ping is due, or nothing is (the grace was cancelled or
+   * input moved the idle deadline): re-arm for the nearest.
+   */
+  #onDeadline(): void {
+    if (this.#state !== 'attached' && this.#state !== 'detached') return;
+    const now = this.#deps.wheel.now();
+    let first = Infinity;
+    let reason: CloseReason | undefined;
+    if (this.#expiresAt > 0 && this.#expiresAt <= now) {
+      first = this.#expiresAt;
+      reason = { kind: 'error', error: new PodtermError('SessionExpired') };
+    }
+    const idleAt = this.#init.idleTimeoutMs > 0 ? this.#lastInputAt + this.#init.idleTimeoutMs : Infinity;
+    if (idleAt <= now && idleAt < first) {
+      first = idleAt;
+      reason = { kind: 'error', error: new PodtermError('IdleTimeout') };
+    }
+    if (this.#graceEndsAt > 0 && this.#graceEndsAt <= now && this.#graceEndsAt < first) reason = { kind: 'grace-expired' };
+    if (reason) {
+      void this.close(reason);
+      return;
+    }
+    if (this.#pingAt <= now) {
+      // client-node sends no pings; this keeps the exec alive through proxies (EXEC_PING_MS).
+      this.#exec?.ping();
+      this.#pingAt += EXEC_PING_MS;
+      if (this.#pingAt <= now) this.#pingAt = now + EXEC_PING_MS;
+    }
+    this.#armDeadline();
   }
 
   #onMessage(m: ToActor): void {
@@ -320,8 +385,8 @@ export class SessionActor implements RecordingHost {
     this.#sockets.add(socket, role);
     if (this.#state === 'starting') return;
     if (role === 'owner' && this.#state === 'detached') {
-      clearTimeout(this.#graceTimer);
-      this.#graceTimer = undefined;
+      // The wheel entry stays armed for the old grace; #onDeadline finds nothing due and re-arms.
+      this.#graceEndsAt = 0;
       this.#to('attached');
       // The main thread counts from zero too (new epoch); the new socket gets its own window.
       this.#unacked = 0;
@@ -362,7 +427,8 @@ export class SessionActor implements RecordingHost {
       void this.close({ kind: 'request', request: 'client-gone' });
       return;
     }
-    this.#graceTimer = setTimeout(() => void this.close({ kind: 'grace-expired' }), grace);
+    this.#graceEndsAt = this.#deps.wheel.now() + grace;
+    this.#armDeadline();
   }
 
   /**
@@ -380,7 +446,7 @@ export class SessionActor implements RecordingHost {
         {
           session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command,
           ...(owner ? { inputWindow: this.#credit.window, ...(init.resumeToken !== undefined ? { resumeToken: init.resumeToken } : {}) } : {}),
-          role: owner ? 'owner' : 'observer', resumed, cols: this.#asked.cols, rows: this.#asked.rows,
+          role: owner ? 'owner' : 'observer', resumed, cols: this.#askedCols, rows: this.#askedRows,
         },
       ],
       socket,
@@ -400,11 +466,11 @@ export class SessionActor implements RecordingHost {
   #nudge(): void {
     const exec = this.#exec;
     if (!exec || this.#nudgeTimer) return;
-    const { cols, rows } = this.#size;
-    exec.resize(cols, rows > 1 ? rows - 1 : rows + 1);
+    const rows = this.#rows;
+    exec.resize(this.#cols, rows > 1 ? rows - 1 : rows + 1);
     this.#nudgeTimer = setTimeout(() => {
       this.#nudgeTimer = undefined;
-      this.#exec?.resize(this.#size.cols, this.#size.rows);
+      this.#exec?.resize(this.#cols, this.#rows);
     }, NUDGE_MS);
   }
 
@@ -422,12 +488,12 @@ export class SessionActor implements RecordingHost {
     }
     switch (frame[0]) {
       case ClientOp.Stdin:
-        this.#lastInputAt = Date.now();
+        this.#lastInputAt = this.#deps.wheel.now();
         this.#creditTo = socket;
         this.#stdin(frame[1]);
         return;
       case ClientOp.Resize:
-        this.#resize.request(frame[1], frame[2]);
+        this.#requestResize(frame[1], frame[2]);
         this.#announceSize(socket, frame[1], frame[2]);
         return;
       case ClientOp.Pause:
@@ -441,10 +507,27 @@ export class SessionActor implements RecordingHost {
     }
   }
 
+  #requestResize(cols: number, rows: number): void {
+    let resize = this.#resize;
+    if (!resize) {
+      resize = this.#resize = new ResizeCoalescer((c, r) => this.#applySize(c, r));
+      if (this.#resizeLive) resize.start();
+    }
+    resize.request(cols, rows);
+  }
+
+  #applySize(cols: number, rows: number): void {
+    this.#cols = cols;
+    this.#rows = rows;
+    this.#exec?.resize(cols, rows);
+    this.#recording?.resize(cols, rows);
+  }
+
   /** A new size (the last resize wins) goes to every other socket as `[5, cols, rows]` (Additions). */
   #announceSize(from: number, cols: number, rows: number): void {
-    if (cols === this.#asked.cols && rows === this.#asked.rows) return;
-    this.#asked = { cols, rows };
+    if (cols === this.#askedCols && rows === this.#askedRows) return;
+    this.#askedCols = cols;
+    this.#askedRows = rows;
     if (this.#state !== 'attached' && this.#state !== 'detached') return; // starting: Started carries it
     this.#unacked += this.#sendFrame([ServerOp.Size, cols, rows], { except: from });
   }
@@ -459,7 +542,7 @@ export class SessionActor implements RecordingHost {
         void this.close({ kind: 'error', error: new PodtermError('BadFrame', 'Too much input before the session opened.') });
         return;
       }
-      this.#earlyInput.push(bytes);
+      this.#earlyInput?.push(bytes);
       return;
     }
     if (this.#credit.overrun(exec.bufferedAmount)) {
@@ -525,7 +608,7 @@ export class SessionActor implements RecordingHost {
     // One copy of the output into a frame of its own, transferred (not copied) to the main thread.
     const ab = encodeOutputFrame(op, chunk);
     if (this.#state === 'starting') {
-      this.#earlyOutput.push(ab);
+      this.#earlyOutput?.push(ab);
       return;
     }
     this.#postOut(ab);
@@ -538,6 +621,28 @@ export class SessionActor implements RecordingHost {
     if (this.#unacked > OUTPUT_WINDOW) this.#applyFlow();
   }
 
+
+  // ---- ExecSinks: called by this session's exec stream only ----
+
+  stdout(data: Buffer): void {
+    this.#output(ServerOp.Stdout, data);
+  }
+
+  stderr(data: Buffer): void {
+    this.#output(ServerOp.Stderr, data);
+  }
+
+  status(s: KubeStatus): void {
+    this.#onStatus(s);
+  }
+
+  failed(error: PodtermError): void {
+    void this.close({ kind: 'error', error });
+  }
+
+  closed(): void {
+    void this.close({ kind: 'error', error: new PodtermError('UpstreamUnavailable', 'The API server closed the exec stream.') });
+  }
 
   #onStatus(s: KubeStatus): void {
     const outcome = execOutcome(s, { container: this.#container, command: this.#command, userCommand: this.#init.command != null });
@@ -604,8 +709,8 @@ export class SessionActor implements RecordingHost {
 
   async #teardown(reason: CloseReason): Promise<void> {
     this.#logCause(reason);
-    this.#resize.close();
-    this.#opening.abort();
+    this.#resize?.close();
+    this.#opening?.abort();
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first
     if (reason.kind === 'exit') {
       this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }], 'all');
@@ -640,7 +745,7 @@ export class SessionActor implements RecordingHost {
       await recording.close(reason.kind === 'exit' ? reason.exitCode : null, outcome);
     }
     this.#to('closed');
-    for (const dispose of this.#disposers.splice(0).reverse()) dispose();
+    this.#release();
     this.#done();
   }
 }

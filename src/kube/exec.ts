@@ -88,11 +88,15 @@ function withHeaders(opts: WebSocket.ClientOptions, headers: HeaderLines): WebSo
 
 type State = 'open' | 'closing' | 'closed';
 
+/** After 'error', ws emits 'close': the one place the stream ends. Shared, not one closure per stream. */
+function ignoreError(): void {}
+
 export class ExecStream {
   #state: State = 'open';
   readonly #ws: WebSocket;
   readonly #sinks: ExecSinks;
-  readonly #closed: Promise<void>;
+  /** Settles once the socket is gone; made only when close() waits for it (an idle stream keeps none). */
+  #gone: { promise: Promise<void>; resolve: () => void } | undefined;
   #paused = false;
   #socketPaused = false;
   #draining = false;
@@ -106,19 +110,33 @@ export class ExecStream {
   private constructor(ws: WebSocket, sinks: ExecSinks) {
     this.#ws = ws;
     this.#sinks = sinks;
-    this.#closed = new Promise((resolve) => {
-      ws.once('close', () => {
-        this.#state = 'closed';
-        // ws emits nothing after 'close'.
-        ws.removeAllListeners();
-        resolve();
-        this.#closePending = true;
-        this.#notifyClosed();
-      });
-    });
+    ws.on('close', this.#onClose);
     // A send after the peer went away, or an RST, surfaces here; 'close' follows.
-    ws.on('error', () => undefined);
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('error', ignoreError);
+    ws.on('message', this.#onSocketMessage);
+  }
+
+  readonly #onSocketMessage = (data: Buffer, isBinary: boolean): void => this.#onMessage(data, isBinary);
+
+  readonly #onClose = (): void => {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    // ws emits nothing after 'close'.
+    this.#ws.removeAllListeners();
+    this.#gone?.resolve();
+    this.#closePending = true;
+    this.#notifyClosed();
+  };
+
+  /** Resolves once the socket is gone. */
+  #closed(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    if (!this.#gone) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#gone = { promise, resolve };
+    }
+    return this.#gone.promise;
   }
 
   /** Opens the stream; rejects with a PodtermError (NotFound, Forbidden, UpstreamUnavailable...). */
@@ -280,7 +298,7 @@ export class ExecStream {
     this.#parked = [];
     this.#parkedBytes = 0;
     this.#paused = false;
-    if (this.#state !== 'open') return this.#closed;
+    if (this.#state !== 'open') return this.#closed();
     this.#state = 'closing';
     const ws = this.#ws;
     if (ws.readyState === WebSocket.OPEN) {
@@ -289,10 +307,10 @@ export class ExecStream {
       if (this.#socketPaused) ws.resume();
       ws.close(1000);
       const timer = setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS);
-      void this.#closed.then(() => clearTimeout(timer));
+      void this.#closed().then(() => clearTimeout(timer));
     } else {
       ws.terminate();
     }
-    return this.#closed;
+    return this.#closed();
   }
 }

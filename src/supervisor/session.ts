@@ -131,14 +131,16 @@ export class Session implements AttachmentHost {
   #failure: ErrorCode | undefined;
   #deadline: NodeJS.Timeout | undefined;
   #startDeadline: NodeJS.Timeout | undefined;
-  readonly #where: { namespace: string; pod: string; container: string | null | undefined };
   #closeCode: number | undefined;
   #exitCode: number | null | undefined;
   #bytesIn = 0;
   #bytesOut = 0;
-  /** Settles when the actor has ended (or its worker died, or it was given up). Never rejects. */
-  readonly finished: Promise<void>;
-  #finish!: () => void;
+  /** What the actor's end waits for: its task settled (`run`), and its port closed after its last message (`port`). */
+  #actorRun: 'running' | 'ended' | 'failed' = 'running';
+  #actorError: unknown;
+  #portClosed = false;
+  /** Made when someone waits for the end (an idle session keeps no promise for it). */
+  #finished: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /** The owner socket that opened the session (attached before the actor runs, see ActorInit.opener). */
   readonly opener: Attachment;
@@ -152,14 +154,15 @@ export class Session implements AttachmentHost {
     this.#owners = 1;
     this.opener = opener;
     this.#init = { ...init, opener: opener.id };
-    this.#where = { namespace: init.namespace, pod: init.pod, container: init.container };
-    this.finished = new Promise((resolve) => (this.#finish = resolve));
     const port = new SessionPort<FromActor, ToActor>(init.session);
     this.#port = port;
     port.on('message', (m: FromActor) => this.#fromActor(m));
     // The task result and the port's messages travel on different channels with no order between
     // them; the actor closes its port last, and 'close' comes after every message it posted.
-    const portClosed = new Promise<void>((resolve) => port.once('close', resolve));
+    port.on('close', () => {
+      this.#portClosed = true;
+      this.#settleActor();
+    });
     const startDeadline = setTimeout(() => {
       if (this.#state !== 'starting') return;
       this.#deps.log('error', 'session actor did not start in time', { session: this.id, waitedMs: deps.flow.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS });
@@ -168,9 +171,33 @@ export class Session implements AttachmentHost {
     }, deps.flow.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS);
     this.#startDeadline = startDeadline;
     deps.pool.run(port, this.#init).then(
-      () => portClosed.then(() => this.#actorEnded(undefined)),
-      (err: unknown) => this.#actorEnded(err),
+      () => {
+        this.#actorRun = 'ended';
+        this.#settleActor();
+      },
+      (err: unknown) => {
+        this.#actorRun = 'failed';
+        this.#actorError = err;
+        this.#settleActor();
+      },
     );
+  }
+
+  /** A failed task ends the session at once; a finished one once its port has closed too. */
+  #settleActor(): void {
+    if (this.#actorRun === 'failed') this.#actorEnded(this.#actorError);
+    else if (this.#actorRun === 'ended' && this.#portClosed) this.#actorEnded(undefined);
+  }
+
+  /** Settles when the actor has ended (or its worker died, or it was given up). Never rejects. */
+  get finished(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    if (!this.#finished) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#finished = { promise, resolve };
+    }
+    return this.#finished.promise;
   }
 
   get state(): SessionState {
@@ -444,6 +471,8 @@ export class Session implements AttachmentHost {
     switch (m.t) {
       case 'hello':
         clearTimeout(this.#startDeadline);
+        // A cleared Timeout still holds its callback and this constructor's scope: let both go.
+        this.#startDeadline = undefined;
         this.#threadId = m.threadId;
         if (this.#state === 'starting') {
           this.#to(this.#owners > 0 ? 'attached' : 'detached');
@@ -548,7 +577,9 @@ export class Session implements AttachmentHost {
     this.#deps.log('info', 'session end', {
       session: this.id,
       who: this.ownerKey,
-      ...this.#where,
+      namespace: this.#init.namespace,
+      pod: this.#init.pod,
+      container: this.#init.container,
       outcome,
       ...(this.#failure ? { code: this.#failure } : {}),
       ...(this.#closeCode !== undefined ? { closeCode: this.#closeCode } : {}),
@@ -565,7 +596,7 @@ export class Session implements AttachmentHost {
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
     });
-    this.#finish();
+    this.#finished?.resolve();
   }
 }
 
