@@ -20,6 +20,7 @@ import { ExecAgents } from './exec-agents.js';
 import type { KubeStatus } from './errors.js';
 import type { HeaderLines } from './request-headers.js';
 import { connect, MAX_FRAME_BYTES } from './exec-handshake.js';
+import { waiter, type Waiter } from '../lib/waiter.js';
 
 export { ExecAgents, MAX_FRAME_BYTES };
 
@@ -96,7 +97,7 @@ export class ExecStream {
   readonly #ws: WebSocket;
   readonly #sinks: ExecSinks;
   /** Settles once the socket is gone; made only when close() waits for it (an idle stream keeps none). */
-  #gone: { promise: Promise<void>; resolve: () => void } | undefined;
+  #gone: Waiter | undefined;
   #paused = false;
   #socketPaused = false;
   #draining = false;
@@ -131,11 +132,7 @@ export class ExecStream {
   /** Resolves once the socket is gone. */
   #closed(): Promise<void> {
     if (this.#state === 'closed') return Promise.resolve();
-    if (!this.#gone) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#gone = { promise, resolve };
-    }
+    this.#gone ??= waiter();
     return this.#gone.promise;
   }
 

@@ -18,6 +18,7 @@ import type { ActorPool } from '../actor-link/actor-pool.js';
 import { SessionPort } from '../actor-link/lane.js';
 import { outcomeOfEnd, type Metrics, type SessionOutcome } from './metrics.js';
 import { Attachment, type AttachmentHost, type ClientLink } from './attachment.js';
+import { waiter, type Waiter } from '../lib/waiter.js';
 
 export { Attachment, type ClientLink };
 
@@ -140,7 +141,7 @@ export class Session implements AttachmentHost {
   #actorError: unknown;
   #portClosed = false;
   /** Made when someone waits for the end (an idle session keeps no promise for it). */
-  #finished: { promise: Promise<void>; resolve: () => void } | undefined;
+  #finished: Waiter | undefined;
 
   /** The owner socket that opened the session (attached before the actor runs, see ActorInit.opener). */
   readonly opener: Attachment;
@@ -192,11 +193,7 @@ export class Session implements AttachmentHost {
   /** Settles when the actor has ended (or its worker died, or it was given up). Never rejects. */
   get finished(): Promise<void> {
     if (this.#state === 'closed') return Promise.resolve();
-    if (!this.#finished) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#finished = { promise, resolve };
-    }
+    this.#finished ??= waiter();
     return this.#finished.promise;
   }
 

@@ -16,6 +16,7 @@ import type { Metrics } from './metrics.js';
 import type { ResumeClaims } from '../auth/resume-token.js';
 import { Session, type Attachment, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionInfo, type SessionSummary } from './session.js';
 import { SessionShares, type IssuedShare, type ShareTokenSigner } from './session-shares.js';
+import { waiter, type Waiter } from '../lib/waiter.js';
 
 export interface SupervisorLimits extends FlowLimits {
   maxSessions: number;
@@ -111,7 +112,7 @@ export class Supervisor {
   /** Sessions that still hold a per-owner slot (not yet closing). */
   readonly #holdingSlot = new Set<string>();
   /** Resolves when the table becomes empty (drain waits on it instead of polling). */
-  #emptied: { promise: Promise<void>; resolve: () => void } | undefined;
+  #emptied: Waiter | undefined;
   #closing: Promise<void> | undefined;
   readonly #recycling = new Set<number>();
   readonly #aliveProbes = new Map<number, Promise<boolean>>();
@@ -378,11 +379,7 @@ export class Supervisor {
 
   #whenEmpty(): Promise<void> {
     if (this.#sessions.size === 0) return Promise.resolve();
-    if (!this.#emptied) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#emptied = { promise, resolve };
-    }
+    this.#emptied ??= waiter();
     return this.#emptied.promise;
   }
 
