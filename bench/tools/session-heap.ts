@@ -6,7 +6,9 @@
  * table and one JSON line. Deterministic in what it counts (objects, bytes), unlike RSS or timings.
  * Usage (after a build):
  *   node dist/bench/tools/session-heap.js [--sessions 1000] [--top 40] [--detail DEPTH] [--workers N] [--gateway-arg ARG]...
- * `--workers N` (default 0) snapshots the main thread only: its share of each session with workers.
+ * `--workers N` (default 0) snapshots the main thread only: its share of each session with workers;
+ * `--thread worker` snapshots the first worker thread instead (through the inspector's NodeWorker
+ * domain), so both halves of a session with workers can be told apart.
  * `--detail` splits closures, plain objects, contexts, promises, timers and strings by their first
  * retainers (`Holder.edge`, DEPTH of them).
  */
@@ -25,10 +27,12 @@ interface Options {
   detail: number;
   /** 0: every actor on the main thread (the whole session); N: the main thread's share only. */
   workers: number;
+  /** Which thread's heap: the main thread, or the first worker (needs --workers >= 1). */
+  thread: 'main' | 'worker';
 }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { sessions: 1000, top: 40, gatewayArgs: [], detail: 0, workers: 0 };
+  const o: Options = { sessions: 1000, top: 40, gatewayArgs: [], detail: 0, workers: 0, thread: 'main' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -37,8 +41,10 @@ function parse(argv: readonly string[]): Options {
     else if (a === '--detail' && v) o.detail = Number(v), i++;
     else if (a === '--workers' && v) o.workers = Number(v), i++;
     else if (a === '--gateway-arg' && v) o.gatewayArgs.push(v), i++;
+    else if (a === '--thread' && (v === 'main' || v === 'worker')) o.thread = v, i++;
     else throw new Error(`session-heap: unknown argument ${a}`);
   }
+  if (o.thread === 'worker' && o.workers < 1) throw new Error('session-heap: --thread worker needs --workers 1 or more');
   return o;
 }
 
@@ -48,14 +54,29 @@ class Inspector {
   #next = 1;
   readonly #pending = new Map<number, (r: { result?: Record<string, unknown>; error?: unknown }) => void>();
   #chunks: string[] = [];
+  /** The NodeWorker session every call is relayed into; '' = the main thread. */
+  #session = '';
+  readonly #workers: string[] = [];
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.on('message', (data: WebSocket.RawData) => {
-      const msg = JSON.parse(data.toString()) as { id?: number; method?: string; params?: { chunk?: string }; result?: Record<string, unknown>; error?: unknown };
+      type Msg = { id?: number; method?: string; params?: { chunk?: string; sessionId?: string; message?: string }; result?: Record<string, unknown>; error?: unknown };
+      let msg = JSON.parse(data.toString()) as Msg;
+      if (msg.method === 'NodeWorker.attachedToWorker') this.#workers.push(String(msg.params?.sessionId));
+      // A worker's replies and events come wrapped; its ids are our inner ids.
+      if (msg.method === 'NodeWorker.receivedMessageFromWorker') msg = JSON.parse(String(msg.params?.message)) as Msg;
       if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') this.#chunks.push(msg.params?.chunk ?? '');
       else if (msg.id !== undefined) this.#pending.get(msg.id)?.(msg);
     });
+  }
+
+  /** Relays every later call into the first worker thread's inspector session. */
+  async useFirstWorker(): Promise<void> {
+    await this.call('NodeWorker.enable', { waitForDebuggerOnStart: false });
+    const first = this.#workers[0];
+    if (!first) throw new Error('session-heap: the gateway has no worker thread');
+    this.#session = first;
   }
 
   static async connect(url: string): Promise<Inspector> {
@@ -75,7 +96,9 @@ class Inspector {
         if (m.error) reject(new Error(`${method}: ${JSON.stringify(m.error)}`));
         else resolve(m.result ?? {});
       });
-      this.#ws.send(JSON.stringify({ id, method, params }));
+      const inner = { id, method, params };
+      // The wrapper's own reply has an id of its own (negative, never awaited).
+      this.#ws.send(JSON.stringify(this.#session ? { id: -id, method: 'NodeWorker.sendMessageToWorker', params: { sessionId: this.#session, message: JSON.stringify(inner) } } : inner));
     });
   }
 
@@ -205,6 +228,7 @@ async function run(o: Options): Promise<void> {
     await gatewaySettled(gw, 10000);
     const inspector = await Inspector.connect(gw.inspectorUrl);
     try {
+      if (o.thread === 'worker') await inspector.useFirstWorker();
       const before = await measure(inspector, o.detail);
       const opened = await openSpread([agent], conn, o.sessions, 50);
       await sleep(2000);
