@@ -30,6 +30,14 @@ export function summarize(samples: ArrayLike<number>): Summary {
   };
 }
 
+/** The median of a few readings (NaN for none): one bad run moves it less than it moves a mean. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 export const MiB = 1024 * 1024;
 export const KiB = 1024;
 

@@ -3,15 +3,16 @@
  * and without a close handshake). Sessions/s, and the residue once it is over: gateway sessions and
  * actors, sandbox exec streams and processes, and the gateway's main-thread heap after a forced GC
  * (read through the V8 inspector, so it needs nothing from the gateway).
- * Drift (issue 13): one flood (`--bytes`) and 100 typists (`--rate` keys/s, `--duration`) on the
- * same gateway after its warm-up (the probe runs twice, the second counts) and again after the
- * churn; targets: within 10 %.
+ * Drift (issue 13): floods (`--bytes`, the median of DRIFT_FLOODS) and 100 typists (`--rate` keys/s,
+ * `--duration`) on the same gateway after its warm-up (the probe runs twice, the second counts) and
+ * again after the churn; targets: within 10 %. One flood alone spreads ±15 % from run to run on
+ * this machine, more than the drift it is meant to find.
  */
 import { type Agent, split } from '../lib/agents.js';
 import { heapAfterGc, metric } from '../lib/metrics.js';
 import { rssBytes } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
-import { MiB, round } from '../lib/stats.js';
+import { MiB, median, round } from '../lib/stats.js';
 import type { ChurnResult } from '../load/drivers.js';
 import type { GatewayHandle } from '../lib/cluster.js';
 import { type Ctx, ECHO, type ScenarioBody, flood, gatewaySettled, gatewayVariants, podtermConn, sandboxResidue, sandboxSettled, sleep, withGateway } from './context.js';
@@ -19,18 +20,22 @@ import { typeRun } from './latency.js';
 import { floodRun } from './throughput.js';
 
 const DRIFT_TYPISTS = 100;
+const DRIFT_FLOODS = 5;
 
 interface Drift {
+  /** The median flood. */
   mbps: number;
+  floods: number[];
   p50: number;
   p99: number;
 }
 
-/** One flood, then DRIFT_TYPISTS typists, on this gateway. */
+/** DRIFT_FLOODS floods one after another, then DRIFT_TYPISTS typists, on this gateway. */
 async function driftProbe(ctx: Ctx, agent: Agent, gw: GatewayHandle): Promise<Drift> {
-  const f = await floodRun(ctx, agent, podtermConn(gw), flood(ctx.opts.bytes), 1, ctx.opts.bytes, gw.pid);
+  const floods: number[] = [];
+  for (let i = 0; i < DRIFT_FLOODS; i++) floods.push((await floodRun(ctx, agent, podtermConn(gw), flood(ctx.opts.bytes), 1, ctx.opts.bytes, gw.pid)).mbps);
   const k = await typeRun(ctx, [agent], podtermConn(gw), DRIFT_TYPISTS, gw.pid);
-  return { mbps: f.mbps, p50: k.p50 ?? NaN, p99: k.p99 ?? NaN };
+  return { mbps: median(floods), floods, p50: k.p50 ?? NaN, p99: k.p99 ?? NaN };
 }
 
 export async function churn(ctx: Ctx): Promise<ScenarioBody> {
@@ -87,9 +92,10 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
     }, { nodeArgs: ['--inspect=127.0.0.1:0'] });
     const { out: rounds, fresh, after } = run;
     const mb = (d: Drift): string => `${round(d.mbps, 1)} MB/s`;
+    const spread = (d: Drift): string => d.floods.map((x) => round(x, 0)).join(', ');
     const ms = (d: Drift): string => `p50 ${round(d.p50, 2)} / p99 ${round(d.p99, 2)} ms`;
-    driftRows.push([`${label}, fresh (after the warm-up)`, round(fresh.mbps, 1), round(fresh.p50, 2), round(fresh.p99, 2)], [`${label}, after the churn`, round(after.mbps, 1), round(after.p50, 2), round(after.p99, 2)]);
-    targets.push({ name: `${label}: one flood after the churn vs fresh`, target: 'within 10 %', measured: `${mb(after)} vs ${mb(fresh)} (${round((after.mbps / fresh.mbps - 1) * 100, 1)} %)`, met: after.mbps >= 0.9 * fresh.mbps });
+    driftRows.push([`${label}, fresh (after the warm-up)`, round(fresh.mbps, 1), spread(fresh), round(fresh.p50, 2), round(fresh.p99, 2)], [`${label}, after the churn`, round(after.mbps, 1), spread(after), round(after.p50, 2), round(after.p99, 2)]);
+    targets.push({ name: `${label}: one flood after the churn vs fresh (median of ${DRIFT_FLOODS})`, target: 'within 10 %', measured: `${mb(after)} vs ${mb(fresh)} (${round((after.mbps / fresh.mbps - 1) * 100, 1)} %)`, met: after.mbps >= 0.9 * fresh.mbps });
     targets.push({ name: `${label}: keystroke p99 after the churn vs fresh (${DRIFT_TYPISTS} typists)`, target: 'within 10 %', measured: `${ms(after)} vs ${ms(fresh)}`, met: after.p99 <= 1.1 * fresh.p99 });
     for (const r of rounds) {
       rows.push([`${label}, round ${r.round}/${rounds.length}`, r.opened, r.started, r.early, r.abrupt, r.failed, round(r.opened / (r.wallMs / 1000), 0), r.g.sessions, r.g.actors, r.g.execStreams, r.s.exec, r.s.processes, round(r.heap0 / MiB, 2), round(r.heap1 / MiB, 2), round((r.rss1 - r.rss0) / MiB, 1)]);
@@ -109,7 +115,7 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
     params: { sessions: n, rounds: opts.rounds, concurrency: opts.concurrency, maxHoldMs: opts.holdMs },
     tables: [
       { title: `churn (${n} sessions to load/echo, ≤ ${opts.concurrency} alive, hold 0–${opts.holdMs} ms)`, columns: ['variant', 'opened', 'started', 'dropped in setup', 'dropped abruptly', 'failed', 'sessions/s', 'sessions left', 'actors left', 'gateway exec sockets left', 'sandbox exec streams left', 'sandbox processes left', 'main heap before MiB', 'main heap after MiB', 'RSS growth in round MiB'], rows },
-      { title: `drift: the same gateway fresh and after the churn (one flood of ${round(opts.bytes / 1e6, 0)} MB; ${DRIFT_TYPISTS} typists at ${opts.rate} keys/s for ${opts.durationS} s)`, columns: ['when', 'one flood MB/s', 'keystroke p50 ms', 'keystroke p99 ms'], rows: driftRows },
+      { title: `drift: the same gateway fresh and after the churn (${DRIFT_FLOODS} floods of ${round(opts.bytes / 1e6, 0)} MB one after another; ${DRIFT_TYPISTS} typists at ${opts.rate} keys/s for ${opts.durationS} s)`, columns: ['when', 'one flood MB/s (median)', 'each flood MB/s', 'keystroke p50 ms', 'keystroke p99 ms'], rows: driftRows },
     ],
     targets,
     notes: [...notes, 'About 15 % of sessions are dropped during setup (0–5 ms after connecting), a third of all drops have no close handshake; heap = V8 used heap of the main thread after two forced GCs (inspector HeapProfiler.collectGarbage); worker-thread heaps are not reachable that way and show only in the gateway RSS.'],

@@ -16,7 +16,7 @@ import type { Agent } from '../lib/agents.js';
 import { heapUsageAfterGc, metric } from '../lib/metrics.js';
 import { rssBytes } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
-import { KiB, round } from '../lib/stats.js';
+import { KiB, median, round } from '../lib/stats.js';
 import { openSpread } from './capacity.js';
 import { type Ctx, type ScenarioBody, flood, gatewaySettled, podtermConn, sleep, withGateway } from './context.js';
 import { floodRun } from './throughput.js';
@@ -49,12 +49,6 @@ const RESUME: Feature = {
 
 export const recordingCost = (ctx: Ctx): Promise<ScenarioBody> => featureCost(ctx, RECORDING);
 export const resumeCost = (ctx: Ctx): Promise<ScenarioBody> => featureCost(ctx, RESUME);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   const { opts } = ctx;
