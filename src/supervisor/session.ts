@@ -106,6 +106,9 @@ export const DEFAULT_START_DEADLINE_MS = 30_000;
 /** What GET /api/v1/sessions shows of a session (docs/protocol.md, HTTP additions). */
 export type SessionInfo = SessionListItem;
 
+/** The number of a session's first socket, its opener's (ActorInit.opener). */
+export const OPENER_SOCKET = 1;
+
 export class Session implements AttachmentHost {
   readonly id: string;
   readonly ownerKey: string;
@@ -113,7 +116,7 @@ export class Session implements AttachmentHost {
   #state: SessionState = 'starting';
   readonly #init: ActorInit;
   readonly #sockets = new Map<number, Attachment>();
-  #nextSocket = 1;
+  #nextSocket: number;
   #owners = 0;
   /** Detaches so far (see actor-messages.ts): output stamped with an older epoch is stale. */
   #epoch = 0;
@@ -146,15 +149,17 @@ export class Session implements AttachmentHost {
   /** The owner socket that opened the session (attached before the actor runs, see ActorInit.opener). */
   readonly opener: Attachment;
 
-  constructor(init: Omit<ActorInit, 'opener'>, owner: { key: string; link: ClientLink }, deps: SessionDeps) {
+  /** `init.opener` numbers the owner's first socket (OPENER_SOCKET); it is kept, not copied. */
+  constructor(init: ActorInit, owner: { key: string; link: ClientLink }, deps: SessionDeps) {
     this.id = init.session;
     this.ownerKey = owner.key;
     this.#deps = deps;
-    const opener = new Attachment(this.#nextSocket++, 'owner', owner.key, owner.link, this);
+    const opener = new Attachment(init.opener, 'owner', owner.key, owner.link, this);
+    this.#nextSocket = init.opener + 1;
     this.#sockets.set(opener.id, opener);
     this.#owners = 1;
     this.opener = opener;
-    this.#init = { ...init, opener: opener.id };
+    this.#init = init;
     const port = new SessionPort<FromActor, ToActor>(init.session);
     this.#port = port;
     port.on('message', (m: FromActor) => this.#fromActor(m));

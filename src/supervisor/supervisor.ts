@@ -15,6 +15,7 @@ import type { AuditEventName, AuditFields, AuditLog } from '../audit/audit-log.j
 import type { Metrics } from './metrics.js';
 import type { ResumeClaims } from '../auth/resume-token.js';
 import { Session, type Attachment, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionInfo, type SessionSummary } from './session.js';
+import { actorInit } from './actor-init.js';
 import { SessionShares, type IssuedShare, type ShareTokenSigner } from './session-shares.js';
 import { waiter, type Waiter } from '../lib/waiter.js';
 
@@ -187,27 +188,7 @@ export class Supervisor {
     }
     this.#deps.log('info', 'session start', { session: id, who: req.ownerKey, namespace: req.namespace, pod: req.pod, container: req.container });
     const session = new Session(
-      {
-        session: id,
-        namespace: req.namespace,
-        pod: req.pod,
-        container: req.container,
-        command: req.command,
-        cols: req.cols,
-        rows: req.rows,
-        ...(req.attach ? { attach: true } : {}),
-        killOnClose: this.#limits.killOnClose ?? true,
-        context: req.context,
-        as: req.as,
-        idleTimeoutMs: this.#limits.idleTimeoutMs,
-        maxSessionAgeMs: this.#limits.maxSessionAgeMs,
-        ...(this.#records.recording
-          ? { recording: { ...this.#records.recording, replica: this.#records.replica, user: req.person.user, groups: req.person.groups } }
-          : {}),
-        resumeToken,
-        detachGraceMs: this.#limits.detachGraceMs,
-        replayBytes: this.#limits.replayBytes,
-      },
+      actorInit(id, req, this.#limits, this.#records, resumeToken),
       { key: req.ownerKey, link },
       this.#deps,
     );

@@ -12,7 +12,7 @@ import type { ActorPool } from '../../src/actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../../src/actor-link/lane.js';
 import { decodeServerFrame } from '../../src/protocol/index.js';
 import { Metrics } from '../../src/supervisor/metrics.js';
-import { Session, SLOW_CLOSE_DEADLINES, type Attachment, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
+import { OPENER_SOCKET, Session, SLOW_CLOSE_DEADLINES, type Attachment, type ClientLink, type SessionDeps } from '../../src/supervisor/session.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Waits until `cond` holds (messages cross a real MessageChannel: no fixed sleep on a loaded machine). */
@@ -137,7 +137,7 @@ function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0, st
     threadAlive: () => pool.alive(),
     recycle: (threadId) => void pool.recycle(threadId),
   };
-  const init: Omit<ActorInit, 'opener'> = { session: 's1', namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs };
+  const init: ActorInit = { session: 's1', opener: OPENER_SOCKET, namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs };
   const session = new Session(init, { key: 'owner', link }, deps);
   socket = session.opener;
   return { session, socket, pool, ends, sent, calls, metrics, accept };

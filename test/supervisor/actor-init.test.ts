@@ -1,0 +1,33 @@
+/**
+ * actorInit builds every session's init with the same V8 hidden classes (see actor-init.ts): two
+ * sessions of different people, with and without recording, compared with %HaveSameMap in a child
+ * node run with --allow-natives-syntax (the only way to ask V8 whether two objects share a map).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+const MODULE = new URL('../../src/supervisor/actor-init.js', import.meta.url).href;
+
+const SCRIPT = `
+import { actorInit } from ${JSON.stringify(MODULE)};
+const limits = { maxSessions: 10, maxSessionsPerToken: 10, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs: 5000, replayBytes: 65536, highWaterBytes: 1, lowWaterBytes: 1 };
+const records = (rec) => ({ replica: 'r1', ...(rec ? { recording: { dir: '/tmp/rec', mode: 'best-effort', maxBytes: 0, recordInput: false } } : {}) });
+const req = (i) => ({ namespace: 'ns', pod: 'pod-' + i, container: 'c', command: ['sh'], cols: 80, rows: 24, ownerKey: 'user-' + i, context: undefined, person: { user: 'user-' + i, groups: ['g' + i], via: 'oidc' }, as: { user: 'user-' + i, groups: ['g' + i] } });
+const out = {};
+for (const rec of [false, true]) {
+  const r = records(rec);
+  // Warm the call site the way a gateway does: many sessions before the two compared.
+  const inits = [];
+  for (let i = 0; i < 50; i++) inits.push(actorInit('s' + i, req(i), limits, r, 'token-' + i));
+  const [a, b] = [inits[48], inits[49]];
+  out[rec ? 'recording' : 'plain'] = { init: %HaveSameMap(a, b), ...(rec ? { recordingConfig: %HaveSameMap(a.recording, b.recording) } : {}) };
+}
+console.log(JSON.stringify(out));
+`;
+
+test('the inits of two sessions share their hidden classes, with and without recording', () => {
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', SCRIPT], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { plain: { init: true }, recording: { init: true, recordingConfig: true } });
+});
