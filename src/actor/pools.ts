@@ -12,7 +12,7 @@ import type { ActorLog } from './session-actor.js';
 import type { LogLevel } from '../log/logger.js';
 import type { ActorTask, ActorWorkerData } from './actor-task.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
-import type { ActorPool } from '../actor-link/actor-pool.js';
+import type { ActorPool, ActorRunEnd } from '../actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
 
 
@@ -66,9 +66,9 @@ export class PiscinaActorPool implements ActorPool {
     });
   }
 
-  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void> {
+  run(port: SessionPort<FromActor, ToActor>, init: ActorInit, ended: ActorRunEnd): void {
     this.#waiting.add(port);
-    return this.#runTask(init).finally(() => this.#waiting.delete(init.session));
+    this.#runTask(init, ended, 0);
   }
 
   /**
@@ -76,16 +76,19 @@ export class PiscinaActorPool implements ActorPool {
    * gets and closes the others). A task that lands on a worker without a lane is refused with
    * NO_LANE and retried with one.
    */
-  async #runTask(init: ActorInit): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const lane = attempt > 0 || this.#lanes.size < this.workers ? this.#newLane() : undefined;
-      try {
-        return await this.#pool.run({ init, ...(lane ? { lane } : {}) }, { transferList: lane ? [lane] : [] });
-      } catch (err) {
-        if (attempt < 20 && err instanceof Error && err.message.includes(NO_LANE)) continue;
-        throw err;
-      }
-    }
+  #runTask(init: ActorInit, ended: ActorRunEnd, attempt: number): void {
+    const lane = attempt > 0 || this.#lanes.size < this.workers ? this.#newLane() : undefined;
+    this.#pool.run({ init, ...(lane ? { lane } : {}) }, { transferList: lane ? [lane] : [] }).then(
+      () => {
+        this.#waiting.delete(init.session);
+        ended.actorRunEnded(undefined);
+      },
+      (err: unknown) => {
+        if (attempt < 20 && err instanceof Error && err.message.includes(NO_LANE)) return this.#runTask(init, ended, attempt + 1);
+        this.#waiting.delete(init.session);
+        ended.actorRunEnded(err ?? new Error('podterm: the actor failed without a reason'));
+      },
+    );
   }
 
   #newLane(): MessagePort {
@@ -157,9 +160,18 @@ export class InlineActorPool implements ActorPool {
     this.#lane = new Lane(port1, this.#waiting.bind);
   }
 
-  run(port: SessionPort<FromActor, ToActor>, init: ActorInit): Promise<void> {
+  run(port: SessionPort<FromActor, ToActor>, init: ActorInit, ended: ActorRunEnd): void {
     this.#waiting.add(port);
-    return this.#host.run(init).finally(() => this.#waiting.delete(init.session));
+    this.#host.run(init).then(
+      () => {
+        this.#waiting.delete(init.session);
+        ended.actorRunEnded(undefined);
+      },
+      (err: unknown) => {
+        this.#waiting.delete(init.session);
+        ended.actorRunEnded(err ?? new Error('podterm: the actor failed without a reason'));
+      },
+    );
   }
 
   async probe(gc: boolean): Promise<HostReport[]> {

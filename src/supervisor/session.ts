@@ -14,7 +14,7 @@
 import { ERRORS, isErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { encodeToArrayBuffer, errorFrame, ServerOp, type SessionListItem } from '../protocol/index.js';
 import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
-import type { ActorPool } from '../actor-link/actor-pool.js';
+import type { ActorPool, ActorRunEnd } from '../actor-link/actor-pool.js';
 import { SessionPort } from '../actor-link/lane.js';
 import { outcomeOfEnd, type Metrics, type SessionOutcome } from './metrics.js';
 import { Attachment, type AttachmentHost, type ClientLink } from './attachment.js';
@@ -109,7 +109,7 @@ export type SessionInfo = SessionListItem;
 /** The number of a session's first socket, its opener's (ActorInit.opener). */
 export const OPENER_SOCKET = 1;
 
-export class Session implements AttachmentHost {
+export class Session implements AttachmentHost, ActorRunEnd {
   readonly id: string;
   readonly ownerKey: string;
   readonly startedAt = Date.now();
@@ -176,17 +176,17 @@ export class Session implements AttachmentHost {
       this.#close({ kind: 'not-started' });
     }, deps.flow.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS);
     this.#startDeadline = startDeadline;
-    deps.pool.run(port, this.#init).then(
-      () => {
-        this.#actorRun = 'ended';
-        this.#settleActor();
-      },
-      (err: unknown) => {
-        this.#actorRun = 'failed';
-        this.#actorError = err;
-        this.#settleActor();
-      },
-    );
+    deps.pool.run(port, this.#init, this);
+  }
+
+  /** ActorRunEnd: the pool's word that the actor's run is over. */
+  actorRunEnded(err: unknown): void {
+    if (err === undefined) this.#actorRun = 'ended';
+    else {
+      this.#actorRun = 'failed';
+      this.#actorError = err;
+    }
+    this.#settleActor();
   }
 
   /** A failed task ends the session at once; a finished one once its port has closed too. */

@@ -68,9 +68,9 @@ class FakePool implements ActorPool {
       this.#mainLane.close();
       this.#actorLane.close();
     });
-    this.run = (port) => {
+    this.run = (port, _init, ended) => {
       this.#waiting.set(port.id, port);
-      return new Promise<void>((resolve, reject) => (this.settle = (err) => (err === undefined ? resolve() : reject(err))));
+      this.settle = (err) => ended.actorRunEnded(err);
     };
   }
   startActor(id: string): FakeActor {
