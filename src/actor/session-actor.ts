@@ -25,18 +25,19 @@ import {
 import { InputCredit } from './input-credit.js';
 import { killLeftovers, markedShellCommand } from './kill-on-close.js';
 import { SessionRecording, type RecordingHost } from './session-recording.js';
-import type { KubeContexts } from '../kube/config.js';
 import { KubeApi } from '../kube/api.js';
-import { ExecStream, type ExecAgents, type ExecSinks } from '../kube/exec.js';
+import { ExecStream, type ExecSinks } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
 import type { KubeStatus } from '../kube/errors.js';
 import { execOutcome } from '../kube/exec-status.js';
 import type { SessionPort } from '../actor-link/lane.js';
-import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
+import { OUTPUT_WINDOW, type ActorInit, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
+import type { ActorDeps } from './actor-deps.js';
+import { transition, type ActorState, type CloseReason } from './actor-state.js';
 import { AttachedSockets } from './attached-sockets.js';
-import { ReplayBuffer, type ReplayCounter } from './replay-buffer.js';
-import type { TimerWheel, WheelTimer } from './timer-wheel.js';
+import { ReplayBuffer } from './replay-buffer.js';
+import type { WheelTimer } from './timer-wheel.js';
 
 /** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
 export const EXEC_PING_MS = 30_000;
@@ -52,56 +53,6 @@ const MAX_EARLY_INPUT = 64 * 1024;
  * get two SIGWINCH with a real change each and redraw (a same-size ioctl sends no signal).
  */
 export const NUDGE_MS = 50;
-
-/**
- * | state    | next                        | meaning                                            |
- * |----------|-----------------------------|----------------------------------------------------|
- * | starting | attached, detached, closing | the exec is opening                                |
- * | attached | detached, closing           | the owner has at least one socket: output is posted|
- * | detached | attached, closing           | no owner socket: output goes to the replay only    |
- * | closing  | closed                      | the one close runs                                 |
- * | closed   |                             | everything released                                |
- */
-export type ActorState = 'starting' | 'attached' | 'detached' | 'closing' | 'closed';
-const NEXT: Record<ActorState, readonly ActorState[]> = {
-  starting: ['attached', 'detached', 'closing'],
-  attached: ['detached', 'closing'],
-  detached: ['attached', 'closing'],
-  closing: ['closed'],
-  closed: [],
-};
-
-export type CloseReason =
-  | { kind: 'exit'; exitCode: number | null; message: string }
-  | { kind: 'error'; error: PodtermError }
-  | { kind: 'request'; request: CloseRequest }
-  /** Detached past the grace: watchers (if any) get SessionGone. */
-  | { kind: 'grace-expired' };
-
-/** Counts owned by the host of this thread; the actor adjusts them where it acquires/releases. */
-export interface ActorCounters {
-  actors: number;
-  execs: number;
-  recordingStops: number;
-  /** Replay rings open on this thread (ReplayBuffer keeps it). */
-  replay: ReplayCounter;
-}
-
-export type ActorLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-
-export interface ActorDeps {
-  kube: KubeContexts;
-  agents: ExecAgents;
-  counters: ActorCounters;
-  threadId: number;
-  /** Where the actor logs the cause of its end, once, from its close funnel. */
-  log: ActorLog;
-  /**
-   * This thread's coarse deadlines: the exec ping, idle timeout, max session age and detach grace
-   * of every session on it (at most WHEEL_TICK_MS late; timer-wheel.ts).
-   */
-  wheel: TimerWheel;
-}
 
 /**
  * Memory (issue 13): an idle session should cost little more than its two sockets, so what it holds
@@ -210,8 +161,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
   }
 
   #to(next: ActorState): void {
-    if (!NEXT[this.#state].includes(next)) throw new Error(`actor ${this.#init.session}: ${this.#state} -> ${next} is not a transition`);
-    this.#state = next;
+    this.#state = transition(this.#init.session, this.#state, next);
   }
 
   /** Runs the session; resolves when the actor has released everything. Never rejects. */
