@@ -8,7 +8,7 @@
  * ring only (never posted, never waiting for acks: the pod is not paused), and it ends after the
  * detach grace through the same close.
  */
-import { DRAIN_MESSAGE, ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
+import { PodtermError, toPodtermError } from '../protocol/errors.js';
 import {
   ClientOp,
   DEFAULT_INPUT_WINDOW,
@@ -35,6 +35,7 @@ import type { SessionPort } from '../actor-link/lane.js';
 import { OUTPUT_WINDOW, type ActorInit, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import type { ActorDeps } from './actor-deps.js';
 import { transition, type ActorState, type CloseReason } from './actor-state.js';
+import { endReport, logCause, recordingOutcome } from './session-end.js';
 import { AttachedSockets } from './attached-sockets.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import type { WheelTimer } from './timer-wheel.js';
@@ -617,23 +618,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#port.postMessage(m, transfer);
   }
 
-  /** The cause of the end, logged once here (the main thread logs the session's summary). */
-  #logCause(reason: CloseReason): void {
-    const fields = { session: this.#init.session, namespace: this.#init.namespace, pod: this.#init.pod, container: this.#container || this.#init.container };
-    if (reason.kind === 'exit') this.#deps.log('debug', 'session process exited', { ...fields, exitCode: reason.exitCode });
-    else if (reason.kind === 'request') this.#deps.log('debug', 'session closed on request', { ...fields, request: reason.request });
-    else if (reason.kind === 'grace-expired') this.#deps.log('debug', 'session detached past its grace', { ...fields, detachGraceMs: this.#init.detachGraceMs });
-    else {
-      const e = reason.error;
-      const level = e.code === 'Internal' ? 'error' : 'info';
-      this.#deps.log(level, 'session failed', { ...fields, code: e.code, message: e.message, ...(e.cause !== undefined ? { cause: String(e.cause) } : {}) });
-    }
-  }
-
-  /**
-   * The one way out. Idempotent: the first caller starts it, later callers get the same promise.
-   * The state turns `closing` before anything is called back, so re-entrant calls see it.
-   */
   /** RecordingHost (session-recording.ts): a strict recording that fails ends the session. */
   recordingFailed(err: PodtermError): void {
     void this.close({ kind: 'error', error: err });
@@ -650,6 +634,10 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#deps.counters.recordingStops++;
   }
 
+  /**
+   * The one way out. Idempotent: the first caller starts it, later callers get the same promise.
+   * The state turns `closing` before anything is called back, so re-entrant calls see it.
+   */
   close(reason: CloseReason): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#to('closing');
@@ -658,26 +646,14 @@ export class SessionActor implements RecordingHost, ExecSinks {
   }
 
   async #teardown(reason: CloseReason): Promise<void> {
-    this.#logCause(reason);
+    logCause(this.#deps.log, reason, this.#init, this.#container);
     this.#resize?.close();
     this.#opening?.abort();
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first
-    if (reason.kind === 'exit') {
-      this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }], 'all');
-      this.#post({ t: 'end', code: 1000, reason: 'exited', exitCode: reason.exitCode });
-    } else if (reason.kind === 'error') {
-      const e = reason.error;
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
-      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
-    } else if (reason.kind === 'grace-expired' || reason.request === 'ended') {
-      const e = new PodtermError('SessionGone', reason.kind === 'grace-expired' ? 'The session was detached for too long and has ended.' : 'The owner ended the session.');
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
-      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
-    } else if (reason.request === 'shutdown') {
-      // Drain (SIGTERM): the process ends with this replica; the page shows this and offers a new session.
-      const e = new PodtermError('ServerShuttingDown', DRAIN_MESSAGE);
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
-      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
+    const report = endReport(reason);
+    if (report) {
+      this.#sendFrame(report.frame, 'all');
+      this.#post(report.end);
     }
     await this.#starting;
     const exec = this.#exec;
@@ -690,10 +666,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     // After the exec: nothing more can be output. The writer flushes, marks the end, writes the sidecar.
     const recording = this.#recording;
     this.#recording = undefined;
-    if (recording) {
-      const outcome = reason.kind === 'exit' ? 'exit' : reason.kind === 'error' ? reason.error.code : reason.kind === 'grace-expired' ? 'grace-expired' : reason.request;
-      await recording.close(reason.kind === 'exit' ? reason.exitCode : null, outcome);
-    }
+    if (recording) await recording.close(reason.kind === 'exit' ? reason.exitCode : null, recordingOutcome(reason));
     this.#to('closed');
     this.#release();
     this.#done();
