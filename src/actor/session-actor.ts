@@ -38,10 +38,8 @@ import { transition, type ActorState, type CloseReason } from './actor-state.js'
 import { endReport, logCause, recordingOutcome } from './session-end.js';
 import { AttachedSockets } from './attached-sockets.js';
 import { ReplayBuffer } from './replay-buffer.js';
-import type { WheelTimer } from './timer-wheel.js';
+import { SessionDeadlines, type DeadlineHost } from './session-deadlines.js';
 
-/** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
-export const EXEC_PING_MS = 30_000;
 /**
  * While a client waits for input credit and the exec socket still holds some of its bytes, look
  * again this often (the ws client has no drain event of its own).
@@ -58,10 +56,11 @@ export const NUDGE_MS = 50;
 /**
  * Memory (issue 13): an idle session should cost little more than its two sockets, so what it holds
  * for its whole life sits in fields released by one #release() at the end of the teardown, rather
- * than in a closure per resource; the exec stream calls the actor's ExecSinks methods; what only
+ * than in a closure per resource; the exec stream calls the actor's ExecSinks methods, the wheel its
+ * SessionDeadlines (a wheel entry itself, calling back DeadlineHost); what only
  * the start needs (the abort controller, early input and output) is dropped once the exec is open.
  */
-export class SessionActor implements RecordingHost, ExecSinks {
+export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
   #state: ActorState = 'starting';
   readonly #port: SessionPort<ToActor, FromActor>;
   readonly #init: ActorInit;
@@ -76,16 +75,8 @@ export class SessionActor implements RecordingHost, ExecSinks {
   #epoch = 0;
   /** Recent output for sockets that resume; undefined when replay is off or nothing can resume. */
   readonly #replay: ReplayBuffer | undefined;
-  /**
-   * The session's slow deadlines share one entry on the thread's wheel, armed for the nearest of
-   * them (#armDeadline); #onDeadline sorts out which passed. Times are the wheel's clock (ms).
-   */
-  #deadline: WheelTimer | undefined;
-  #pingAt = 0;
-  /** Max session age: 0 = none. */
-  #expiresAt = 0;
-  /** Detached: when the grace runs out; 0 = not detached. */
-  #graceEndsAt = 0;
+  /** The exec ping, idle timeout, max age and detach grace: one wheel entry, made at the exec's open. */
+  #deadline: SessionDeadlines | undefined;
   #nudgeTimer: NodeJS.Timeout | undefined;
   /** The pty size as last applied (the nudge returns to it). */
   #cols: number;
@@ -110,8 +101,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
   #recording: SessionRecording | undefined;
   /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
   #recordingBehind = false;
-  /** The wheel's clock at the last stdin (the idle timeout counts from it). */
-  #lastInputAt: number;
   /**
    * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
    * a client that ignores it is cut at window + one message (BadFrame), never buffered further.
@@ -130,7 +119,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#port = port;
     this.#init = init;
     this.#deps = deps;
-    this.#lastInputAt = deps.wheel.now();
     this.#cols = this.#askedCols = init.cols;
     this.#rows = this.#askedRows = init.rows;
     this.#sockets.add(init.opener, 'owner');
@@ -209,7 +197,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#post({ t: 'opened', container: this.#container, command: this.#command });
-    this.#startDeadlines();
+    this.#deadline = new SessionDeadlines(this.#deps.wheel, this, init.idleTimeoutMs, init.maxSessionAgeMs);
     if (this.#sockets.owners > 0) {
       this.#to('attached');
       // No replay here: what the exec printed so far follows as early output, to every socket.
@@ -240,64 +228,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
     const pod = await new KubeApi(this.#deps.kube).readPod({ context: this.#init.context, as: this.#init.as }, this.#init.namespace, this.#init.pod, signal);
     if (!pod.defaultContainer) throw new PodtermError('NotFound', 'The pod has no containers.');
     return pod.defaultContainer;
-  }
-
-  /**
-   * From the exec's open: a ping every EXEC_PING_MS, the idle timeout (counted from the last
-   * stdin, or the open), the max session age. One wheel entry for all of them; keystrokes move
-   * only #lastInputAt, never the entry.
-   */
-  #startDeadlines(): void {
-    const now = this.#deps.wheel.now();
-    this.#lastInputAt = Math.max(this.#lastInputAt, now);
-    this.#pingAt = now + EXEC_PING_MS;
-    if (this.#init.maxSessionAgeMs > 0) this.#expiresAt = now + this.#init.maxSessionAgeMs;
-    this.#deadline = this.#deps.wheel.timer(() => this.#onDeadline());
-    this.#armDeadline();
-  }
-
-  /** Arms the session's wheel entry for the nearest of its deadlines. */
-  #armDeadline(): void {
-    const deadline = this.#deadline;
-    if (!deadline) return;
-    let at = this.#pingAt;
-    if (this.#init.idleTimeoutMs > 0) at = Math.min(at, this.#lastInputAt + this.#init.idleTimeoutMs);
-    if (this.#expiresAt > 0) at = Math.min(at, this.#expiresAt);
-    if (this.#graceEndsAt > 0) at = Math.min(at, this.#graceEndsAt);
-    deadline.armAt(at);
-  }
-
-  /**
-   * The wheel entry fired: the first deadline that passed ends the session (as the first of
-   * separate timers would have); else the ping is due, or nothing is (the grace was cancelled or
-   * input moved the idle deadline): re-arm for the nearest.
-   */
-  #onDeadline(): void {
-    if (this.#state !== 'attached' && this.#state !== 'detached') return;
-    const now = this.#deps.wheel.now();
-    let first = Infinity;
-    let reason: CloseReason | undefined;
-    if (this.#expiresAt > 0 && this.#expiresAt <= now) {
-      first = this.#expiresAt;
-      reason = { kind: 'error', error: new PodtermError('SessionExpired') };
-    }
-    const idleAt = this.#init.idleTimeoutMs > 0 ? this.#lastInputAt + this.#init.idleTimeoutMs : Infinity;
-    if (idleAt <= now && idleAt < first) {
-      first = idleAt;
-      reason = { kind: 'error', error: new PodtermError('IdleTimeout') };
-    }
-    if (this.#graceEndsAt > 0 && this.#graceEndsAt <= now && this.#graceEndsAt < first) reason = { kind: 'grace-expired' };
-    if (reason) {
-      void this.close(reason);
-      return;
-    }
-    if (this.#pingAt <= now) {
-      // client-node sends no pings; this keeps the exec alive through proxies (EXEC_PING_MS).
-      this.#exec?.ping();
-      this.#pingAt += EXEC_PING_MS;
-      if (this.#pingAt <= now) this.#pingAt = now + EXEC_PING_MS;
-    }
-    this.#armDeadline();
   }
 
   #onMessage(m: ToActor): void {
@@ -336,8 +266,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#sockets.add(socket, role);
     if (this.#state === 'starting') return;
     if (role === 'owner' && this.#state === 'detached') {
-      // The wheel entry stays armed for the old grace; #onDeadline finds nothing due and re-arms.
-      this.#graceEndsAt = 0;
+      this.#deadline?.endGrace();
       this.#to('attached');
       // The main thread counts from zero too (new epoch); the new socket gets its own window.
       this.#unacked = 0;
@@ -378,8 +307,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
       void this.close({ kind: 'request', request: 'client-gone' });
       return;
     }
-    this.#graceEndsAt = this.#deps.wheel.now() + grace;
-    this.#armDeadline();
+    this.#deadline?.startGrace(grace);
   }
 
   /**
@@ -439,7 +367,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     }
     switch (frame[0]) {
       case ClientOp.Stdin:
-        this.#lastInputAt = this.#deps.wheel.now();
+        if (this.#deadline) this.#deadline.lastInputAt = this.#deps.wheel.now();
         this.#creditTo = socket;
         this.#stdin(frame[1]);
         return;
@@ -572,6 +500,11 @@ export class SessionActor implements RecordingHost, ExecSinks {
     if (this.#unacked > OUTPUT_WINDOW) this.#applyFlow();
   }
 
+
+  /** DeadlineHost (session-deadlines.ts): client-node sends no pings; this keeps the exec alive through proxies. */
+  pingDue(): void {
+    this.#exec?.ping();
+  }
 
   // ---- ExecSinks: called by this session's exec stream only ----
 
