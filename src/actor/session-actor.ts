@@ -19,13 +19,13 @@ import {
   FrameError,
   MAX_OUTPUT_CHUNK,
   ServerOp,
-  SHELL_COMMAND,
   type ServerFrame,
 } from '../protocol/index.js';
 import { InputCredit } from './input-credit.js';
-import { killLeftovers, markedShellCommand } from './kill-on-close.js';
+import { killLeftovers } from './kill-on-close.js';
+import { defaultContainer, execRequest, sessionCommand } from './session-start.js';
+import { startedFrame } from './started-frame.js';
 import { SessionRecording, type RecordingHost } from './session-recording.js';
-import { KubeApi } from '../kube/api.js';
 import { ExecStream, type ExecSinks } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
@@ -167,9 +167,9 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     // headers, or the person's own token.
     const who = { context: init.context, as: init.as };
     const { kc, headers } = this.#deps.kube.identity(who);
-    this.#command = init.command ?? [...SHELL_COMMAND];
+    this.#command = sessionCommand(init);
     const opening = this.#opening as AbortController;
-    this.#container = init.container ?? (await this.#defaultContainer(opening.signal));
+    this.#container = init.container ?? (await defaultContainer(this.#deps.kube, init, opening.signal));
     if (this.#state !== 'starting') return;
     if (init.recording) {
       // Before the exec: in strict mode a recording that cannot start refuses the session.
@@ -181,15 +181,9 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
       );
       if (this.#state !== 'starting') return;
     }
-    // Kill on close: podterm's shell carries the session marker (kill-on-close.ts); attach runs no command.
-    const marked = init.killOnClose && !init.attach ? markedShellCommand(this.#command, init.session) : null;
-    this.#killOnClose = marked !== null;
-    const exec = await ExecStream.open(
-      kc,
-      { kind: init.attach ? 'attach' : 'exec', namespace: init.namespace, pod: init.pod, container: this.#container, command: marked ?? this.#command, tty: true },
-      this,
-      { signal: opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers },
-    );
+    const { request, killOnClose } = execRequest(init, this.#container, this.#command);
+    this.#killOnClose = killOnClose;
+    const exec = await ExecStream.open(kc, request, this, { signal: opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers });
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
     this.#deps.counters.execs++;
@@ -221,13 +215,6 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#resizeLive = true;
     this.#resize?.start();
     this.#applyFlow();
-  }
-
-  /** Bounded by the kube timeout and aborted when the session closes: teardown never waits on it. */
-  async #defaultContainer(signal: AbortSignal): Promise<string> {
-    const pod = await new KubeApi(this.#deps.kube).readPod({ context: this.#init.context, as: this.#init.as }, this.#init.namespace, this.#init.pod, signal);
-    if (!pod.defaultContainer) throw new PodtermError('NotFound', 'The pod has no containers.');
-    return pod.defaultContainer;
   }
 
   #onMessage(m: ToActor): void {
@@ -311,25 +298,14 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
   }
 
   /**
-   * The Started frame for one socket, then (when it resumes or observes) the replay: both to it
-   * alone. An observer's Started carries neither the resume token nor an input window (its input
-   * is ignored).
+   * The Started frame for one socket (started-frame.ts), then (when it resumes or observes) the
+   * replay: both to it alone.
    */
   #greet(socket: number, replay: boolean): void {
-    const init = this.#init;
     const resumed = this.#sockets.resumed(socket);
     const owner = this.#sockets.isOwner(socket);
-    this.#unacked += this.#sendFrame(
-      [
-        ServerOp.Started,
-        {
-          session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command,
-          ...(owner ? { inputWindow: this.#credit.window, ...(init.resumeToken !== undefined ? { resumeToken: init.resumeToken } : {}) } : {}),
-          role: owner ? 'owner' : 'observer', resumed, cols: this.#askedCols, rows: this.#askedRows,
-        },
-      ],
-      socket,
-    );
+    const started = startedFrame(this.#init, this.#container, this.#command, { owner, resumed, inputWindow: this.#credit.window, cols: this.#askedCols, rows: this.#askedRows });
+    this.#unacked += this.#sendFrame(started, socket);
     if (!replay || !resumed || !this.#replay) return;
     for (const chunk of this.#replay.restore()) {
       const ab = encodeOutputFrame(ServerOp.Stdout, chunk);
