@@ -12,7 +12,8 @@ import { collectGarbage } from '../actor-link/collect-garbage.js';
 import { gcPauses, watchGcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
-import { SessionActor, type ActorCounters, type ActorLog } from './session-actor.js';
+import { SessionActor } from './session-actor.js';
+import type { ActorCounters, ActorLog } from './actor-deps.js';
 import { TimerWheel } from './timer-wheel.js';
 
 /** The rejection text of a task that reached a thread without a lane (the supervisor retries). */

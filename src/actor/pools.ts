@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { KubeSource } from '../kube/config.js';
 import { ActorHost, NO_LANE } from './actor-host.js';
-import type { ActorLog } from './session-actor.js';
+import type { ActorLog } from './actor-deps.js';
 import type { LogLevel } from '../log/logger.js';
 import type { ActorTask, ActorWorkerData } from './actor-task.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';

@@ -8,7 +8,7 @@
  * ring only (never posted, never waiting for acks: the pod is not paused), and it ends after the
  * detach grace through the same close.
  */
-import { DRAIN_MESSAGE, ERRORS, PodtermError, toPodtermError } from '../protocol/errors.js';
+import { PodtermError, toPodtermError } from '../protocol/errors.js';
 import {
   ClientOp,
   DEFAULT_INPUT_WINDOW,
@@ -19,27 +19,27 @@ import {
   FrameError,
   MAX_OUTPUT_CHUNK,
   ServerOp,
-  SHELL_COMMAND,
   type ServerFrame,
 } from '../protocol/index.js';
 import { InputCredit } from './input-credit.js';
-import { killLeftovers, markedShellCommand } from './kill-on-close.js';
+import { killLeftovers } from './kill-on-close.js';
+import { defaultContainer, execRequest, sessionCommand } from './session-start.js';
+import { startedFrame } from './started-frame.js';
 import { SessionRecording, type RecordingHost } from './session-recording.js';
-import type { KubeContexts } from '../kube/config.js';
-import { KubeApi } from '../kube/api.js';
-import { ExecStream, type ExecAgents, type ExecSinks } from '../kube/exec.js';
+import { ExecStream, type ExecSinks } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
 import type { KubeStatus } from '../kube/errors.js';
 import { execOutcome } from '../kube/exec-status.js';
 import type { SessionPort } from '../actor-link/lane.js';
-import { OUTPUT_WINDOW, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
+import { OUTPUT_WINDOW, type ActorInit, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
+import type { ActorDeps } from './actor-deps.js';
+import { transition, type ActorState, type CloseReason } from './actor-state.js';
+import { endReport, logCause, recordingOutcome } from './session-end.js';
 import { AttachedSockets } from './attached-sockets.js';
-import { ReplayBuffer, type ReplayCounter } from './replay-buffer.js';
-import type { TimerWheel, WheelTimer } from './timer-wheel.js';
+import { ReplayBuffer } from './replay-buffer.js';
+import { SessionDeadlines, type DeadlineHost } from './session-deadlines.js';
 
-/** client-node sends no pings; keep the exec socket alive through proxies and notice dead peers. */
-export const EXEC_PING_MS = 30_000;
 /**
  * While a client waits for input credit and the exec socket still holds some of its bytes, look
  * again this often (the ws client has no drain event of its own).
@@ -54,62 +54,13 @@ const MAX_EARLY_INPUT = 64 * 1024;
 export const NUDGE_MS = 50;
 
 /**
- * | state    | next                        | meaning                                            |
- * |----------|-----------------------------|----------------------------------------------------|
- * | starting | attached, detached, closing | the exec is opening                                |
- * | attached | detached, closing           | the owner has at least one socket: output is posted|
- * | detached | attached, closing           | no owner socket: output goes to the replay only    |
- * | closing  | closed                      | the one close runs                                 |
- * | closed   |                             | everything released                                |
- */
-export type ActorState = 'starting' | 'attached' | 'detached' | 'closing' | 'closed';
-const NEXT: Record<ActorState, readonly ActorState[]> = {
-  starting: ['attached', 'detached', 'closing'],
-  attached: ['detached', 'closing'],
-  detached: ['attached', 'closing'],
-  closing: ['closed'],
-  closed: [],
-};
-
-export type CloseReason =
-  | { kind: 'exit'; exitCode: number | null; message: string }
-  | { kind: 'error'; error: PodtermError }
-  | { kind: 'request'; request: CloseRequest }
-  /** Detached past the grace: watchers (if any) get SessionGone. */
-  | { kind: 'grace-expired' };
-
-/** Counts owned by the host of this thread; the actor adjusts them where it acquires/releases. */
-export interface ActorCounters {
-  actors: number;
-  execs: number;
-  recordingStops: number;
-  /** Replay rings open on this thread (ReplayBuffer keeps it). */
-  replay: ReplayCounter;
-}
-
-export type ActorLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-
-export interface ActorDeps {
-  kube: KubeContexts;
-  agents: ExecAgents;
-  counters: ActorCounters;
-  threadId: number;
-  /** Where the actor logs the cause of its end, once, from its close funnel. */
-  log: ActorLog;
-  /**
-   * This thread's coarse deadlines: the exec ping, idle timeout, max session age and detach grace
-   * of every session on it (at most WHEEL_TICK_MS late; timer-wheel.ts).
-   */
-  wheel: TimerWheel;
-}
-
-/**
  * Memory (issue 13): an idle session should cost little more than its two sockets, so what it holds
  * for its whole life sits in fields released by one #release() at the end of the teardown, rather
- * than in a closure per resource; the exec stream calls the actor's ExecSinks methods; what only
+ * than in a closure per resource; the exec stream calls the actor's ExecSinks methods, the wheel its
+ * SessionDeadlines (a wheel entry itself, calling back DeadlineHost); what only
  * the start needs (the abort controller, early input and output) is dropped once the exec is open.
  */
-export class SessionActor implements RecordingHost, ExecSinks {
+export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
   #state: ActorState = 'starting';
   readonly #port: SessionPort<ToActor, FromActor>;
   readonly #init: ActorInit;
@@ -124,16 +75,8 @@ export class SessionActor implements RecordingHost, ExecSinks {
   #epoch = 0;
   /** Recent output for sockets that resume; undefined when replay is off or nothing can resume. */
   readonly #replay: ReplayBuffer | undefined;
-  /**
-   * The session's slow deadlines share one entry on the thread's wheel, armed for the nearest of
-   * them (#armDeadline); #onDeadline sorts out which passed. Times are the wheel's clock (ms).
-   */
-  #deadline: WheelTimer | undefined;
-  #pingAt = 0;
-  /** Max session age: 0 = none. */
-  #expiresAt = 0;
-  /** Detached: when the grace runs out; 0 = not detached. */
-  #graceEndsAt = 0;
+  /** The exec ping, idle timeout, max age and detach grace: one wheel entry, made at the exec's open. */
+  #deadline: SessionDeadlines | undefined;
   #nudgeTimer: NodeJS.Timeout | undefined;
   /** The pty size as last applied (the nudge returns to it). */
   #cols: number;
@@ -158,8 +101,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
   #recording: SessionRecording | undefined;
   /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
   #recordingBehind = false;
-  /** The wheel's clock at the last stdin (the idle timeout counts from it). */
-  #lastInputAt: number;
   /**
    * Input flow control: the client keeps at most `window` bytes uncredited. The bound on memory:
    * a client that ignores it is cut at window + one message (BadFrame), never buffered further.
@@ -178,7 +119,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#port = port;
     this.#init = init;
     this.#deps = deps;
-    this.#lastInputAt = deps.wheel.now();
     this.#cols = this.#askedCols = init.cols;
     this.#rows = this.#askedRows = init.rows;
     this.#sockets.add(init.opener, 'owner');
@@ -210,8 +150,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
   }
 
   #to(next: ActorState): void {
-    if (!NEXT[this.#state].includes(next)) throw new Error(`actor ${this.#init.session}: ${this.#state} -> ${next} is not a transition`);
-    this.#state = next;
+    this.#state = transition(this.#init.session, this.#state, next);
   }
 
   /** Runs the session; resolves when the actor has released everything. Never rejects. */
@@ -228,9 +167,9 @@ export class SessionActor implements RecordingHost, ExecSinks {
     // headers, or the person's own token.
     const who = { context: init.context, as: init.as };
     const { kc, headers } = this.#deps.kube.identity(who);
-    this.#command = init.command ?? [...SHELL_COMMAND];
+    this.#command = sessionCommand(init);
     const opening = this.#opening as AbortController;
-    this.#container = init.container ?? (await this.#defaultContainer(opening.signal));
+    this.#container = init.container ?? (await defaultContainer(this.#deps.kube, init, opening.signal));
     if (this.#state !== 'starting') return;
     if (init.recording) {
       // Before the exec: in strict mode a recording that cannot start refuses the session.
@@ -242,15 +181,9 @@ export class SessionActor implements RecordingHost, ExecSinks {
       );
       if (this.#state !== 'starting') return;
     }
-    // Kill on close: podterm's shell carries the session marker (kill-on-close.ts); attach runs no command.
-    const marked = init.killOnClose && !init.attach ? markedShellCommand(this.#command, init.session) : null;
-    this.#killOnClose = marked !== null;
-    const exec = await ExecStream.open(
-      kc,
-      { kind: init.attach ? 'attach' : 'exec', namespace: init.namespace, pod: init.pod, container: this.#container, command: marked ?? this.#command, tty: true },
-      this,
-      { signal: opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers },
-    );
+    const { request, killOnClose } = execRequest(init, this.#container, this.#command);
+    this.#killOnClose = killOnClose;
+    const exec = await ExecStream.open(kc, request, this, { signal: opening.signal, timeoutMs: this.#deps.kube.timeoutMs, agents: this.#deps.agents, headers });
     // Registered at acquisition; teardown awaits #starting, then closes it.
     this.#exec = exec;
     this.#deps.counters.execs++;
@@ -258,7 +191,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#post({ t: 'opened', container: this.#container, command: this.#command });
-    this.#startDeadlines();
+    this.#deadline = new SessionDeadlines(this.#deps.wheel, this, init.idleTimeoutMs, init.maxSessionAgeMs);
     if (this.#sockets.owners > 0) {
       this.#to('attached');
       // No replay here: what the exec printed so far follows as early output, to every socket.
@@ -282,71 +215,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#resizeLive = true;
     this.#resize?.start();
     this.#applyFlow();
-  }
-
-  /** Bounded by the kube timeout and aborted when the session closes: teardown never waits on it. */
-  async #defaultContainer(signal: AbortSignal): Promise<string> {
-    const pod = await new KubeApi(this.#deps.kube).readPod({ context: this.#init.context, as: this.#init.as }, this.#init.namespace, this.#init.pod, signal);
-    if (!pod.defaultContainer) throw new PodtermError('NotFound', 'The pod has no containers.');
-    return pod.defaultContainer;
-  }
-
-  /**
-   * From the exec's open: a ping every EXEC_PING_MS, the idle timeout (counted from the last
-   * stdin, or the open), the max session age. One wheel entry for all of them; keystrokes move
-   * only #lastInputAt, never the entry.
-   */
-  #startDeadlines(): void {
-    const now = this.#deps.wheel.now();
-    this.#lastInputAt = Math.max(this.#lastInputAt, now);
-    this.#pingAt = now + EXEC_PING_MS;
-    if (this.#init.maxSessionAgeMs > 0) this.#expiresAt = now + this.#init.maxSessionAgeMs;
-    this.#deadline = this.#deps.wheel.timer(() => this.#onDeadline());
-    this.#armDeadline();
-  }
-
-  /** Arms the session's wheel entry for the nearest of its deadlines. */
-  #armDeadline(): void {
-    const deadline = this.#deadline;
-    if (!deadline) return;
-    let at = this.#pingAt;
-    if (this.#init.idleTimeoutMs > 0) at = Math.min(at, this.#lastInputAt + this.#init.idleTimeoutMs);
-    if (this.#expiresAt > 0) at = Math.min(at, this.#expiresAt);
-    if (this.#graceEndsAt > 0) at = Math.min(at, this.#graceEndsAt);
-    deadline.armAt(at);
-  }
-
-  /**
-   * The wheel entry fired: the first deadline that passed ends the session (as the first of
-   * separate timers would have); else the ping is due, or nothing is (the grace was cancelled or
-   * input moved the idle deadline): re-arm for the nearest.
-   */
-  #onDeadline(): void {
-    if (this.#state !== 'attached' && this.#state !== 'detached') return;
-    const now = this.#deps.wheel.now();
-    let first = Infinity;
-    let reason: CloseReason | undefined;
-    if (this.#expiresAt > 0 && this.#expiresAt <= now) {
-      first = this.#expiresAt;
-      reason = { kind: 'error', error: new PodtermError('SessionExpired') };
-    }
-    const idleAt = this.#init.idleTimeoutMs > 0 ? this.#lastInputAt + this.#init.idleTimeoutMs : Infinity;
-    if (idleAt <= now && idleAt < first) {
-      first = idleAt;
-      reason = { kind: 'error', error: new PodtermError('IdleTimeout') };
-    }
-    if (this.#graceEndsAt > 0 && this.#graceEndsAt <= now && this.#graceEndsAt < first) reason = { kind: 'grace-expired' };
-    if (reason) {
-      void this.close(reason);
-      return;
-    }
-    if (this.#pingAt <= now) {
-      // client-node sends no pings; this keeps the exec alive through proxies (EXEC_PING_MS).
-      this.#exec?.ping();
-      this.#pingAt += EXEC_PING_MS;
-      if (this.#pingAt <= now) this.#pingAt = now + EXEC_PING_MS;
-    }
-    this.#armDeadline();
   }
 
   #onMessage(m: ToActor): void {
@@ -385,8 +253,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#sockets.add(socket, role);
     if (this.#state === 'starting') return;
     if (role === 'owner' && this.#state === 'detached') {
-      // The wheel entry stays armed for the old grace; #onDeadline finds nothing due and re-arms.
-      this.#graceEndsAt = 0;
+      this.#deadline?.endGrace();
       this.#to('attached');
       // The main thread counts from zero too (new epoch); the new socket gets its own window.
       this.#unacked = 0;
@@ -427,30 +294,18 @@ export class SessionActor implements RecordingHost, ExecSinks {
       void this.close({ kind: 'request', request: 'client-gone' });
       return;
     }
-    this.#graceEndsAt = this.#deps.wheel.now() + grace;
-    this.#armDeadline();
+    this.#deadline?.startGrace(grace);
   }
 
   /**
-   * The Started frame for one socket, then (when it resumes or observes) the replay: both to it
-   * alone. An observer's Started carries neither the resume token nor an input window (its input
-   * is ignored).
+   * The Started frame for one socket (started-frame.ts), then (when it resumes or observes) the
+   * replay: both to it alone.
    */
   #greet(socket: number, replay: boolean): void {
-    const init = this.#init;
     const resumed = this.#sockets.resumed(socket);
     const owner = this.#sockets.isOwner(socket);
-    this.#unacked += this.#sendFrame(
-      [
-        ServerOp.Started,
-        {
-          session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command,
-          ...(owner ? { inputWindow: this.#credit.window, ...(init.resumeToken !== undefined ? { resumeToken: init.resumeToken } : {}) } : {}),
-          role: owner ? 'owner' : 'observer', resumed, cols: this.#askedCols, rows: this.#askedRows,
-        },
-      ],
-      socket,
-    );
+    const started = startedFrame(this.#init, this.#container, this.#command, { owner, resumed, inputWindow: this.#credit.window, cols: this.#askedCols, rows: this.#askedRows });
+    this.#unacked += this.#sendFrame(started, socket);
     if (!replay || !resumed || !this.#replay) return;
     for (const chunk of this.#replay.restore()) {
       const ab = encodeOutputFrame(ServerOp.Stdout, chunk);
@@ -488,7 +343,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     }
     switch (frame[0]) {
       case ClientOp.Stdin:
-        this.#lastInputAt = this.#deps.wheel.now();
+        if (this.#deadline) this.#deadline.lastInputAt = this.#deps.wheel.now();
         this.#creditTo = socket;
         this.#stdin(frame[1]);
         return;
@@ -622,6 +477,11 @@ export class SessionActor implements RecordingHost, ExecSinks {
   }
 
 
+  /** DeadlineHost (session-deadlines.ts): client-node sends no pings; this keeps the exec alive through proxies. */
+  pingDue(): void {
+    this.#exec?.ping();
+  }
+
   // ---- ExecSinks: called by this session's exec stream only ----
 
   stdout(data: Buffer): void {
@@ -667,23 +527,6 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#port.postMessage(m, transfer);
   }
 
-  /** The cause of the end, logged once here (the main thread logs the session's summary). */
-  #logCause(reason: CloseReason): void {
-    const fields = { session: this.#init.session, namespace: this.#init.namespace, pod: this.#init.pod, container: this.#container || this.#init.container };
-    if (reason.kind === 'exit') this.#deps.log('debug', 'session process exited', { ...fields, exitCode: reason.exitCode });
-    else if (reason.kind === 'request') this.#deps.log('debug', 'session closed on request', { ...fields, request: reason.request });
-    else if (reason.kind === 'grace-expired') this.#deps.log('debug', 'session detached past its grace', { ...fields, detachGraceMs: this.#init.detachGraceMs });
-    else {
-      const e = reason.error;
-      const level = e.code === 'Internal' ? 'error' : 'info';
-      this.#deps.log(level, 'session failed', { ...fields, code: e.code, message: e.message, ...(e.cause !== undefined ? { cause: String(e.cause) } : {}) });
-    }
-  }
-
-  /**
-   * The one way out. Idempotent: the first caller starts it, later callers get the same promise.
-   * The state turns `closing` before anything is called back, so re-entrant calls see it.
-   */
   /** RecordingHost (session-recording.ts): a strict recording that fails ends the session. */
   recordingFailed(err: PodtermError): void {
     void this.close({ kind: 'error', error: err });
@@ -700,6 +543,10 @@ export class SessionActor implements RecordingHost, ExecSinks {
     this.#deps.counters.recordingStops++;
   }
 
+  /**
+   * The one way out. Idempotent: the first caller starts it, later callers get the same promise.
+   * The state turns `closing` before anything is called back, so re-entrant calls see it.
+   */
   close(reason: CloseReason): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#to('closing');
@@ -708,26 +555,14 @@ export class SessionActor implements RecordingHost, ExecSinks {
   }
 
   async #teardown(reason: CloseReason): Promise<void> {
-    this.#logCause(reason);
+    logCause(this.#deps.log, reason, this.#init, this.#container);
     this.#resize?.close();
     this.#opening?.abort();
     this.#stdout.close(); // output that arrived in the same read as the exit status goes first
-    if (reason.kind === 'exit') {
-      this.#sendFrame([ServerOp.Exited, { exitCode: reason.exitCode, message: reason.message }], 'all');
-      this.#post({ t: 'end', code: 1000, reason: 'exited', exitCode: reason.exitCode });
-    } else if (reason.kind === 'error') {
-      const e = reason.error;
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
-      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
-    } else if (reason.kind === 'grace-expired' || reason.request === 'ended') {
-      const e = new PodtermError('SessionGone', reason.kind === 'grace-expired' ? 'The session was detached for too long and has ended.' : 'The owner ended the session.');
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
-      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
-    } else if (reason.request === 'shutdown') {
-      // Drain (SIGTERM): the process ends with this replica; the page shows this and offers a new session.
-      const e = new PodtermError('ServerShuttingDown', DRAIN_MESSAGE);
-      this.#sendFrame([ServerOp.Error, { code: e.code, message: e.message }], 'all');
-      this.#post({ t: 'end', code: ERRORS[e.code].close, reason: e.code });
+    const report = endReport(reason);
+    if (report) {
+      this.#sendFrame(report.frame, 'all');
+      this.#post(report.end);
     }
     await this.#starting;
     const exec = this.#exec;
@@ -740,10 +575,7 @@ export class SessionActor implements RecordingHost, ExecSinks {
     // After the exec: nothing more can be output. The writer flushes, marks the end, writes the sidecar.
     const recording = this.#recording;
     this.#recording = undefined;
-    if (recording) {
-      const outcome = reason.kind === 'exit' ? 'exit' : reason.kind === 'error' ? reason.error.code : reason.kind === 'grace-expired' ? 'grace-expired' : reason.request;
-      await recording.close(reason.kind === 'exit' ? reason.exitCode : null, outcome);
-    }
+    if (recording) await recording.close(reason.kind === 'exit' ? reason.exitCode : null, recordingOutcome(reason));
     this.#to('closed');
     this.#release();
     this.#done();

@@ -12,7 +12,7 @@ import type { RecordingConfig } from '../actor-link/actor-messages.js';
 import type { PodtermError } from '../protocol/errors.js';
 import { AsciicastWriter, type WriterEvents } from '../recording/asciicast-writer.js';
 import type { RecordingStop } from '../recording/recording-files.js';
-import type { ActorLog } from './session-actor.js';
+import type { ActorLog } from './actor-deps.js';
 
 /** What the recording needs from its actor (the actor itself: no closures per session). */
 export interface RecordingHost {

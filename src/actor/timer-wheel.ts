@@ -30,10 +30,14 @@ export interface TimerWheelOptions {
   now?: () => number;
 }
 
-/** One reusable deadline. Created by TimerWheel.timer(); arm it, re-arm it, cancel it. */
+/**
+ * One reusable deadline. Created by TimerWheel.timer(); arm it, re-arm it, cancel it. An owner that
+ * would otherwise pass a closure per instance may subclass it (no `fire` given) and override
+ * fire() instead (session-deadlines.ts: one object per session, no closure).
+ */
 export class WheelTimer {
-  readonly #wheel: TimerWheel;
-  readonly #fire: () => void;
+  protected readonly wheel: TimerWheel;
+  readonly #fire: (() => void) | undefined;
   /** When it is due (the wheel's clock, ms); meaningful while armed. */
   at = 0;
   /** @internal the tick it fires in. */
@@ -43,8 +47,8 @@ export class WheelTimer {
   /** @internal */
   armed = false;
 
-  constructor(wheel: TimerWheel, fire: () => void) {
-    this.#wheel = wheel;
+  constructor(wheel: TimerWheel, fire?: () => void) {
+    this.wheel = wheel;
     this.#fire = fire;
   }
 
@@ -54,21 +58,21 @@ export class WheelTimer {
 
   /** Fires once, no earlier than `at` (the wheel's clock) and at most one tick later. Moves an armed timer. */
   armAt(at: number): void {
-    this.#wheel.arm(this, at);
+    this.wheel.arm(this, at);
   }
 
   /** Fires once, no earlier than `ms` from now. */
   armIn(ms: number): void {
-    this.#wheel.arm(this, this.#wheel.now() + ms);
+    this.wheel.arm(this, this.wheel.now() + ms);
   }
 
   cancel(): void {
-    this.#wheel.cancel(this);
+    this.wheel.cancel(this);
   }
 
-  /** @internal */
+  /** @internal called by the wheel when due; a subclass made without `fire` overrides it. */
   fire(): void {
-    this.#fire();
+    this.#fire?.();
   }
 }
 

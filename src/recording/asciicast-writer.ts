@@ -21,32 +21,18 @@ import { CastFile } from './cast-file.js';
 import { PodtermError } from '../protocol/errors.js';
 import { commandString, escapedEventLine, eventLine, headerLine } from './asciicast-format.js';
 import { escapeJsonBytes } from './json-escape.js';
-import { castPath, metaPath, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
+import { castPath, metaPath, sidecarMeta, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
+import { errnoOf, STOP_TEXT, writerTransition, type WriterState } from './writer-state.js';
 import { Utf8Bytes } from './utf8-bytes.js';
 import { WriteQueue } from './write-queue.js';
 import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
 
 export { RECORDING_DEFAULTS } from './writer-options.js';
 export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode, WriterEvents } from './writer-options.js';
-
-export type WriterState = 'open' | 'stopped' | 'closing' | 'closed';
-const EDGES: Readonly<Record<WriterState, readonly WriterState[]>> = {
-  // -> closed directly only when a strict open() fails (nothing to flush, no sidecar).
-  open: ['stopped', 'closing', 'closed'],
-  stopped: ['closing', 'closed'],
-  closing: ['closed'],
-  closed: [],
-};
+export type { WriterState } from './writer-state.js';
 
 /** Output pieces at least this long (UTF-16 units) become their own event. */
 const COALESCE_MAX = 4096;
-
-const STOP_TEXT: Record<StopReason, string> = {
-  'max-bytes': 'recording stopped: --record-max-bytes reached',
-  'buffer-full': 'recording stopped: the disk did not keep up (buffer cap reached)',
-  'write-error': 'recording stopped: write error',
-  'close-timeout': 'recording stopped: the last writes did not finish',
-};
 
 export class AsciicastWriter {
   static #live = 0;
@@ -190,8 +176,7 @@ export class AsciicastWriter {
   }
 
   #transition(to: WriterState): void {
-    if (!EDGES[this.#state].includes(to)) throw new Error(`recording: illegal transition ${this.#state} -> ${to}`);
-    this.#state = to;
+    this.#state = writerTransition(this.#state, to);
   }
 
   #drop(): boolean {
@@ -451,22 +436,7 @@ export class AsciicastWriter {
   }
 
   #meta(end: RecordingEnd | null): RecordingMeta {
-    const s = this.#o.subject;
-    return {
-      version: 1,
-      id: this.#o.id,
-      session: s.session,
-      user: s.user,
-      groups: [...s.groups],
-      replica: s.replica,
-      namespace: s.namespace,
-      pod: s.pod,
-      container: s.container,
-      command: [...s.command],
-      startedAt: new Date(this.#startedAt).toISOString(),
-      endedAt: end ? new Date().toISOString() : null,
-      exitCode: end ? end.exitCode : null,
-      outcome: end ? end.outcome : null,
+    return sidecarMeta(this.#o.id, this.#o.subject, this.#startedAt, end, {
       bytes: this.#written(),
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,
@@ -474,11 +444,6 @@ export class AsciicastWriter {
       mode: this.#s.mode,
       stopped: this.#stop ?? null,
       droppedEvents: this.#dropped,
-    };
+    });
   }
-}
-
-function errnoOf(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EUNKNOWN';
 }

@@ -4,7 +4,7 @@
  * `RecordingMeta` below) side by side in the record dir. Ids name files, so they are validated
  * everywhere they enter: a fixed alphabet, no dots, no separators, so no path traversal.
  */
-import type { RecordingSubject } from './writer-options.js';
+import type { RecordingEnd, RecordingSubject } from './writer-options.js';
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,6 +79,36 @@ export interface RecordingMeta extends RecordingSubject {
   stopped: RecordingStop | null;
   /** Events dropped after a stop. */
   droppedEvents: number;
+}
+
+/** What the writer counted, as the sidecar reports it. */
+export type SidecarCounts = Pick<RecordingMeta, 'bytes' | 'outputBytes' | 'inputBytes' | 'inputRecorded' | 'mode' | 'stopped' | 'droppedEvents'>;
+
+/** The sidecar for recording `id`: at open (`end` null) and at close. Copies the subject's arrays. */
+export function sidecarMeta(id: string, s: RecordingSubject, startedAt: number, end: RecordingEnd | null, c: SidecarCounts): RecordingMeta {
+  return {
+    version: 1,
+    id,
+    session: s.session,
+    user: s.user,
+    groups: [...s.groups],
+    replica: s.replica,
+    namespace: s.namespace,
+    pod: s.pod,
+    container: s.container,
+    command: [...s.command],
+    startedAt: new Date(startedAt).toISOString(),
+    endedAt: end ? new Date().toISOString() : null,
+    exitCode: end ? end.exitCode : null,
+    outcome: end ? end.outcome : null,
+    bytes: c.bytes,
+    outputBytes: c.outputBytes,
+    inputBytes: c.inputBytes,
+    inputRecorded: c.inputRecorded,
+    mode: c.mode,
+    stopped: c.stopped,
+    droppedEvents: c.droppedEvents,
+  };
 }
 
 /**
