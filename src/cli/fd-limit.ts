@@ -16,6 +16,16 @@ export function softNoFileLimit(limitsText: string): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+/**
+ * Descriptors one session may hold at once: the browser and exec sockets; with `--record-dir` its
+ * .cast while it is written (a recording idle for a second closes it, but a busy one keeps it, and
+ * every session that starts writes its header); with the sandbox in this process, the sandbox's
+ * end of the exec socket and the shell's pty and pipes.
+ */
+export function fdsPerSession(o: { recording: boolean; sandboxed: boolean }): number {
+  return 2 + (o.recording ? 1 : 0) + (o.sandboxed ? 4 : 0);
+}
+
 /** The most sessions that fit below the descriptor limit, never less than 1. */
 export function sessionsWithinFds(softLimit: number | undefined, fdsPerSession: number): number {
   if (softLimit === undefined) return Number.MAX_SAFE_INTEGER;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseOptions, renderHelp } from './args.js';
 import { StartupError } from './cli-errors.js';
-import { sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
+import { fdsPerSession, sessionsWithinFds, softNoFileLimit } from './fd-limit.js';
 import { Lifetime } from './lifetime.js';
 import { SERVE_OPTIONS, defaultWorkers } from './serve-options.js';
 import { signInOptions } from './sign-in-options.js';
@@ -94,8 +94,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     }
 
     const { startGateway, DEFAULTS } = await import('../server/gateway.js');
-    // Two sockets per session, plus the sandbox's socket and pty/pipes when it runs in this process.
-    const fdCap = sessionsWithinFds(softNoFileLimit(readLimits()), sandboxed ? 6 : 2);
+    const fdCap = sessionsWithinFds(softNoFileLimit(readLimits()), fdsPerSession({ recording: recordDir !== undefined, sandboxed }));
     const maxSessions = Math.min(v['max-sessions'], fdCap);
     if (maxSessions < v['max-sessions']) {
       log('warn', 'session limit lowered to fit the open-files limit (raise it with ulimit -n)', { maxSessions, asked: v['max-sessions'] });

@@ -37,7 +37,7 @@ export const SERVE_OPTIONS = {
   'session-secret-file': value('FILE', existingFile, 'file with the secret (>= 16 bytes) that signs session cookies; the same on every replica', { defaultText: 'the client secret' }),
   identity: value('MODE', oneOf(['impersonate', 'passthrough'] as const), 'how the gateway acts for a signed-in person: `impersonate` (its own credentials + `Impersonate-User`/`Impersonate-Group`) or `passthrough` (the person\'s ID token as the bearer)', { default: 'impersonate' }),
   'allow-origin': list('ORIGIN', origin, 'browser origins allowed to open terminals (repeatable)', { defaultText: "the server's own origin" }),
-  'max-sessions': value('N', int(1, 10_000_000), 'global session limit (then `TooManySessions`, 4429); each session holds two sockets, so podterm keeps the limit below the open-files limit instead of failing late with EMFILE', {
+  'max-sessions': value('N', int(1, 10_000_000), 'global session limit (then `TooManySessions`, 4429); each session holds two sockets (and its .cast while it is written, with `--record-dir`), so podterm keeps the limit below the open-files limit instead of failing late with EMFILE', {
     default: '10000',
     defaultText: '10000, lowered to fit `ulimit -n`',
   }),

@@ -48,6 +48,15 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|
 // ws's handshake failures: the server answered something that is not a WebSocket upgrade.
 const WS_HANDSHAKE = /^(Unexpected server response|Invalid Sec-WebSocket|Server sent|Opening handshake has timed out|Socket hang up|socket hang up)/i;
 
+/** This process ran out of descriptors (EMFILE, or the system's ENFILE), here or in a cause. */
+function isOutOfDescriptors(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 3) return false;
+  const e = err as { code?: unknown; errno?: unknown; cause?: unknown };
+  // node-fetch's FetchError keeps the system error's code in `errno`.
+  if (e.code === 'EMFILE' || e.code === 'ENFILE' || e.errno === 'EMFILE' || e.errno === 'ENFILE') return true;
+  return isOutOfDescriptors(e.cause, depth + 1);
+}
+
 /** A failure of the network or of the API server, as opposed to a bug of ours. */
 function isUpstreamFailure(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 3) return false;
@@ -78,6 +87,8 @@ export function kubeErrorToPodterm(err: unknown): PodtermError {
     }
     return statusToError(e.code, isKubeStatus(body) ? body : undefined);
   }
+  // This process is out of descriptors (a socket could not even be made): a capacity limit, said as one.
+  if (isOutOfDescriptors(err)) return new PodtermError('TooManySessions', 'The server has no file descriptors left for another session; try again later.', { cause: err });
   if (isUpstreamFailure(err)) return new PodtermError('UpstreamUnavailable', undefined, { cause: err });
   return new PodtermError('Internal', undefined, { cause: err });
 }

@@ -80,6 +80,12 @@ test('no /bin/sh: NoShell for podterm\'s shell, exit 127 for a missing user comm
 test('our own bugs stay Internal; network, TLS and Kubernetes answers are UpstreamUnavailable or mapped', () => {
   assert.equal(kubeErrorToPodterm(new TypeError('x is not a function')).code, 'Internal');
   assert.equal(kubeErrorToPodterm(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })).code, 'UpstreamUnavailable');
+  // Out of descriptors is a capacity limit (4429, said so), not a bug (Internal), also when wrapped.
+  const emfile = kubeErrorToPodterm(Object.assign(new Error('connect EMFILE 127.0.0.1:6443'), { code: 'EMFILE' }));
+  assert.equal(emfile.code, 'TooManySessions');
+  assert.match(emfile.message, /file descriptors/);
+  assert.equal(kubeErrorToPodterm(new Error('request failed', { cause: Object.assign(new Error('x'), { code: 'ENFILE' }) })).code, 'TooManySessions');
+  assert.equal(kubeErrorToPodterm(Object.assign(new Error('fetch failed'), { name: 'FetchError', errno: 'EMFILE' })).code, 'TooManySessions');
   assert.equal(kubeErrorToPodterm(Object.assign(new Error('tls'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).code, 'UpstreamUnavailable');
   assert.equal(kubeErrorToPodterm(Object.assign(new Error('f'), { name: 'FetchError' })).code, 'UpstreamUnavailable');
   assert.equal(kubeErrorToPodterm({ code: 404, body: '{"status":"Failure","reason":"NotFound","code":404}' }).code, 'NotFound');
