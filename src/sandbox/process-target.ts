@@ -12,7 +12,7 @@
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -77,15 +77,6 @@ export function resolveExecutable(name: string, env: Readonly<Record<string, str
   return found;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function outcomeOf(code: number, command: readonly string[]): ExecOutcome {
   return code === 0 ? { kind: 'success' } : { kind: 'exit', code: code & 0xff, command };
 }
@@ -124,6 +115,58 @@ export function startProcessTarget(spec: TargetSpec, sink: TargetSink, opts: Pro
 
 /** Reads that arrive before the next event-loop turn go out as one frame (no added latency); capped here. */
 const PTY_BATCH_BYTES = 64 * 1024;
+/** The most the tail read below takes: the kernel's pty buffers hold tens of KB; a background writer could add more. */
+const PTY_TAIL_LIMIT = 1024 * 1024;
+
+/** What node-pty 1.1.0's UnixTerminal keeps (lib/unixTerminal.js); not in its typings. */
+interface PtyInternals {
+  _socket?: { read(): Buffer | string | null; destroy(err?: Error): unknown };
+  _fd?: number;
+}
+
+/**
+ * node-pty 1.1.0 destroys the pty's read stream 200 ms after it has reaped the child
+ * (DESTROY_SOCKET_TIMEOUT_MS in lib/unixTerminal.js), read to EOF or not, and a destroyed stream
+ * drops what it had buffered and what the kernel still holds. A paused target (its exec socket is
+ * behind), or an event loop busy for longer than that, lost the tail of the output so: 7-13 KB of
+ * 4.7 MB in the gateway's slow-reader test on a loaded machine. A runtime reads its console to
+ * EOF. So the stream's destroy first reads the rest, synchronously and in order: the stream's
+ * buffer (read() emits it as 'data'), then the master fd until EIO (the terminal is gone and
+ * empty) or EAGAIN (a background process still holds it), at most PTY_TAIL_LIMIT bytes.
+ * `wanted()` false (the exec was hung up): nobody reads any more, so nothing is read.
+ */
+function readTailOnDestroy(p: pty.IPty, onTail: (data: Buffer) => void, wanted: () => boolean): void {
+  const internals = p as unknown as PtyInternals;
+  const socket = internals._socket;
+  const fd = internals._fd;
+  if (socket === undefined || typeof fd !== 'number') return;
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = (err?: Error): unknown => {
+    socket.destroy = destroy;
+    if (wanted()) {
+      try {
+        while (socket.read() !== null) {
+          // each chunk went to the 'data' listeners (onData) as it was read
+        }
+      } catch {
+        // a stream that cannot be read any more has nothing buffered to give
+      }
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      for (let total = 0; total < PTY_TAIL_LIMIT; ) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, buf.length, null);
+        } catch {
+          break; // EIO: read to the end; EAGAIN: nothing more now; EBADF: already closed
+        }
+        if (n <= 0) break;
+        onTail(Buffer.from(buf.subarray(0, n)));
+        total += n;
+      }
+    }
+    return destroy(err);
+  };
+}
 
 class PtyTarget implements ExecTarget {
   readonly #pty: pty.IPty;
@@ -131,10 +174,11 @@ class PtyTarget implements ExecTarget {
   #batch: Buffer[] = [];
   #batchBytes = 0;
   #flushScheduled: NodeJS.Immediate | undefined;
-  #reapWatch: NodeJS.Timeout | undefined;
   readonly #exited: Promise<void>;
   #state: 'running' | 'exited' = 'running';
   #closing: Promise<void> | undefined;
+  /** close() has begun: the pty's tail is no longer read (set before close() destroys it). */
+  #hungUp = false;
 
   constructor(file: string, args: string[], spec: TargetSpec, sink: TargetSink, readonly opts: ProcessTargetOptions) {
     // encoding null: node-pty hands us Buffers, so bytes reach the client unchanged (no UTF-8 round trip).
@@ -142,6 +186,7 @@ class PtyTarget implements ExecTarget {
     this.#pty = pty.spawn(file, args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, cwd: spec.cwd, env: { ...spec.env }, encoding: null });
     opts.gauge.processStarted();
     this.#pty.onData((d: string | Buffer) => this.#coalesce(typeof d === 'string' ? Buffer.from(d) : d));
+    readTailOnDestroy(this.#pty, (d) => this.#coalesce(d), () => !this.#hungUp);
     this.#sink = sink;
     this.#exited = new Promise((resolve) => {
       // node-pty emits exit only after the pty socket has closed, so all output has been delivered.
@@ -195,24 +240,17 @@ class PtyTarget implements ExecTarget {
   }
 
   pause(): void {
-    // Once the child is reaped the 200 ms EOF window below is running: never pause again.
-    if (this.#state !== 'running' || !isAlive(this.#pty.pid)) return;
-    this.#pty.pause();
-    // node-pty reaps the child, then gives the pty socket only 200 ms to reach EOF before it
-    // destroys it, dropping whatever is unread. While paused, watch for the reaping and read the
-    // (kernel-bounded) rest of the output then.
-    this.#reapWatch ??= setInterval(() => {
-      if (!isAlive(this.#pty.pid)) this.resume();
-    }, 50);
+    // The kernel holds what the process writes meanwhile, and the process blocks once it is full.
+    // If it exits while paused, node-pty's destroy reads the rest (readTailOnDestroy).
+    if (this.#state === 'running') this.#pty.pause();
   }
 
   resume(): void {
-    clearInterval(this.#reapWatch);
-    this.#reapWatch = undefined;
     this.#pty.resume();
   }
 
   close(): Promise<void> {
+    this.#hungUp = true;
     this.#closing ??= (async () => {
       if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
       this.#flushScheduled = undefined;
