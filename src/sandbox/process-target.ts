@@ -12,12 +12,13 @@
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, readSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as pty from 'node-pty';
 import { sessionAlive, signalSession } from './process-group.js';
+import { readTailOnDestroy } from './pty-tail.js';
 import type { ExecOutcome } from './status.js';
 import { markedProcesses, signalAll } from './survivors.js';
 import { TargetStartError, type ExecTarget, type TargetSink, type TargetSpec } from './target.js';
@@ -115,59 +116,6 @@ export function startProcessTarget(spec: TargetSpec, sink: TargetSink, opts: Pro
 
 /** Reads that arrive before the next event-loop turn go out as one frame (no added latency); capped here. */
 const PTY_BATCH_BYTES = 64 * 1024;
-/** The most the tail read below takes: the kernel's pty buffers hold tens of KB; a background writer could add more. */
-const PTY_TAIL_LIMIT = 1024 * 1024;
-
-/** What node-pty 1.1.0's UnixTerminal keeps (lib/unixTerminal.js); not in its typings. */
-interface PtyInternals {
-  _socket?: { read(): Buffer | string | null; destroy(err?: Error): unknown };
-  _fd?: number;
-}
-
-/**
- * node-pty 1.1.0 destroys the pty's read stream 200 ms after it has reaped the child
- * (DESTROY_SOCKET_TIMEOUT_MS in lib/unixTerminal.js), read to EOF or not, and a destroyed stream
- * drops what it had buffered and what the kernel still holds. A paused target (its exec socket is
- * behind), or an event loop busy for longer than that, lost the tail of the output so: 7-13 KB of
- * 4.7 MB in the gateway's slow-reader test on a loaded machine. A runtime reads its console to
- * EOF. So the stream's destroy first reads the rest, synchronously and in order: the stream's
- * buffer (read() emits it as 'data'), then the master fd until EIO (the terminal is gone and
- * empty) or EAGAIN (a background process still holds it), at most PTY_TAIL_LIMIT bytes.
- * `wanted()` false (the exec was hung up): nobody reads any more, so nothing is read.
- */
-function readTailOnDestroy(p: pty.IPty, onTail: (data: Buffer) => void, wanted: () => boolean): void {
-  const internals = p as unknown as PtyInternals;
-  const socket = internals._socket;
-  const fd = internals._fd;
-  if (socket === undefined || typeof fd !== 'number') return;
-  const destroy = socket.destroy.bind(socket);
-  socket.destroy = (err?: Error): unknown => {
-    socket.destroy = destroy;
-    if (wanted()) {
-      try {
-        while (socket.read() !== null) {
-          // each chunk went to the 'data' listeners (onData) as it was read
-        }
-      } catch {
-        // a stream that cannot be read any more has nothing buffered to give
-      }
-      const buf = Buffer.allocUnsafe(64 * 1024);
-      for (let total = 0; total < PTY_TAIL_LIMIT; ) {
-        let n: number;
-        try {
-          n = readSync(fd, buf, 0, buf.length, null);
-        } catch {
-          break; // EIO: read to the end; EAGAIN: nothing more now; EBADF: already closed
-        }
-        if (n <= 0) break;
-        onTail(Buffer.from(buf.subarray(0, n)));
-        total += n;
-      }
-    }
-    return destroy(err);
-  };
-}
-
 class PtyTarget implements ExecTarget {
   readonly #pty: pty.IPty;
   #sink!: TargetSink;

@@ -8,7 +8,7 @@
  * The commands end right after their output, so a process exits while the sandbox's pty is still
  * paused behind the gateway. On a loaded machine that once lost 7-13 KB of the 4.7 MB case: node-pty
  * destroyed the pty's stream 200 ms after reaping the process, unread; the sandbox now reads the
- * rest first (src/sandbox/process-target.ts, test/sandbox/pty-tail.test.ts). The gateway had
+ * rest first (src/sandbox/pty-tail.ts, test/sandbox/pty-tail.test.ts). The gateway had
  * delivered every byte it was given. The byte count and the hash are read only after the exit
  * frame and the close, which the gateway sends after all of the output.
  */
