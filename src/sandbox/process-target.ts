@@ -18,6 +18,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as pty from 'node-pty';
 import { sessionAlive, signalSession } from './process-group.js';
+import { readTailOnDestroy } from './pty-tail.js';
 import type { ExecOutcome } from './status.js';
 import { markedProcesses, signalAll } from './survivors.js';
 import { TargetStartError, type ExecTarget, type TargetSink, type TargetSpec } from './target.js';
@@ -77,15 +78,6 @@ export function resolveExecutable(name: string, env: Readonly<Record<string, str
   return found;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function outcomeOf(code: number, command: readonly string[]): ExecOutcome {
   return code === 0 ? { kind: 'success' } : { kind: 'exit', code: code & 0xff, command };
 }
@@ -124,17 +116,17 @@ export function startProcessTarget(spec: TargetSpec, sink: TargetSink, opts: Pro
 
 /** Reads that arrive before the next event-loop turn go out as one frame (no added latency); capped here. */
 const PTY_BATCH_BYTES = 64 * 1024;
-
 class PtyTarget implements ExecTarget {
   readonly #pty: pty.IPty;
   #sink!: TargetSink;
   #batch: Buffer[] = [];
   #batchBytes = 0;
   #flushScheduled: NodeJS.Immediate | undefined;
-  #reapWatch: NodeJS.Timeout | undefined;
   readonly #exited: Promise<void>;
   #state: 'running' | 'exited' = 'running';
   #closing: Promise<void> | undefined;
+  /** close() has begun: the pty's tail is no longer read (set before close() destroys it). */
+  #hungUp = false;
 
   constructor(file: string, args: string[], spec: TargetSpec, sink: TargetSink, readonly opts: ProcessTargetOptions) {
     // encoding null: node-pty hands us Buffers, so bytes reach the client unchanged (no UTF-8 round trip).
@@ -142,6 +134,7 @@ class PtyTarget implements ExecTarget {
     this.#pty = pty.spawn(file, args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, cwd: spec.cwd, env: { ...spec.env }, encoding: null });
     opts.gauge.processStarted();
     this.#pty.onData((d: string | Buffer) => this.#coalesce(typeof d === 'string' ? Buffer.from(d) : d));
+    readTailOnDestroy(this.#pty, (d) => this.#coalesce(d), () => !this.#hungUp);
     this.#sink = sink;
     this.#exited = new Promise((resolve) => {
       // node-pty emits exit only after the pty socket has closed, so all output has been delivered.
@@ -195,24 +188,17 @@ class PtyTarget implements ExecTarget {
   }
 
   pause(): void {
-    // Once the child is reaped the 200 ms EOF window below is running: never pause again.
-    if (this.#state !== 'running' || !isAlive(this.#pty.pid)) return;
-    this.#pty.pause();
-    // node-pty reaps the child, then gives the pty socket only 200 ms to reach EOF before it
-    // destroys it, dropping whatever is unread. While paused, watch for the reaping and read the
-    // (kernel-bounded) rest of the output then.
-    this.#reapWatch ??= setInterval(() => {
-      if (!isAlive(this.#pty.pid)) this.resume();
-    }, 50);
+    // The kernel holds what the process writes meanwhile, and the process blocks once it is full.
+    // If it exits while paused, node-pty's destroy reads the rest (readTailOnDestroy).
+    if (this.#state === 'running') this.#pty.pause();
   }
 
   resume(): void {
-    clearInterval(this.#reapWatch);
-    this.#reapWatch = undefined;
     this.#pty.resume();
   }
 
   close(): Promise<void> {
+    this.#hungUp = true;
     this.#closing ??= (async () => {
       if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
       this.#flushScheduled = undefined;

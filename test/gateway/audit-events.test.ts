@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ADMIN_TOKEN, RESTRICTED_TOKEN } from '../helpers/gateway-stack.js';
+import { ADMIN_TOKEN, RESTRICTED_TOKEN, type Stack } from '../helpers/gateway-stack.js';
 import { signInAt, startIdentityStack } from '../helpers/identity-stack.js';
 import { TermClient } from '../helpers/term-client.js';
 import { api, assertNoToolResidue, filesPath, toolStack } from '../tools/tool-stack.js';
@@ -30,6 +30,22 @@ async function lines(file: string): Promise<Line[]> {
   return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
 }
 
+/** The caller's live sessions as the gateway lists them (GET /api/v1/sessions). */
+async function liveSessions(stack: Stack): Promise<Array<{ id: string; state: string }>> {
+  const res = await api(stack, '/api/v1/sessions');
+  assert.equal(res.status, 200);
+  return (await res.json()) as Array<{ id: string; state: string }>;
+}
+
+/** Polls the session list until `ok`; fails with the last list after `ms`. */
+async function untilSessions(stack: Stack, what: string, ok: (l: Array<{ id: string; state: string }>) => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let l = await liveSessions(stack); !ok(l); l = await liveSessions(stack)) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; sessions: ${JSON.stringify(l)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** The one line of `event` (fails when there are none or several). */
 function one(all: Line[], event: string): Line {
   const found = all.filter((l) => l.event === event);
@@ -45,17 +61,23 @@ test('static tokens: resume, files, logs, debug, token sign-in, sign-out and ref
   const scratch = await mkdtemp(join(tmpdir(), 'podterm-audit-files-'));
   t.after(() => rm(scratch, { recursive: true, force: true }));
 
-  // A terminal, dropped and resumed, then ended.
+  // A terminal, dropped and resumed, then ended. The client's own close says nothing of when the
+  // gateway sees the drop (its FIN may come after the resume's upgrade on a loaded machine): then
+  // the resume joined a still-attached session, the 1000 close below left it to the dropped socket,
+  // and the session was detached for its 20 s grace at the residue check. So wait for the detach.
   const c1 = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main' }, { token: ADMIN_TOKEN, headers });
   t.after(() => c1.terminate());
   const started = await c1.started;
   c1.terminate();
   await c1.closed;
+  await untilSessions(stack, 'the dropped session to be detached', (l) => l.length === 1 && l[0]!.id === started.session && l[0]!.state === 'detached');
   const c2 = await TermClient.connect(stack.url, { resume: started.resumeToken! }, { token: ADMIN_TOKEN, headers: { 'user-agent': `${UA} resumed` } });
   t.after(() => c2.terminate());
   assert.equal((await c2.started).resumed, true);
   c2.ws.close(1000);
   await c2.closed;
+  // The owner's last socket closed with 1000: the session ends (not detached), before any residue check.
+  await untilSessions(stack, 'the session to end after the 1000 close', (l) => l.length === 0);
 
   // Files, logs, debug.
   const target = join(scratch, 'up.txt');

@@ -5,10 +5,12 @@
  * socket buffers hold, so the process exits during the pause (its status and the server's close are
  * read while paused), and one they do not, so TCP backpressure holds the process until resume.
  *
- * The commands sleep after their output: node-pty on Linux gives the pty only 200 ms to reach EOF
- * once it has reaped the process, and drops what is unread then (reproduced with node-pty alone, no
- * podterm), which is the sandbox's, not the gateway's. 0.3 s was not always enough on a loaded CI
- * machine (13 KB of the 4.7 MB case were lost once); 1 s lets the tail drain first.
+ * The commands end right after their output, so a process exits while the sandbox's pty is still
+ * paused behind the gateway. On a loaded machine that once lost 7-13 KB of the 4.7 MB case: node-pty
+ * destroyed the pty's stream 200 ms after reaping the process, unread; the sandbox now reads the
+ * rest first (src/sandbox/pty-tail.ts, test/sandbox/pty-tail.test.ts). The gateway had
+ * delivered every byte it was given. The byte count and the hash are read only after the exit
+ * frame and the close, which the gateway sends after all of the output.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -38,7 +40,7 @@ test(`slow reader: paused ${PAUSE_MS} ms over a real process's output: every byt
   const stack = await startStack(t, { workers: 1 });
   for (const lines of SIZES) {
     const want = seqOutput(lines);
-    const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', `sleep 0.3; seq 1 ${lines}; sleep 1`] }, { token: ADMIN_TOKEN });
+    const c = await TermClient.connect(stack.url, { namespace: 'default', pod: 'shell', container: 'main', command: ['sh', '-c', `sleep 0.3; seq 1 ${lines}`] }, { token: ADMIN_TOKEN });
     t.after(() => c.terminate());
     await c.started;
     c.pause();
