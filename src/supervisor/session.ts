@@ -13,8 +13,9 @@
  */
 import { ERRORS, isErrorCode, type ErrorCode } from '../protocol/errors.js';
 import { encodeToArrayBuffer, errorFrame, ServerOp, type SessionListItem } from '../protocol/index.js';
-import { ACK_DELAY_MS, ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
+import { ACK_EAGER_BYTES, type ActorInit, type CloseRequest, type FromActor, type SocketRole, type ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool, ActorRunEnd } from '../actor-link/actor-pool.js';
+import type { AckOwner, AckSweep } from './ack-sweep.js';
 import { SessionPort } from '../actor-link/lane.js';
 import { outcomeOfEnd, type Metrics, type SessionOutcome } from './metrics.js';
 import { Attachment, type AttachmentHost, type ClientLink } from './attachment.js';
@@ -60,6 +61,8 @@ export interface SessionDeps {
   threadAlive(threadId: number): Promise<boolean>;
   /** The actor missed its close deadline on a thread that does not answer: the last resort. */
   recycle(threadId: number): void;
+  /** Where acks wait for an input to ride on (one timer for all sessions). */
+  acks: AckSweep;
 }
 
 /**
@@ -109,7 +112,7 @@ export type SessionInfo = SessionListItem;
 /** The number of a session's first socket, its opener's (ActorInit.opener). */
 export const OPENER_SOCKET = 1;
 
-export class Session implements AttachmentHost, ActorRunEnd {
+export class Session implements AttachmentHost, ActorRunEnd, AckOwner {
   readonly id: string;
   readonly ownerKey: string;
   readonly startedAt = Date.now();
@@ -125,7 +128,6 @@ export class Session implements AttachmentHost, ActorRunEnd {
   readonly #deps: SessionDeps;
   /** Output bytes sent to the owner's sockets and not yet acknowledged to the actor. */
   #pendingAck = 0;
-  #ackTimer: NodeJS.Timeout | undefined;
   /** Owner sockets above their high-water mark; acks wait until every one has drained. */
   #stalled = 0;
   #opened: { container: string; command: string[] } | undefined;
@@ -273,9 +275,8 @@ export class Session implements AttachmentHost, ActorRunEnd {
     if (this.#pendingAck > 0 && this.#stalled === 0) {
       this.#port.postMessage({ t: 'in', socket: a.id, data, ack: this.#pendingAck }, [data]);
       this.#pendingAck = 0;
-      // The ack rode on the input: its timer would only send the next echo's bytes on their own.
-      clearTimeout(this.#ackTimer);
-      this.#ackTimer = undefined;
+      // The ack rode on the input: the sweep would only send the next echo's bytes on their own.
+      this.#deps.acks.cancel(this);
     } else {
       this.#port.postMessage({ t: 'in', socket: a.id, data }, [data]);
     }
@@ -286,7 +287,7 @@ export class Session implements AttachmentHost, ActorRunEnd {
     if (!a.backpressured || a.bufferedAmount() > this.#deps.flow.lowWaterBytes) return;
     a.backpressured = false;
     this.#stalled--;
-    this.#flushAck();
+    this.flushAck();
   }
 
   /**
@@ -316,14 +317,13 @@ export class Session implements AttachmentHost, ActorRunEnd {
     }
     this.#port.postMessage({ t: 'detach', socket: a.id });
     if (!last) {
-      this.#flushAck();
+      this.flushAck();
       return;
     }
     // The actor forgets what it posted before it sees the detach; so do we (see actor-messages.ts).
     this.#epoch++;
     this.#pendingAck = 0;
-    if (this.#ackTimer) clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#deps.acks.cancel(this);
     this.#detachedAt = Date.now();
     if (this.#state === 'attached') this.#to('detached');
   }
@@ -460,9 +460,9 @@ export class Session implements AttachmentHost, ActorRunEnd {
     });
   }
 
-  #flushAck(): void {
-    if (this.#ackTimer) clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+  /** AckOwner (ack-sweep.ts): sends the pending ack now, if the owner sockets keep up. */
+  flushAck(): void {
+    this.#deps.acks.cancel(this);
     if (this.#stalled > 0 || this.#pendingAck === 0 || this.#state === 'closed') return;
     this.#port.postMessage({ t: 'ack', bytes: this.#pendingAck });
     this.#pendingAck = 0;
@@ -521,8 +521,8 @@ export class Session implements AttachmentHost, ActorRunEnd {
       for (const a of [...this.#sockets.values()]) if (a.ready && a.id !== except) this.#deliver(a, data);
     }
     if (this.#stalled === 0 && this.#state !== 'closed') {
-      if (this.#pendingAck >= ACK_EAGER_BYTES) this.#flushAck();
-      else this.#ackTimer ??= setTimeout(() => this.#flushAck(), ACK_DELAY_MS);
+      if (this.#pendingAck >= ACK_EAGER_BYTES) this.flushAck();
+      else this.#deps.acks.schedule(this);
     }
   }
 
@@ -561,7 +561,7 @@ export class Session implements AttachmentHost, ActorRunEnd {
     this.#to('closed');
     if (this.#deadline) clearTimeout(this.#deadline);
     clearTimeout(this.#startDeadline);
-    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.#deps.acks.cancel(this);
     if (!o.abandoned) this.#port.close();
     if (err !== undefined) {
       this.#outcome ??= 'worker_lost';

@@ -10,12 +10,13 @@ import type { ActAs } from '../kube/act-as.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import { gcPauses, sumPauses, watchGcPauses, type GcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
-import type { RecordingConfig } from '../actor-link/actor-messages.js';
+import { ACK_DELAY_MS, type RecordingConfig } from '../actor-link/actor-messages.js';
 import type { AuditEventName, AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
 import type { ResumeClaims } from '../auth/resume-token.js';
 import { Session, type Attachment, type ClientLink, type FlowLimits, type LogFn, type SessionDeps, type SessionInfo, type SessionSummary } from './session.js';
 import { actorInit } from './actor-init.js';
+import { AckSweep } from './ack-sweep.js';
 import { SessionShares, type IssuedShare, type ShareTokenSigner } from './session-shares.js';
 import { waiter, type Waiter } from '../lib/waiter.js';
 
@@ -110,6 +111,7 @@ export class Supervisor {
   readonly #metrics: Metrics;
   readonly #limits: SupervisorLimits;
   readonly #deps: SessionDeps;
+  readonly #acks = new AckSweep(ACK_DELAY_MS / 2);
   /** Sessions that still hold a per-owner slot (not yet closing). */
   readonly #holdingSlot = new Set<string>();
   /** Resolves when the table becomes empty (drain waits on it instead of polling). */
@@ -147,6 +149,7 @@ export class Supervisor {
       onLeave: (_s, a, code) => this.#observerLeft(a, code),
       threadAlive: (threadId) => this.#threadAlive(threadId),
       recycle: (threadId) => this.#recycle(threadId),
+      acks: this.#acks,
     };
   }
 
@@ -413,6 +416,7 @@ export class Supervisor {
       this.#state = 'closed';
       await this.#endAll(this.#limits.closeDeadlineMs);
       await this.#pool.close();
+      this.#acks.close();
       this.#metrics.close();
     })();
     return this.#closing;

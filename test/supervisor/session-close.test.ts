@@ -9,6 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { ACK_DELAY_MS, type ActorInit, type FromActor, type HostReport, type ToActor } from '../../src/actor-link/actor-messages.js';
 import type { ActorPool } from '../../src/actor-link/actor-pool.js';
+import { AckSweep } from '../../src/supervisor/ack-sweep.js';
 import { Lane, SessionPort } from '../../src/actor-link/lane.js';
 import { decodeServerFrame } from '../../src/protocol/index.js';
 import { Metrics } from '../../src/supervisor/metrics.js';
@@ -110,6 +111,8 @@ function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0, st
   const pool = new FakePool(t);
   const metrics = new Metrics();
   t.after(() => metrics.close());
+  const acks = new AckSweep(ACK_DELAY_MS / 2);
+  t.after(() => acks.close());
   const ends: Harness['ends'] = [];
   const sent: ArrayBuffer[] = [];
   const accept = { value: true };
@@ -136,6 +139,7 @@ function harness(t: TestContext, closeDeadlineMs = 10_000, detachGraceMs = 0, st
     onDone: () => calls.done++,
     threadAlive: () => pool.alive(),
     recycle: (threadId) => void pool.recycle(threadId),
+    acks,
   };
   const init: ActorInit = { session: 's1', opener: OPENER_SOCKET, namespace: 'ns', pod: 'p', container: 'c', command: null, cols: 80, rows: 24, context: undefined, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs };
   const session = new Session(init, { key: 'owner', link }, deps);
