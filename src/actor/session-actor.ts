@@ -25,7 +25,7 @@ import { InputCredit } from './input-credit.js';
 import { killLeftovers } from './kill-on-close.js';
 import { defaultContainer, execRequest, sessionCommand } from './session-start.js';
 import { startedFrame } from './started-frame.js';
-import { SessionRecording, type RecordingHost } from './session-recording.js';
+import { SessionRecording, type RecordedInit, type RecordingHost } from './session-recording.js';
 import { ExecStream, type ExecSinks } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
@@ -173,12 +173,7 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     if (this.#state !== 'starting') return;
     if (init.recording) {
       // Before the exec: in strict mode a recording that cannot start refuses the session.
-      this.#recording = await SessionRecording.start(
-        init.recording,
-        { session: init.session, namespace: init.namespace, pod: init.pod, container: this.#container, command: this.#command, cols: init.cols, rows: init.rows },
-        this,
-        this.#deps.log,
-      );
+      this.#recording = await SessionRecording.start(init as RecordedInit, this.#container, this.#command, this, this.#deps.log);
       if (this.#state !== 'starting') return;
     }
     const { request, killOnClose } = execRequest(init, this.#container, this.#command);

@@ -8,9 +8,9 @@
  * goes on. Strict: a stop ends the session with RecordingFailed, and a slow disk pauses the exec
  * stream (output() returns false) until the writer drains, so nothing is lost.
  */
-import type { RecordingConfig } from '../actor-link/actor-messages.js';
+import type { ActorInit, RecordingConfig } from '../actor-link/actor-messages.js';
 import type { PodtermError } from '../protocol/errors.js';
-import { AsciicastWriter, type WriterEvents } from '../recording/asciicast-writer.js';
+import { AsciicastWriter, type RecordingSubject, type WriterEvents } from '../recording/asciicast-writer.js';
 import type { RecordingStop } from '../recording/recording-files.js';
 import type { ActorLog } from './actor-deps.js';
 
@@ -24,47 +24,67 @@ export interface RecordingHost {
   recordingStopped(stop: RecordingStop): void;
 }
 
-export interface RecordingStart {
-  session: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  command: string[];
-  cols: number;
-  rows: number;
-}
+/** A session's init with recording on. */
+export type RecordedInit = ActorInit & { recording: RecordingConfig };
 
-/** The actor's recording; it is also the writer's events object, so it costs no closures per session. */
-export class SessionRecording implements WriterEvents {
+/**
+ * The actor's recording. It is also the writer's events object and its subject (getters over the
+ * session's init, which the actor keeps anyway): no closures and no copied subject per session.
+ */
+export class SessionRecording implements WriterEvents, RecordingSubject {
   #writer!: AsciicastWriter;
   readonly #host: RecordingHost;
   readonly #log: ActorLog;
-  readonly #session: string;
-  readonly #recordInput: boolean;
+  readonly #init: RecordedInit;
+  /** Resolved by the actor before the recording starts (the init may name neither). */
+  readonly container: string;
+  readonly command: string[];
   #closing: Promise<void> | undefined;
 
-  private constructor(host: RecordingHost, log: ActorLog, session: string, recordInput: boolean) {
+  private constructor(host: RecordingHost, log: ActorLog, init: RecordedInit, container: string, command: string[]) {
     this.#host = host;
     this.#log = log;
-    this.#session = session;
-    this.#recordInput = recordInput;
+    this.#init = init;
+    this.container = container;
+    this.command = command;
   }
 
   /** Rejects with RecordingFailed in strict mode when the file cannot be created. */
-  static async start(cfg: RecordingConfig, s: RecordingStart, host: RecordingHost, log: ActorLog): Promise<SessionRecording> {
-    const rec = new SessionRecording(host, log, s.session, cfg.recordInput);
+  static async start(init: RecordedInit, container: string, command: string[], host: RecordingHost, log: ActorLog): Promise<SessionRecording> {
+    const rec = new SessionRecording(host, log, init, container, command);
+    const cfg = init.recording;
     rec.#writer = await AsciicastWriter.open({
       dir: cfg.dir,
-      id: s.session,
-      subject: { session: s.session, user: cfg.user, groups: cfg.groups, replica: cfg.replica, namespace: s.namespace, pod: s.pod, container: s.container, command: s.command },
-      width: s.cols,
-      height: s.rows,
+      id: init.session,
+      subject: rec,
+      width: init.cols,
+      height: init.rows,
       mode: cfg.mode,
       recordInput: cfg.recordInput,
       maxBytes: cfg.maxBytes,
       events: rec,
     });
     return rec;
+  }
+
+  // RecordingSubject, read when the sidecar is written (at the start and at the end).
+  get session(): string {
+    return this.#init.session;
+  }
+  get user(): string {
+    return this.#init.recording.user;
+  }
+  get groups(): string[] {
+    return this.#init.recording.groups;
+  }
+  get replica(): string {
+    return this.#init.recording.replica;
+  }
+  get namespace(): string {
+    return this.#init.namespace;
+  }
+  get pod(): string {
+    return this.#init.pod;
   }
 
   get path(): string {
@@ -74,7 +94,7 @@ export class SessionRecording implements WriterEvents {
   /** WriterEvents: the recording stopped early (fatal in strict mode). */
   stopped(stop: RecordingStop, fatal: PodtermError | undefined): void {
     this.#host.recordingStopped(stop);
-    this.#log(fatal ? 'error' : 'warn', 'recording stopped', { session: this.#session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
+    this.#log(fatal ? 'error' : 'warn', 'recording stopped', { session: this.#init.session, reason: stop.reason, atBytes: stop.atBytes, ...(stop.errno ? { errno: stop.errno } : {}) });
     if (fatal) this.#host.recordingFailed(fatal);
   }
 
@@ -87,7 +107,7 @@ export class SessionRecording implements WriterEvents {
     if (!this.#writer.output(bytes)) this.#host.recordingPaced(true);
   }
   input(bytes: Uint8Array): void {
-    if (this.#recordInput) this.#writer.input(bytes);
+    if (this.#init.recording.recordInput) this.#writer.input(bytes);
   }
 
   resize(cols: number, rows: number): void {

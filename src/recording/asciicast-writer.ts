@@ -25,7 +25,7 @@ import { castPath, metaPath, sidecarMeta, writeFileAtomic, type RecordingMeta, t
 import { errnoOf, STOP_TEXT, writerTransition, type WriterState } from './writer-state.js';
 import { Utf8Bytes } from './utf8-bytes.js';
 import { WriteQueue } from './write-queue.js';
-import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
+import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd, type RecordingSubject, type WriterEvents } from './writer-options.js';
 
 export { RECORDING_DEFAULTS } from './writer-options.js';
 export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode, WriterEvents } from './writer-options.js';
@@ -33,6 +33,9 @@ export type { WriterState } from './writer-state.js';
 
 /** Output pieces at least this long (UTF-16 units) become their own event. */
 const COALESCE_MAX = 4096;
+/** `#held` when nothing is held: shared, never pushed to (a push follows a fresh `[piece]`). */
+const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+const EMPTY = Buffer.alloc(0);
 
 export class AsciicastWriter {
   static #live = 0;
@@ -48,24 +51,31 @@ export class AsciicastWriter {
   /** Creates the file and writes the header and a first sidecar. See the class comment for modes. */
   static async open(opts: AsciicastWriterOptions): Promise<AsciicastWriter> {
     const w = new AsciicastWriter(opts);
-    await w.#open();
+    await w.#open(opts);
     return w;
   }
 
   #state: WriterState = 'open';
-  /** The caller's options (not copied) and the shared resolved settings. */
-  readonly #o: AsciicastWriterOptions;
+  /**
+   * What is kept of the caller's options (the options object itself is not: an idle recorded
+   * session pays for every retained object), and the shared resolved settings.
+   */
+  readonly #id: string;
+  readonly #dir: string;
+  readonly #subject: RecordingSubject;
+  readonly #events: WriterEvents | undefined;
   readonly #s: WriterSettings;
   readonly #startedAt = Date.now();
   readonly #t0 = performance.now();
-  readonly #outBytes = new Utf8Bytes();
+  /** Made by output and dropped at a park when it carries nothing. */
+  #outBytes: Utf8Bytes | undefined;
   /** Created by the first recorded input (only with recordInput). */
   #inBytes: Utf8Bytes | undefined;
   /** The .cast and its write queue; both dropped while the recording is parked (see #park). */
   #file: CastFile | undefined;
   #lastT = 0;
   /** Output not yet in a line, already escaped (escapeJsonBytes), and its total size. */
-  #held: Buffer[] = [];
+  #held: Buffer[] = NOTHING_HELD;
   #heldBytes = 0;
   #heldT = 0;
   /** Exists once the file is open, and again after a park when there is something to write. */
@@ -93,7 +103,10 @@ export class AsciicastWriter {
   #opening = true;
 
   private constructor(opts: AsciicastWriterOptions) {
-    this.#o = opts;
+    this.#id = opts.id;
+    this.#dir = opts.dir;
+    this.#subject = opts.subject;
+    this.#events = opts.events;
     this.#s = WriterSettings.of(opts);
     castPath(opts.dir, opts.id); // validates the id before anything is created
     for (const k of ['width', 'height'] as const) {
@@ -105,10 +118,10 @@ export class AsciicastWriter {
     return this.#state;
   }
   get id(): string {
-    return this.#o.id;
+    return this.#id;
   }
   get path(): string {
-    return castPath(this.#o.dir, this.#o.id);
+    return castPath(this.#dir, this.#id);
   }
   get stop(): RecordingStop | undefined {
     return this.#stop;
@@ -121,7 +134,7 @@ export class AsciicastWriter {
   output(data: Uint8Array): boolean {
     if (this.#state !== 'open') return this.#drop();
     this.#outputBytes += data.byteLength;
-    const piece = escapeJsonBytes(this.#outBytes.take(data));
+    const piece = escapeJsonBytes((this.#outBytes ??= new Utf8Bytes()).take(data));
     if (piece.byteLength > 0) {
       const t = this.#now();
       // Only small pieces are coalesced: a large one is an event of its own.
@@ -201,7 +214,7 @@ export class AsciicastWriter {
   #commitHeld(): void {
     if (this.#heldBytes === 0) return;
     const line = escapedEventLine(this.#heldT, 'o', this.#held);
-    this.#held = [];
+    this.#held = NOTHING_HELD;
     this.#heldBytes = 0;
     this.#push(line);
   }
@@ -229,7 +242,7 @@ export class AsciicastWriter {
     const written = this.#written();
     this.#stop = { reason, at: this.#lastT, atBytes: failed ? written : this.#accepted, ...(errno ? { errno } : {}) };
     if (this.#state === 'open') this.#transition('stopped');
-    this.#held = [];
+    this.#held = NOTHING_HELD;
     this.#heldBytes = 0;
     this.#needDrain = false; // nothing more is queued: never leave a source paused
     if (failed) {
@@ -244,7 +257,7 @@ export class AsciicastWriter {
     const fatal = this.#s.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
     if (fatal && this.#opening) return;
     try {
-      this.#o.events?.stopped?.(this.#stop, fatal);
+      this.#events?.stopped?.(this.#stop, fatal);
     } catch {
       // A callback's failure is its own; the recording's state is already final.
     }
@@ -307,6 +320,7 @@ export class AsciicastWriter {
     this.#writtenBefore += q.written;
     this.#queue = undefined;
     this.#file = undefined;
+    if (this.#outBytes?.carrying === false) this.#outBytes = undefined;
     this.#parked = true;
     void file.close();
   }
@@ -333,7 +347,7 @@ export class AsciicastWriter {
         if (!this.#needDrain || this.#state !== 'open' || (this.#queue?.pending ?? 0) > this.#s.bufferBytes / 4) return;
         this.#needDrain = false;
         try {
-          this.#o.events?.drained?.();
+          this.#events?.drained?.();
         } catch {
           // as for events.stopped
         }
@@ -344,8 +358,7 @@ export class AsciicastWriter {
     });
   }
 
-  async #open(): Promise<void> {
-    const o = this.#o;
+  async #open(o: AsciicastWriterOptions): Promise<void> {
     const argv = o.subject.command;
     try {
       this.#file = await CastFile.create(this.path, this.#s.exclusive, 0o640);
@@ -364,7 +377,7 @@ export class AsciicastWriter {
       await this.#queue.drain();
       if (this.#stop) throw this.#writeError ?? new Error(this.#stop.reason);
       // Not fsync'ed: the .cast itself is synced only at close, and a crash leaves endedAt null anyway.
-      await writeFileAtomic(metaPath(this.#o.dir, this.#o.id), JSON.stringify(this.#meta(null)) + '\n', false);
+      await writeFileAtomic(metaPath(this.#dir, this.#id), JSON.stringify(this.#meta(null)) + '\n', false);
       this.#opening = false;
       this.#schedule();
     } catch (err) {
@@ -384,9 +397,10 @@ export class AsciicastWriter {
     this.#transition('closing');
     this.#disarm();
     if (!this.#stop) {
-      const rest = escapeJsonBytes(this.#outBytes.end());
+      const rest = escapeJsonBytes(this.#outBytes?.end() ?? EMPTY);
       if (rest.byteLength > 0) {
-        this.#held.push(rest);
+        if (this.#heldBytes === 0) this.#held = [rest];
+        else this.#held.push(rest);
         this.#heldBytes += rest.byteLength;
       }
       this.#commitHeld();
@@ -402,12 +416,12 @@ export class AsciicastWriter {
       await this.#file?.datasync().catch(() => undefined);
       await this.#release();
     } else {
-      // A write is stuck in the thread pool; FileHandle.close waits for it, so let it finish alone.
+      // A write is stuck in the thread pool; CastFile.close waits for it, so let it finish alone.
       void this.#release();
     }
     const meta = this.#meta(end);
     let metaWritten = true;
-    await writeFileAtomic(metaPath(this.#o.dir, this.#o.id), JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
+    await writeFileAtomic(metaPath(this.#dir, this.#id), JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
     this.#transition('closed');
     return { meta, metaWritten };
   }
@@ -436,7 +450,7 @@ export class AsciicastWriter {
   }
 
   #meta(end: RecordingEnd | null): RecordingMeta {
-    return sidecarMeta(this.#o.id, this.#o.subject, this.#startedAt, end, {
+    return sidecarMeta(this.#id, this.#subject, this.#startedAt, end, {
       bytes: this.#written(),
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,

@@ -31,6 +31,11 @@ export class Utf8Bytes {
     return clean(all.subarray(0, cut));
   }
 
+  /** Whether part of a character is carried to the next chunk. */
+  get carrying(): boolean {
+    return this.#carry.byteLength > 0;
+  }
+
   /** What is carried, flushed (an unfinished character becomes U+FFFD). */
   end(): Buffer {
     const rest = this.#carry;

@@ -117,3 +117,27 @@ test('close while parked: the end marker reopens, is written and synced, and the
   assert.equal(AsciicastWriter.openFiles, 0);
   assert.equal(AsciicastWriter.live, 0);
 });
+
+test('a parked writer keeps none of the objects it was opened with but its subject and events (per-session heap, issue 11)', async (t) => {
+  const dir = await tempDir(t);
+  const stops: Stops = [];
+  let o: AsciicastWriterOptions | undefined = opts(dir, stops);
+  const options = new WeakRef(o);
+  const w = await AsciicastWriter.open(o);
+  o = undefined;
+  t.after(() => w.close({ exitCode: null, outcome: 'test' }));
+  w.output(Buffer.from('prompt $ ', 'utf8'));
+  await until(() => AsciicastWriter.openFiles === 1, 'the output to be written');
+  await until(() => AsciicastWriter.openFiles === 0, 'the file to park');
+  // The options object is garbage once open() is done: an idle recorded session pays for each
+  // object its writer keeps (thousands of them per gateway).
+  for (let i = 0; i < 5 && options.deref(); i++) {
+    await sleep(10);
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+  assert.ok(typeof (globalThis as { gc?: unknown }).gc === 'function', 'the suite runs with --expose-gc');
+  assert.equal(options.deref(), undefined, 'the writer still holds its options object');
+  const { meta } = await w.close({ exitCode: 0, outcome: 'exit' });
+  assert.equal(meta.user, 'alice');
+  assert.equal(meta.pod, 'web-1');
+});
