@@ -1,14 +1,14 @@
 /**
  * The .cast file as the write queue sees it. An idle recording parks (asciicast-writer.ts): it
  * closes this file and later makes a `parked` one whose first write opens the file again for
- * appending, so thousands of idle recorded sessions hold no descriptor, no FileHandle and no native
- * handle state each (issue 11: memory per idle session within 5 % of recording off).
+ * appending, so thousands of idle recorded sessions hold no descriptor each. Plain descriptors, not
+ * FileHandles (fd-io.ts says why) (issue 11: memory per idle session within 5 % of recording off).
  *
  * Reopening uses O_WRONLY|O_APPEND without O_CREAT: a .cast that vanished under a running session
  * (someone deleted it) is a write error (ENOENT), never a new headerless file.
  */
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeFd, datasyncFd, openFd, writeAllFd } from './fd-io.js';
 
 const REOPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND;
 
@@ -20,11 +20,17 @@ export class CastFile {
   }
 
   readonly #path: string;
-  #fh: FileHandle | undefined;
+  #fd: number | undefined;
   /** The open in flight, so concurrent callers share it. */
-  #opening: Promise<FileHandle> | undefined;
+  #opening: Promise<number> | undefined;
   /** Set by close(): no reopen after it. */
   #closed = false;
+  /**
+   * The write or sync in flight (the write queue runs one at a time). close() waits for it: a
+   * descriptor closed under a write loop could be reused by another open and the loop's next
+   * writev land in someone else's file (a FileHandle waited by itself).
+   */
+  #busy: Promise<void> | undefined;
 
   private constructor(path: string) {
     this.#path = path;
@@ -33,7 +39,7 @@ export class CastFile {
   /** Creates (`wx`, exclusive) or opens (`w`) the file; rejects like fs.open. */
   static async create(path: string, exclusive: boolean, mode: number): Promise<CastFile> {
     const f = new CastFile(path);
-    f.#adopt(await open(path, exclusive ? 'wx' : 'w', mode));
+    f.#adopt(await openFd(path, exclusive ? 'wx' : 'w', mode));
     return f;
   }
 
@@ -44,45 +50,48 @@ export class CastFile {
 
   /** Writes all of `bufs` at the end of the file, reopening a parked file first. */
   async writev(bufs: Buffer[]): Promise<void> {
-    const fh = this.#fh ?? (await this.#reopen());
-    let rest = bufs;
-    // writev may write less than asked (signals, pipes): loop until all of it is written.
-    while (rest.length > 0) {
-      let { bytesWritten } = await fh.writev(rest);
-      let i = 0;
-      while (i < rest.length && bytesWritten >= rest[i]!.byteLength) bytesWritten -= rest[i++]!.byteLength;
-      rest = rest.slice(i);
-      if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
-    }
+    if (this.#closed) throw closedError();
+    return this.#track(writeAllFd(this.#fd ?? (await this.#reopen()), bufs));
   }
 
   /** fdatasync (of the whole file, whichever descriptor wrote it); a parked file opens for it. */
   async datasync(): Promise<void> {
-    await (this.#fh ?? (await this.#reopen())).datasync();
+    return this.#track(datasyncFd(this.#fd ?? (await this.#reopen())));
   }
 
-  /** Closes for good. Idempotent; never rejects. */
-  close(): Promise<void> {
+  /** Closes for good, once the write in flight has finished. Idempotent; never rejects. */
+  async close(): Promise<void> {
     this.#closed = true;
+    while (this.#busy) await this.#busy.catch(() => undefined);
+    await this.#opening?.catch(() => undefined);
     return this.#release();
   }
 
-  #adopt(fh: FileHandle): void {
-    this.#fh = fh;
+  async #track(op: Promise<void>): Promise<void> {
+    this.#busy = op;
+    try {
+      await op;
+    } finally {
+      if (this.#busy === op) this.#busy = undefined;
+    }
+  }
+
+  #adopt(fd: number): void {
+    this.#fd = fd;
     CastFile.#open++;
   }
 
-  async #reopen(): Promise<FileHandle> {
-    if (this.#closed) throw Object.assign(new Error('recording file closed'), { code: 'EBADF' });
-    this.#opening ??= open(this.#path, REOPEN_FLAGS).then(
-      (fh) => {
+  async #reopen(): Promise<number> {
+    if (this.#closed) throw closedError();
+    this.#opening ??= openFd(this.#path, REOPEN_FLAGS).then(
+      (fd) => {
         this.#opening = undefined;
         if (this.#closed) {
-          void fh.close().catch(() => undefined);
-          throw Object.assign(new Error('recording file closed'), { code: 'EBADF' });
+          void closeFd(fd).catch(() => undefined);
+          throw closedError();
         }
-        this.#adopt(fh);
-        return fh;
+        this.#adopt(fd);
+        return fd;
       },
       (err: unknown) => {
         this.#opening = undefined;
@@ -93,15 +102,19 @@ export class CastFile {
   }
 
   async #release(): Promise<void> {
-    const fh = this.#fh;
-    if (!fh) return;
-    this.#fh = undefined;
+    const fd = this.#fd;
+    if (fd === undefined) return;
+    this.#fd = undefined;
     try {
-      await fh.close();
+      await closeFd(fd);
     } catch {
       // The descriptor is gone either way.
     } finally {
       CastFile.#open--;
     }
   }
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('recording file closed'), { code: 'EBADF' });
 }

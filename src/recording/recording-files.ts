@@ -6,7 +6,7 @@
  */
 import type { RecordingEnd, RecordingSubject } from './writer-options.js';
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeFd, datasyncFd, openFd, renamePath, unlinkPath, writeAllFd } from './fd-io.js';
 import { join } from 'node:path';
 import { PodtermError } from '../protocol/errors.js';
 
@@ -120,20 +120,20 @@ export function sidecarMeta(id: string, s: RecordingSubject, startedAt: number, 
  */
 export async function writeFileAtomic(path: string, data: string, durable = true): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}${TMP_EXT}`;
-  const fh = await open(tmp, 'wx', 0o640);
+  const fd = await openFd(tmp, 'wx', 0o640);
   try {
-    await fh.writeFile(data, 'utf8');
-    if (durable) await fh.sync();
+    await writeAllFd(fd, [Buffer.from(data, 'utf8')]);
+    if (durable) await datasyncFd(fd);
   } catch (err) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
+    await closeFd(fd).catch(() => undefined);
+    await unlinkPath(tmp).catch(() => undefined);
     throw err;
   }
-  await fh.close();
+  await closeFd(fd);
   try {
-    await rename(tmp, path);
+    await renamePath(tmp, path);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    await unlinkPath(tmp).catch(() => undefined);
     throw err;
   }
 }
