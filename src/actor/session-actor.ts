@@ -172,8 +172,11 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#container = init.container ?? (await defaultContainer(this.#deps.kube, init, opening.signal));
     if (this.#state !== 'starting') return;
     if (init.recording) {
-      // Before the exec: in strict mode a recording that cannot start refuses the session.
-      this.#recording = await SessionRecording.start(init as RecordedInit, this.#container, this.#command, this, this.#deps.log);
+      // Registered at acquisition: teardown closes it (after its open). Strict: before the exec, so a
+      // recording that cannot start refuses the session before anything runs in the pod; best-effort:
+      // beside the exec's opening (session-recording.ts).
+      const recording = (this.#recording = SessionRecording.begin(init as RecordedInit, this.#container, this.#command, this, this.#deps.log));
+      if (init.recording.mode === 'strict') await recording.started();
       if (this.#state !== 'starting') return;
     }
     const { request, killOnClose } = execRequest(init, this.#container, this.#command);
@@ -183,6 +186,8 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#exec = exec;
     this.#deps.counters.execs++;
     this.#opening = undefined;
+    // Best-effort: what the exec printed so far waits in the recording until its file is there.
+    await this.#recording?.started();
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#post({ t: 'opened', container: this.#container, command: this.#command });

@@ -1,16 +1,21 @@
 /**
  * The actor's recording of its session (issue 11): an asciicast v2 file written off the main thread
- * by AsciicastWriter, started before the exec opens (strict mode refuses the session when it cannot
- * start) and closed in the actor's close funnel. The owner's output is recorded exactly as sent,
- * resizes as `r` events, input only with `--record-input`.
+ * by AsciicastWriter and closed in the actor's close funnel. The owner's output is recorded exactly
+ * as sent, resizes as `r` events, input only with `--record-input`.
  *
- * Best-effort: a stop (write error, size cap, slow disk) is logged and counted, and the session
- * goes on. Strict: a stop ends the session with RecordingFailed, and a slow disk pauses the exec
- * stream (output() returns false) until the writer drains, so nothing is lost.
+ * Strict: the recording starts before the exec opens, and the session is refused when it cannot
+ * start, so nothing runs in the pod unrecorded. A stop ends the session with RecordingFailed, and a
+ * slow disk pauses the exec stream (output() returns false) until the writer drains.
+ *
+ * Best-effort: the file is created beside the exec's opening, not before it, so the disk adds
+ * nothing to a session's start (issue 11's memory bound: a start that waited ~5 ms longer left the
+ * allocator holding ~1.7 KiB more per idle session). What the session does before the file is
+ * there waits here, in order, and is written once it is; the actor does not leave `starting`
+ * before that. A stop (write error, size cap, slow disk) is logged and counted; the session goes on.
  */
 import type { ActorInit, RecordingConfig } from '../actor-link/actor-messages.js';
 import type { PodtermError } from '../protocol/errors.js';
-import { AsciicastWriter, type RecordingSubject, type WriterEvents } from '../recording/asciicast-writer.js';
+import { AsciicastWriter, RECORDING_DEFAULTS, type RecordingSubject, type WriterEvents } from '../recording/asciicast-writer.js';
 import type { RecordingStop } from '../recording/recording-files.js';
 import type { ActorLog } from './actor-deps.js';
 
@@ -24,6 +29,9 @@ export interface RecordingHost {
   recordingStopped(stop: RecordingStop): void;
 }
 
+/** What happened before the file was there, replayed in order once it is. */
+type Early = { t: 'o' | 'i'; data: Buffer } | { t: 'r'; cols: number; rows: number } | { t: 'm'; label: string };
+
 /** A session's init with recording on. */
 export type RecordedInit = ActorInit & { recording: RecordingConfig };
 
@@ -32,7 +40,14 @@ export type RecordedInit = ActorInit & { recording: RecordingConfig };
  * session's init, which the actor keeps anyway): no closures and no copied subject per session.
  */
 export class SessionRecording implements WriterEvents, RecordingSubject {
-  #writer!: AsciicastWriter;
+  /** Set once the file is created; until then (and if it never is) events go to #early. */
+  #writer: AsciicastWriter | undefined;
+  /** The writer's open while it runs; undefined once it has settled. */
+  #opening: Promise<void> | undefined;
+  /** Why the open failed (strict mode: RecordingFailed); started() rejects with it. */
+  #openError: unknown;
+  #early: Early[] | undefined;
+  #earlyBytes = 0;
   readonly #host: RecordingHost;
   readonly #log: ActorLog;
   readonly #init: RecordedInit;
@@ -49,11 +64,14 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
     this.command = command;
   }
 
-  /** Rejects with RecordingFailed in strict mode when the file cannot be created. */
-  static async start(init: RecordedInit, container: string, command: string[], host: RecordingHost, log: ActorLog): Promise<SessionRecording> {
+  /**
+   * Starts creating the file and returns at once: the recording is the caller's to close from
+   * here on (close() waits for the open). started() says when the file is there.
+   */
+  static begin(init: RecordedInit, container: string, command: string[], host: RecordingHost, log: ActorLog): SessionRecording {
     const rec = new SessionRecording(host, log, init, container, command);
     const cfg = init.recording;
-    rec.#writer = await AsciicastWriter.open({
+    rec.#opening = AsciicastWriter.open({
       dir: cfg.dir,
       id: init.session,
       subject: rec,
@@ -63,8 +81,25 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
       recordInput: cfg.recordInput,
       maxBytes: cfg.maxBytes,
       events: rec,
-    });
+    }).then(
+      (w) => {
+        rec.#opening = undefined;
+        rec.#writer = w;
+        rec.#replayEarly(w);
+      },
+      (err: unknown) => {
+        rec.#opening = undefined;
+        rec.#openError = err ?? new Error('recording: the file could not be created');
+        rec.#early = undefined;
+      },
+    );
     return rec;
+  }
+
+  /** Resolves once the file is there (every earlier event written to it); rejects like the open (strict mode: RecordingFailed). */
+  async started(): Promise<void> {
+    await this.#opening;
+    if (this.#openError !== undefined) throw this.#openError;
   }
 
   // RecordingSubject, read when the sidecar is written (at the start and at the end).
@@ -87,10 +122,6 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
     return this.#init.pod;
   }
 
-  get path(): string {
-    return this.#writer.path;
-  }
-
   /** WriterEvents: the recording stopped early (fatal in strict mode). */
   stopped(stop: RecordingStop, fatal: PodtermError | undefined): void {
     this.#host.recordingStopped(stop);
@@ -104,26 +135,63 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
   }
 
   output(bytes: Uint8Array): void {
-    if (!this.#writer.output(bytes)) this.#host.recordingPaced(true);
+    if (this.#writer) {
+      if (!this.#writer.output(bytes)) this.#host.recordingPaced(true);
+    } else this.#hold({ t: 'o', data: Buffer.from(bytes) }, bytes.byteLength);
   }
   input(bytes: Uint8Array): void {
-    if (this.#init.recording.recordInput) this.#writer.input(bytes);
+    if (!this.#init.recording.recordInput) return;
+    if (this.#writer) this.#writer.input(bytes);
+    else this.#hold({ t: 'i', data: Buffer.from(bytes) }, bytes.byteLength);
   }
 
   resize(cols: number, rows: number): void {
-    this.#writer.resize(cols, rows);
+    if (this.#writer) this.#writer.resize(cols, rows);
+    else this.#hold({ t: 'r', cols, rows }, 0);
   }
 
   marker(label: string): void {
-    this.#writer.marker(label);
+    if (this.#writer) this.#writer.marker(label);
+    else this.#hold({ t: 'm', label }, 0);
+  }
+
+  /**
+   * Keeps an event for the file that is being created (copied: the caller reuses its buffers), up
+   * to the writer's buffer cap; past it the recording stops there as a slow disk's would.
+   */
+  #hold(e: Early, bytes: number): void {
+    if (!this.#opening) return; // the open failed: nothing is recorded
+    const early = (this.#early ??= []);
+    this.#earlyBytes += bytes;
+    if (this.#earlyBytes > RECORDING_DEFAULTS.bufferBytes) {
+      if (early.at(-1) !== FULL) early.push(FULL);
+      return;
+    }
+    early.push(e);
+  }
+
+  #replayEarly(w: AsciicastWriter): void {
+    const early = this.#early;
+    this.#early = undefined;
+    this.#earlyBytes = 0;
+    for (const e of early ?? []) {
+      if (e === FULL) w.bufferFull();
+      else if (e.t === 'r') w.resize(e.cols, e.rows);
+      else if (e.t === 'm') w.marker(e.label);
+      else if (e.t === 'o') this.output(e.data);
+      else w.input(e.data);
+    }
   }
 
   /** Idempotent; never rejects. */
   close(exitCode: number | null, outcome: string): Promise<void> {
-    this.#closing ??= this.#writer.close({ exitCode, outcome }).then(
-      () => undefined,
-      () => undefined,
-    );
+    this.#closing ??= (async () => {
+      await this.#opening;
+      await this.#writer?.close({ exitCode, outcome });
+    })().catch(() => undefined);
     return this.#closing;
   }
 }
+
+/** In #early: the events held before the file was there passed the buffer cap here. */
+const FULL: Early = Object.freeze({ t: 'm', label: '' });

@@ -168,6 +168,11 @@ export class AsciicastWriter {
     this.#event('r', Buffer.from(`${cols}x${rows}`, 'latin1'));
   }
 
+  /** Stops the recording as a full buffer does (events its owner held for it did not fit). */
+  bufferFull(): void {
+    if (this.#state === 'open') this.#halt('buffer-full');
+  }
+
   /** A marker (joins, leaves, resumes): players show it as a chapter. */
   marker(label: string): void {
     if (this.#state !== 'open') return void this.#drop();

@@ -1,0 +1,106 @@
+/**
+ * The actor's recording starts beside the exec in best-effort mode (session-recording.ts): what
+ * the session does before the .cast exists is held, in order, and written once it does; past the
+ * buffer cap the recording stops with the slow-disk marker. Strict mode still refuses before the
+ * exec: started() rejects with RecordingFailed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SessionRecording, type RecordedInit, type RecordingHost } from '../../src/actor/session-recording.js';
+import { PodtermError } from '../../src/protocol/errors.js';
+import { AsciicastWriter } from '../../src/recording/asciicast-writer.js';
+import type { RecordingStop } from '../../src/recording/recording-files.js';
+import { outputOf, parseCast } from '../helpers/asciicast.js';
+
+const MiB = 1024 * 1024;
+
+async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'podterm-sessrec-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function init(dir: string, session: string, mode: 'best-effort' | 'strict' = 'best-effort'): RecordedInit {
+  return {
+    session,
+    namespace: 'default',
+    pod: 'web-1',
+    container: 'app',
+    command: ['sh'],
+    cols: 80,
+    rows: 24,
+    recording: { dir, mode, maxBytes: 0, recordInput: true, replica: 'podterm-0', user: 'alice', groups: ['dev'] },
+  } as RecordedInit;
+}
+
+class Host implements RecordingHost {
+  readonly stops: RecordingStop[] = [];
+  failed: PodtermError | undefined;
+  recordingFailed(err: PodtermError): void {
+    this.failed = err;
+  }
+  recordingPaced(): void {}
+  recordingStopped(stop: RecordingStop): void {
+    this.stops.push(stop);
+  }
+}
+const log = (): void => undefined;
+
+test('events before the .cast exists are held and written in order once it does; the sidecar names the person', async (t) => {
+  const dir = await tempDir(t);
+  const host = new Host();
+  const rec = SessionRecording.begin(init(dir, 'early-1'), 'app', ['sh'], host, log);
+  // The file is created on the thread pool: everything below happens before it exists.
+  rec.output(Buffer.from('motd 日本', 'utf8'));
+  const reused = Buffer.from('語\r\n$ ', 'utf8');
+  rec.output(reused);
+  reused.fill(0); // the caller reuses its buffer: the held event must be a copy
+  rec.resize(100, 30);
+  rec.input(Buffer.from('ls\r', 'utf8'));
+  rec.marker('observer joined');
+  await rec.started();
+  rec.output(Buffer.from('after\r\n', 'utf8'));
+  await rec.close(0, 'exit');
+  assert.equal(AsciicastWriter.live, 0);
+  const cast = parseCast(await readFile(join(dir, 'early-1.cast'), 'utf8'));
+  assert.equal(outputOf(cast).toString('utf8'), 'motd 日本語\r\n$ after\r\n');
+  const kinds = cast.events.map((e) => (e[1] === 'o' ? 'o' : `${e[1]}:${e[2]}`));
+  assert.deepEqual(kinds.filter((k, i) => k !== 'o' || kinds[i - 1] !== 'o'), ['o', 'r:100x30', 'i:ls\r', 'm:observer joined', 'o', 'm:end: exit']);
+  const meta = JSON.parse(await readFile(join(dir, 'early-1.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(meta.user, 'alice');
+  assert.deepEqual(meta.groups, ['dev']);
+  assert.equal(meta.container, 'app');
+  assert.deepEqual(host.stops, []);
+});
+
+test('more held than the buffer cap: the recording stops there with the slow-disk marker, the session goes on', async (t) => {
+  const dir = await tempDir(t);
+  const host = new Host();
+  const rec = SessionRecording.begin(init(dir, 'early-2'), 'app', ['sh'], host, log);
+  const chunk = Buffer.alloc(MiB, 'x');
+  for (let i = 0; i < 17; i++) rec.output(chunk);
+  await rec.started();
+  rec.output(Buffer.from('dropped', 'utf8'));
+  await rec.close(0, 'exit');
+  assert.equal(host.stops[0]?.reason, 'buffer-full');
+  assert.equal(host.failed, undefined);
+  const cast = parseCast(await readFile(join(dir, 'early-2.cast'), 'utf8'));
+  // What fits is written (the writer's own cap counts the JSON framing too), nothing after the stop.
+  const out = outputOf(cast);
+  assert.ok(out.byteLength >= 15 * MiB && out.byteLength <= 16 * MiB, `${out.byteLength} bytes recorded`);
+  assert.ok(!out.includes('dropped'));
+  assert.match(cast.events.at(-1)?.[2] ?? '', /buffer cap reached/);
+  assert.equal(AsciicastWriter.live, 0);
+});
+
+test('strict: a recording that cannot start rejects started() with RecordingFailed, and close still settles', async () => {
+  const host = new Host();
+  const rec = SessionRecording.begin(init('/proc/podterm-no-such-dir', 'early-3', 'strict'), 'app', ['sh'], host, log);
+  await assert.rejects(rec.started(), (err: unknown) => err instanceof PodtermError && err.code === 'RecordingFailed');
+  rec.output(Buffer.from('never recorded', 'utf8'));
+  await rec.close(null, 'error');
+  assert.equal(AsciicastWriter.live, 0);
+});
