@@ -135,7 +135,7 @@ export async function runScenario(name: string, argv: readonly string[], clinic?
     const result: ScenarioResult = {
       scenario: name,
       title: spec.title,
-      command: `npm run bench -- ${[name, ...cmdArgs].join(' ')}`,
+      command: `${envPrefix()}npm run bench -- ${[name, ...cmdArgs].join(' ')}`,
       date: new Date().toISOString(),
       durationS: (Date.now() - t0) / 1000,
       loadAverage: [load0, loadavg()[0] as number],
@@ -191,4 +191,9 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     console.error(err instanceof Error ? err.stack : err);
     return 1;
   }
+}
+
+/** Environment the gateway inherits that changes what is measured (the allocator's arenas), as a command prefix. */
+function envPrefix(): string {
+  return ['MALLOC_ARENA_MAX'].map((k) => (process.env[k] ? `${k}=${process.env[k]} ` : '')).join('');
 }
