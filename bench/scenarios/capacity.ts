@@ -4,7 +4,7 @@
  * TLS WebSocket client connection, RSS delta / N in one process) and kubectl-per-session RSS.
  */
 import { type Agent, split } from '../lib/agents.js';
-import { metric } from '../lib/metrics.js';
+import { heapUsageAfterGc, metric } from '../lib/metrics.js';
 import { HealthProbe } from '../lib/probe.js';
 import { cpuSeconds, fdCount, nofile, rssBytes, sumRss, systemBusySeconds } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
@@ -59,13 +59,19 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
         return { ...o, perSession: (after - before) / Math.max(1, o.opened) };
       });
       floorPerSession.set(n, r.perSession);
-      rows.push(['floor: bare TLS WebSocket (ws)', n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), null, null, null, null]);
+      rows.push(['floor: bare TLS WebSocket (ws)', n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), null, null, null, null, null]);
       if (r.errors.length) notes.push(`floor ${n}: errors: ${r.errors.join('; ')}`);
     }
     for (const [label, workers] of gatewayVariants(opts)) {
       ctx.log(`capacity: ${label}, ${n} idle sessions, ${agentCount} agent(s)`);
       const r = await withGateway(ctx, workers, agentCount, async (gw, agents) => {
         await sleep(1000);
+        const inspector = gw.inspectorUrl;
+        if (!inspector) throw new Error('bench: the gateway did not print its inspector URL');
+        const beforeNoGc = rssBytes(gw.pid);
+        // Read after a full GC of every thread, as the floor's agent reads its own (agent.ts gcRss):
+        // otherwise each thread's young generation, full of the setup's garbage, counts as sessions.
+        await heapUsageAfterGc(inspector, 30000, true);
         const before = rssBytes(gw.pid);
         // Each scrape resets the gateway's event-loop delay histogram: the next one covers one window.
         await gw.metrics();
@@ -84,6 +90,8 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
         const idleProbe = new HealthProbe(gw.httpUrl, gw.httpAgent).start();
         await sleep(3000);
         const idle = idleProbe.stop();
+        const afterNoGc = rssBytes(gw.pid);
+        await heapUsageAfterGc(inspector, 30000, true);
         const after = rssBytes(gw.pid);
         const fds = { gateway: fdCount(gw.pid), sandbox: fdCount(ctx.sandbox.child.pid) };
         const m = await gw.metrics();
@@ -100,6 +108,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
           before,
           after,
           perSession: (after - before) / Math.max(1, o.opened),
+          perSessionNoGc: (afterNoGc - beforeNoGc) / Math.max(1, o.opened),
           active: metric(m, 'podterm_sessions_active'),
           actors: metric(m, 'podterm_actors_active'),
           sandboxExec: metric(sb, 'sandbox_exec_active'),
@@ -109,10 +118,10 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
           setupProbe,
           idle,
         };
-      });
+      }, { nodeArgs: ['--inspect=127.0.0.1:0'] });
       podtermPerSession.set(n, Math.max(podtermPerSession.get(n) ?? 0, workers === opts.workers ? r.perSession : 0));
       if (workers === opts.workers) rates.set(n, r.opened / (r.wallMs / 1000));
-      rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.lag.setupMax - LAG_RESOLUTION_MS, 1), round(r.setupProbe.p99, 1), round(r.idle.p99, 1)]);
+      rows.push([label, n, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), round(r.setup.p50, 1), round(r.setup.p99, 1), round(r.perSession / KiB, 1), round(r.after / 2 ** 20, 0), round(r.lag.setupMax - LAG_RESOLUTION_MS, 1), round(r.setupProbe.p99, 1), round(r.idle.p99, 1), round(r.perSessionNoGc / KiB, 1)]);
       notes.push(`${label} at ${n}: gateway RSS ${round(r.before / 2 ** 20, 1)} → ${round(r.after / 2 ** 20, 1)} MiB; metrics with all open: sessions_active ${r.active}, actors_active ${r.actors}, sandbox_exec_active ${r.sandboxExec}; event-loop delay (gateway metric) during setup mean ${round(r.lag.setupMean, 2)} / max ${round(r.lag.setupMax, 1)} ms, idle mean ${round(r.lag.idleMean, 2)} / max ${round(r.lag.idleMax, 1)} ms; /healthz p50 during setup ${round(r.setupProbe.p50, 1)} ms; CPU ms per session set up: ${r.cpuText}; open fds with all sessions open: gateway ${r.fds.gateway}, sandbox ${r.fds.sandbox} (RLIMIT_NOFILE ${nofile()}).`);
       if (r.errors.length) notes.push(`${label} at ${n}: ${r.failed} failed, e.g. ${r.errors.join('; ')}`);
     }
@@ -130,7 +139,7 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
       await agent.call('close', { timeoutMs: 30000 }, 60000);
       return { ...o, perSession: total / Math.max(1, pids.length) };
     });
-    rows.push(['kubectl exec -it per session', m, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), null, null, round(r.perSession / KiB, 1), null, null, null, null]);
+    rows.push(['kubectl exec -it per session', m, r.opened, r.failed, round(r.opened / (r.wallMs / 1000), 0), null, null, round(r.perSession / KiB, 1), null, null, null, null, null]);
     notes.push('kubectl: memory per session is the sum of the kubectl processes\' RSS / sessions (the PTY host process not counted); setup rate counts process start only.');
   }
 
@@ -143,10 +152,10 @@ export async function capacity(ctx: Ctx): Promise<ScenarioBody> {
     const rate = rates.get(n);
     if (rate !== undefined) targets.push({ name: `setup rate, ${n} sessions`, target: '≥ 500 sessions/s', measured: `${round(rate, 0)} sessions/s`, met: rate >= 500 });
   }
-  notes.push('RSS per session = (gateway VmRSS with all sessions open and idle − VmRSS before) / sessions opened; /healthz columns are answer times of a probe run during setup and during idle.');
+  notes.push('RSS per session = (gateway VmRSS with all sessions open and idle − VmRSS before) / sessions opened, each read after a full GC of every thread (the gateway runs with --inspect; workers through the NodeWorker domain), as the floor\'s agent reads its own after gc(); the last column reads the gateway without the forced GCs (how this table was measured before 2026-12-01b), when each thread\'s young generation still held the setup\'s garbage; /healthz columns are answer times of a probe run during setup and during idle.');
   return {
     params: { sessions: opts.sessions, concurrency: opts.concurrency, kubectlMax: opts.kubectlMax },
-    tables: [{ title: 'idle sessions', columns: ['variant', 'sessions', 'opened', 'failed', 'setup /s', 'setup p50 ms', 'setup p99 ms', 'RSS / session KiB', 'gateway RSS MiB', 'event-loop delay max in setup ms (metric − 20)', '/healthz p99 in setup ms', '/healthz p99 idle ms'], rows }],
+    tables: [{ title: 'idle sessions', columns: ['variant', 'sessions', 'opened', 'failed', 'setup /s', 'setup p50 ms', 'setup p99 ms', 'RSS / session KiB', 'gateway RSS MiB', 'event-loop delay max in setup ms (metric − 20)', '/healthz p99 in setup ms', '/healthz p99 idle ms', 'RSS / session KiB, no forced GC'], rows }],
     targets,
     notes,
   };
