@@ -104,3 +104,20 @@ test('strict: a recording that cannot start rejects started() with RecordingFail
   await rec.close(null, 'error');
   assert.equal(AsciicastWriter.live, 0);
 });
+
+test('a session that ends before its .cast exists still gets a whole recording, and nothing is left open', async (t) => {
+  const dir = await tempDir(t);
+  const host = new Host();
+  const rec = SessionRecording.begin(init(dir, 'early-4'), 'app', ['sh'], host, log);
+  rec.output(Buffer.from('bye\r\n', 'utf8'));
+  // The close funnel runs while the file is still being created (an exec that failed at once).
+  await rec.close(null, 'error');
+  assert.equal(AsciicastWriter.live, 0);
+  assert.equal(AsciicastWriter.openFiles, 0);
+  const cast = parseCast(await readFile(join(dir, 'early-4.cast'), 'utf8'));
+  assert.equal(outputOf(cast).toString('utf8'), 'bye\r\n');
+  assert.equal(cast.events.at(-1)?.[2], 'end: error');
+  const meta = JSON.parse(await readFile(join(dir, 'early-4.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(meta.outcome, 'error');
+  assert.notEqual(meta.endedAt, null);
+});
