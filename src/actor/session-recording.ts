@@ -157,30 +157,31 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
 
   /**
    * Keeps an event for the file that is being created (copied: the caller reuses its buffers), up
-   * to the writer's buffer cap; past it the recording stops there as a slow disk's would.
+   * to the writer's buffer cap; past it nothing more is kept and the recording stops there, after
+   * what was kept, as a slow disk's would.
    */
   #hold(e: Early, bytes: number): void {
     if (!this.#opening) return; // the open failed: nothing is recorded
-    const early = (this.#early ??= []);
-    this.#earlyBytes += bytes;
-    if (this.#earlyBytes > RECORDING_DEFAULTS.bufferBytes) {
-      if (early.at(-1) !== FULL) early.push(FULL);
+    if (this.#earlyBytes + bytes > RECORDING_DEFAULTS.bufferBytes) {
+      this.#earlyBytes = Infinity;
       return;
     }
-    early.push(e);
+    this.#earlyBytes += bytes;
+    (this.#early ??= []).push(e);
   }
 
   #replayEarly(w: AsciicastWriter): void {
     const early = this.#early;
+    const full = this.#earlyBytes === Infinity;
     this.#early = undefined;
     this.#earlyBytes = 0;
     for (const e of early ?? []) {
-      if (e === FULL) w.bufferFull();
-      else if (e.t === 'r') w.resize(e.cols, e.rows);
+      if (e.t === 'r') w.resize(e.cols, e.rows);
       else if (e.t === 'm') w.marker(e.label);
       else if (e.t === 'o') this.output(e.data);
       else w.input(e.data);
     }
+    if (full) w.bufferFull();
   }
 
   /** Idempotent; never rejects. */
@@ -192,6 +193,3 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
     return this.#closing;
   }
 }
-
-/** In #early: the events held before the file was there passed the buffer cap here. */
-const FULL: Early = Object.freeze({ t: 'm', label: '' });

@@ -35,7 +35,6 @@ export type { WriterState } from './writer-state.js';
 const COALESCE_MAX = 4096;
 /** `#held` when nothing is held: shared, never pushed to (a push follows a fresh `[piece]`). */
 const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
-const EMPTY = Buffer.alloc(0);
 
 export class AsciicastWriter {
   static #live = 0;
@@ -402,8 +401,9 @@ export class AsciicastWriter {
     this.#transition('closing');
     this.#disarm();
     if (!this.#stop) {
-      const rest = escapeJsonBytes(this.#outBytes?.end() ?? EMPTY);
-      if (rest.byteLength > 0) {
+      const carried = this.#outBytes?.end();
+      if (carried && carried.byteLength > 0) {
+        const rest = escapeJsonBytes(carried);
         if (this.#heldBytes === 0) this.#held = [rest];
         else this.#held.push(rest);
         this.#heldBytes += rest.byteLength;

@@ -76,22 +76,27 @@ test('events before the .cast exists are held and written in order once it does;
   assert.deepEqual(host.stops, []);
 });
 
-test('more held than the buffer cap: the recording stops there with the slow-disk marker, the session goes on', async (t) => {
+test('more held than the buffer cap: what fits is written, then the slow-disk stop; nothing after it, the session goes on', async (t) => {
   const dir = await tempDir(t);
   const host = new Host();
   const rec = SessionRecording.begin(init(dir, 'early-2'), 'app', ['sh'], host, log);
-  const chunk = Buffer.alloc(MiB, 'x');
-  for (let i = 0; i < 17; i++) rec.output(chunk);
+  // 16 MiB less 2 KiB fits in the writer with its JSON framing; the 4 KiB after it passes the cap
+  // while the file is being created, so it is dropped and the recording must say it stopped there.
+  const fits = 16 * MiB - 2048;
+  for (let left = fits; left > 0; left -= MiB) rec.output(Buffer.alloc(Math.min(MiB, left), 'x'));
+  rec.output(Buffer.alloc(4096, 'y'));
+  rec.marker('after the cap');
   await rec.started();
   rec.output(Buffer.from('dropped', 'utf8'));
   await rec.close(0, 'exit');
+  assert.equal(host.stops.length, 1);
   assert.equal(host.stops[0]?.reason, 'buffer-full');
   assert.equal(host.failed, undefined);
   const cast = parseCast(await readFile(join(dir, 'early-2.cast'), 'utf8'));
-  // What fits is written (the writer's own cap counts the JSON framing too), nothing after the stop.
   const out = outputOf(cast);
-  assert.ok(out.byteLength >= 15 * MiB && out.byteLength <= 16 * MiB, `${out.byteLength} bytes recorded`);
-  assert.ok(!out.includes('dropped'));
+  assert.equal(out.byteLength, fits, 'everything held below the cap is written');
+  assert.ok(!out.includes('y') && !out.includes('dropped'), 'nothing after the cap is written');
+  assert.ok(!cast.events.some((e) => e[1] === 'm' && e[2] === 'after the cap'));
   assert.match(cast.events.at(-1)?.[2] ?? '', /buffer cap reached/);
   assert.equal(AsciicastWriter.live, 0);
 });
