@@ -30,20 +30,21 @@ export const SCENARIOS: Record<string, Spec> = {
   capacity: { run: capacity, title: 'capacity: idle sessions', defaults: { sessions: '1000,5000,10000', variants: 'podterm,podterm-w0,floor,kubectl', 'kubectl-max': '50', concurrency: '100', timeout: '1500' } },
   throughput: { run: throughput, title: 'throughput: flood and pty shell output', defaults: { variants: 'podterm,podterm-w0,kubectl,floor', bytes: '500000000', 'shell-bytes': '200000000', timeout: '900' } },
   latency: { run: latency, title: 'latency: keystroke echo', defaults: { typists: '1,100,1000', duration: '10', rate: '10', variants: 'podterm,podterm-w0,kubectl,floor', 'kubectl-max': '100', concurrency: '50', timeout: '900' } },
-  churn: { run: churn, title: 'churn: open and drop at random', defaults: { sessions: '10000', variants: 'podterm', concurrency: '100', 'hold-ms': '200', bytes: '300000000', timeout: '1200' } },
+  churn: { run: churn, title: 'churn: open and drop at random', defaults: { sessions: '10000', variants: 'podterm', concurrency: '100', 'hold-ms': '200', bytes: '300000000', settle: '10', timeout: '1200' } },
   'recording-cost': { run: recordingCost, title: 'recording cost: --record-dir on vs off', defaults: { sessions: '1000', variants: 'podterm', bytes: '300000000', rounds: '3', concurrency: '100', timeout: '900' } },
   'resume-cost': { run: resumeCost, title: 'resume cost: --detach-grace-ms 300000 vs 0', defaults: { sessions: '1000', variants: 'podterm', bytes: '300000000', rounds: '5', concurrency: '100', timeout: '900' } },
   'churn-resume': { run: churnResume, title: 'churn with resume on: detach, resume, grace expiry; cost of resume', defaults: { sessions: '10000', concurrency: '100', 'hold-ms': '200', 'grace-ms': '1500', idle: '1000', bytes: '100000000', 'fill-bytes': '400000', resumes: '30', parts: 'soak,cost', timeout: '3600' } },
   'slow-reader': { run: slowReader, title: 'slow readers: bounded memory, nothing lost', defaults: { sessions: '100', variants: 'podterm', bytes: '2000000000', phase: '20', 'read-bps': '10240', 'bound-mb': '200', timeout: '900' } },
 };
 
-const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'rounds', 'timeout', 'out', 'pods', 'gateway-arg', 'grace-ms', 'idle', 'fill-bytes', 'resumes', 'parts', 'watch-rate'];
+const VALUED = ['sessions', 'typists', 'duration', 'workers', 'variants', 'agents', 'bytes', 'shell-bytes', 'kubectl-max', 'concurrency', 'rate', 'phase', 'bound-mb', 'read-bps', 'hold-ms', 'rounds', 'timeout', 'out', 'pods', 'gateway-arg', 'grace-ms', 'idle', 'fill-bytes', 'resumes', 'parts', 'watch-rate', 'settle'];
 
 const USAGE = `usage: bench/run.js SCENARIO [options] | report | all
 scenarios: ${Object.keys(SCENARIOS).join(', ')}
 options: --sessions 1000,5000 --typists 1,100 --duration S --workers N --variants podterm,podterm-w0,kubectl,floor
          --agents K --bytes B --shell-bytes B --kubectl-max N --concurrency C --rate KEYS/S --phase S
          --bound-mb MB --read-bps B --hold-ms MS --rounds R --timeout S --out DIR --pods FILE --gateway-arg ARG (repeatable)
+         churn: --settle S (quiet before each drift probe)
          churn-resume: --grace-ms MS --idle N --fill-bytes B --resumes N --parts soak,cost --watch-rate 0..1`;
 
 function list(v: string): number[] {
@@ -79,12 +80,14 @@ function options(name: string, argv: readonly string[]): { opts: BenchOptions; t
     resumes: Number(get('resumes', '30')),
     parts: new Set(get('parts', 'soak,cost').split(',')),
     watchRate: Number(get('watch-rate', '0.3')),
+    settleS: Number(get('settle', '10')),
     gatewayArgs: parsed.all.get('gateway-arg') ?? [],
     clinic: undefined,
     gatewayNodeArgs: [],
   };
   for (const p of opts.parts) if (!['soak', 'cost'].includes(p)) throw new UsageError(`unknown part ${p}`);
   if (!(opts.watchRate >= 0 && opts.watchRate <= 1)) throw new UsageError('--watch-rate is a fraction 0..1');
+  if (!(opts.settleS >= 0)) throw new UsageError('--settle is seconds, 0 or more');
   if (name === 'churn-resume' && !(opts.graceMs > 0)) throw new UsageError('churn-resume needs --grace-ms > 0 (resume on)');
   for (const v of opts.variants) if (!['podterm', 'podterm-w0', 'kubectl', 'floor'].includes(v)) throw new UsageError(`unknown variant ${v}`);
   return { opts, timeoutS: Number(get('timeout', '900')), out: parsed.options.get('out') ?? join(REPO_ROOT, 'bench', 'results'), pods: parsed.options.get('pods') };

@@ -22,7 +22,6 @@ import { floodRun } from './throughput.js';
 
 const DRIFT_TYPISTS = 100;
 const DRIFT_FLOODS = 5;
-const DRIFT_SETTLE_MS = 10_000;
 
 interface Drift {
   /** The median flood through the gateway. */
@@ -72,7 +71,7 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
       await Promise.all(agents.map((a) => a.call('churn', { conn: podtermConn(gw), target: ECHO, count: 50, concurrency: 10, maxHoldMs: 50, timeoutMs: 60000 }, 90000)));
       // Twice: the first flood and typing on a gateway also warm their paths (JIT), which is not drift.
       await driftProbe(ctx, prober, gw);
-      await sleep(DRIFT_SETTLE_MS);
+      await sleep(opts.settleS * 1000);
       const fresh = await driftProbe(ctx, prober, gw);
       await gatewaySettled(gw, 20000);
       await sandboxSettled(ctx, 20000);
@@ -112,7 +111,7 @@ export async function churn(ctx: Ctx): Promise<ScenarioBody> {
       // The same quiet moment before each probe: the churn's clients and the sandbox collect their
       // garbage after it ends, on the cores the flood needs (the first floods after it ran 25 %
       // slower and recovered within seconds: not the gateway's drift).
-      await sleep(DRIFT_SETTLE_MS);
+      await sleep(opts.settleS * 1000);
       const after = await driftProbe(ctx, prober, gw);
       return { out, fresh, after };
     }, { nodeArgs: ['--inspect=127.0.0.1:0'] });

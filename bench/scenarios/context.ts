@@ -38,6 +38,8 @@ export interface BenchOptions {
   parts: Set<string>;
   /** churn-resume soak: the fraction of sessions watched through a share link (observer-driver.ts). */
   watchRate: number;
+  /** churn: seconds of quiet before each counted drift probe. */
+  settleS: number;
   gatewayArgs: string[];
   clinic: { tool: 'heapprofiler' | 'doctor'; dest: string } | undefined;
   /** Extra node flags for every gateway (profiling). */

@@ -23,7 +23,7 @@ test('bench smoke: churn of 40 sessions leaves no residue; 2 typists get every e
   const out = mkdtempSync(join(tmpdir(), 'podterm-bench-test-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
 
-  const churn = await runScenario('churn', ['--sessions', '40', '--rounds', '2', '--concurrency', '8', '--hold-ms', '50', '--workers', '1', '--bytes', '20000000', '--duration', '3', '--timeout', '60']);
+  const churn = await runScenario('churn', ['--sessions', '40', '--rounds', '2', '--concurrency', '8', '--hold-ms', '50', '--workers', '1', '--bytes', '20000000', '--duration', '3', '--settle', '1', '--timeout', '90']);
   assert.equal(childPids(process.pid).length, 0, 'every child process of the churn run is gone');
   assert.equal(churn.result.tables[0]?.rows.length, 2, 'one row per round');
   assert.equal((cell(churn.result, 0, 'opened') as number) + (cell(churn.result, 1, 'opened') as number), 40);
