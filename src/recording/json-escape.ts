@@ -6,16 +6,18 @@
  *
  * Why not JSON.stringify: on the recorder's hot path it cost 1.5 s of CPU per GB of terminal output
  * (V8's serializer walks one char at a time), the largest part of what recording cost a flood. The
- * escape loop is 312 bytes of WebAssembly (json-escape.wat) that skips 16 bytes at a time with SIMD
- * where nothing needs escaping: 0.4 s/GB, copies in and out included. The escapes themselves come
- * from JSON.stringify (the table below), so the two cannot disagree about what an escape looks like.
+ * escape loop is 325 bytes of WebAssembly (json-escape.wat) that skips 16 bytes at a time with SIMD
+ * where nothing needs escaping, and escapes a run of such bytes (CR LF) before its next vector: 0.4
+ * s/GB, copies in and out included. The escapes themselves come from JSON.stringify (the table
+ * below), so the two cannot disagree about what an escape looks like. Large output is escaped
+ * straight into a write slot of the same memory (escapeJsonInto, output-slots.ts), with no copy out.
  */
 import { JSON_ESCAPE_WASM } from './json-escape-wasm.js';
 
 // The few WebAssembly globals used here (the project's TypeScript libs have no DOM or wasm types).
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; escape: (len: number) => number } };
+  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; escape: (len: number, out: number) => number } };
 };
 
 /** Memory layout, as json-escape.wat describes it. */
@@ -23,10 +25,18 @@ const TABLE = 0;
 const IN = 2048;
 const IN_MAX = 65536;
 const OUT = IN + IN_MAX;
+/** Write slots (output-slots.ts): 16 of 256 KiB from 512 KiB, as json-escape.wat describes. */
+export const SLOT_BASE = 512 * 1024;
+export const SLOT_BYTES = 256 * 1024;
+export const SLOT_COUNT = 16;
+/** The longest input escapeJsonInto takes at once. */
+export const ESCAPE_INTO_MAX = IN_MAX;
 
 interface Escaper {
   mem: Uint8Array;
-  escape: (len: number) => number;
+  /** The same memory as a Buffer (latin1 writes). */
+  buf: Buffer;
+  escape: (len: number, out: number) => number;
 }
 
 let escaper: Escaper | undefined;
@@ -44,8 +54,23 @@ function instance(): Escaper {
       mem.set(esc, TABLE + b * 8 + 1);
     }
   }
-  escaper = { mem, escape: exports.escape };
+  escaper = { mem, buf: Buffer.from(exports.memory.buffer), escape: exports.escape };
   return escaper;
+}
+
+/** This thread's escaper memory (the memory never grows, so views of it stay valid). */
+export function escaperMemory(): Buffer {
+  return instance().buf;
+}
+
+/**
+ * Escapes `bytes` (well-formed UTF-8, at most ESCAPE_INTO_MAX bytes) straight into the escaper's
+ * memory at `out`, where the caller has left 6 × length + 16 bytes of room; returns the length written.
+ */
+export function escapeJsonInto(bytes: Uint8Array, out: number): number {
+  const { mem, escape } = instance();
+  mem.set(bytes, IN);
+  return escape(bytes.byteLength, out);
 }
 
 /**
@@ -76,13 +101,13 @@ export function escapeJsonBytes(bytes: Uint8Array): Buffer {
   const { mem, escape } = instance();
   if (bytes.byteLength <= IN_MAX) {
     mem.set(bytes, IN);
-    return place(mem.subarray(OUT, OUT + escape(bytes.byteLength)));
+    return place(mem.subarray(OUT, OUT + escape(bytes.byteLength, OUT)));
   }
   const parts: Buffer[] = [];
   for (let off = 0; off < bytes.byteLength; off += IN_MAX) {
     const slice = bytes.subarray(off, off + IN_MAX);
     mem.set(slice, IN);
-    parts.push(Buffer.from(mem.subarray(OUT, OUT + escape(slice.byteLength))));
+    parts.push(Buffer.from(mem.subarray(OUT, OUT + escape(slice.byteLength, OUT))));
   }
   return Buffer.concat(parts);
 }
