@@ -21,6 +21,7 @@ import { CastFile } from './cast-file.js';
 import { PodtermError } from '../protocol/errors.js';
 import { commandString, escapedEventLine, eventLine, headerLine } from './asciicast-format.js';
 import { escapeJsonBytes } from './json-escape.js';
+import { OutputSlot } from './output-slots.js';
 import { castPath, metaPath, sidecarMeta, writeFileAtomic, type RecordingMeta, type RecordingStop, type StopReason } from './recording-files.js';
 import { errnoOf, STOP_TEXT, writerTransition, type WriterState } from './writer-state.js';
 import { Utf8Bytes } from './utf8-bytes.js';
@@ -79,6 +80,8 @@ export class AsciicastWriter {
   #heldT = 0;
   /** Exists once the file is open, and again after a park when there is something to write. */
   #queue: WriteQueue | undefined;
+  /** Large output written in place (output-slots.ts): lines accepted, not yet queued. */
+  #slot: OutputSlot | undefined;
   /** Idle: the descriptor is closed and the queue dropped; the next line makes them again. */
   #parked = false;
   /** Bytes written by queues dropped at a park. */
@@ -133,7 +136,10 @@ export class AsciicastWriter {
   output(data: Uint8Array): boolean {
     if (this.#state !== 'open') return this.#drop();
     this.#outputBytes += data.byteLength;
-    const piece = escapeJsonBytes((this.#outBytes ??= new Utf8Bytes()).take(data));
+    const clean = (this.#outBytes ??= new Utf8Bytes()).take(data);
+    // A large piece (a stream) is an event of its own, written in place when a slot is free.
+    if (clean.byteLength >= COALESCE_MAX && OutputSlot.takes(clean.byteLength) && this.#slotted(clean)) return !this.#needDrain;
+    const piece = escapeJsonBytes(clean);
     if (piece.byteLength > 0) {
       const t = this.#now();
       // Only small pieces are coalesced: a large one is an event of its own.
@@ -150,6 +156,49 @@ export class AsciicastWriter {
       this.#schedule();
     }
     return !this.#needDrain;
+  }
+
+  /**
+   * A large output event written into this writer's slot (output-slots.ts); false when there is no
+   * free slot or no file yet (the slab path then does what it always did).
+   */
+  #slotted(clean: Buffer): boolean {
+    if (this.#heldBytes > 0) {
+      this.#commitHeld(); // held output goes first
+      if (this.#state !== 'open') {
+        this.#drop();
+        return true;
+      }
+    }
+    let slot = this.#slot;
+    if (slot && !slot.fits(clean.byteLength)) {
+      this.#sealSlot();
+      slot = undefined;
+    }
+    const q = this.#queue ?? this.#unpark();
+    if (!q) return false;
+    if (!slot) {
+      slot = OutputSlot.take();
+      if (!slot) return false;
+      this.#slot = slot;
+    }
+    const n = slot.write(this.#now(), clean);
+    if (!this.#admit(n, q)) return true; // stopped; the line stays uncommitted
+    slot.commit(n);
+    this.#accepted += n;
+    this.#noteBacklog(q);
+    if (slot.used >= this.#s.flushBytes) this.#sealSlot();
+    this.#schedule();
+    return true;
+  }
+
+  /** Hands the slot's lines to the queue, after everything accepted before them. */
+  #sealSlot(): void {
+    const slot = this.#slot;
+    if (!slot) return;
+    this.#slot = undefined;
+    if (slot.used > 0 && this.#queue) this.#queue.pushSlot(slot);
+    else slot.release();
   }
 
   /** Input bytes; recorded only with recordInput. */
@@ -186,6 +235,7 @@ export class AsciicastWriter {
     this.#closing ??= this.#close(end).catch(async () => {
       // Not expected (every step above catches its own failure), but close never rejects.
       this.#state = 'closed';
+      this.#queue?.discard(); // its slots back in the pool
       await this.#release();
       return { meta: this.#meta(end), metaWritten: false };
     });
@@ -229,13 +279,30 @@ export class AsciicastWriter {
     if (this.#stop) return;
     let n = 0;
     for (const part of line) n += part.byteLength;
-    if (this.#s.maxBytes > 0 && this.#accepted + n > this.#s.maxBytes) return this.#halt('max-bytes');
     const q = this.#queue ?? this.#unpark();
-    if (!q) return;
-    if (q.pending + n > this.#s.bufferBytes) return this.#halt('buffer-full');
+    if (!q || !this.#admit(n, q)) return;
+    this.#sealSlot();
     q.push(line, n);
     this.#accepted += n;
-    if (this.#s.mode === 'strict' && q.pending >= this.#s.bufferBytes / 2) this.#needDrain = true;
+    this.#noteBacklog(q);
+  }
+
+  /** Whether `n` more bytes fit the caps; if not, stops the recording and returns false. */
+  #admit(n: number, q: WriteQueue): boolean {
+    if (this.#s.maxBytes > 0 && this.#accepted + n > this.#s.maxBytes) {
+      this.#halt('max-bytes');
+      return false;
+    }
+    if (q.pending + (this.#slot?.used ?? 0) + n > this.#s.bufferBytes) {
+      this.#halt('buffer-full');
+      return false;
+    }
+    return true;
+  }
+
+  /** Strict mode: above half the buffer the source should pause (output() returns false). */
+  #noteBacklog(q: WriteQueue): void {
+    if (this.#s.mode === 'strict' && q.pending + (this.#slot?.used ?? 0) >= this.#s.bufferBytes / 2) this.#needDrain = true;
   }
 
   /** Stops the recording here; state flips before anyone is called back. */
@@ -250,8 +317,11 @@ export class AsciicastWriter {
     this.#heldBytes = 0;
     this.#needDrain = false; // nothing more is queued: never leave a source paused
     if (failed) {
+      this.#slot?.release();
+      this.#slot = undefined;
       this.#dropped += this.#queue?.discard() ?? 0;
     } else if (this.#queue ?? this.#unpark()) {
+      this.#sealSlot();
       // The marker goes after everything accepted, past the caps (it is small and final).
       const line = Buffer.from(eventLine(this.#lastT, 'm', STOP_TEXT[reason]), 'utf8');
       this.#queue!.push([line], line.byteLength);
@@ -276,7 +346,7 @@ export class AsciicastWriter {
     // No queue: not open yet (nothing to do) or parked (held output still needs its flush).
     if (!q && !this.#parked) return;
     if (q && q.queued >= this.#s.flushBytes) return q.kick();
-    if ((q?.queued ?? 0) > 0 || this.#heldBytes > 0) {
+    if ((q?.queued ?? 0) > 0 || this.#heldBytes > 0 || this.#slot) {
       if (this.#timerKind === 'flush') return;
       this.#arm('flush', this.#s.flushIntervalMs);
     } else if (q?.idle && this.#s.exclusive && this.#s.parkAfterMs > 0 && this.#timerKind !== 'park') {
@@ -304,6 +374,7 @@ export class AsciicastWriter {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     if (kind === 'flush') {
       this.#commitHeld();
+      this.#sealSlot();
       this.#queue?.kick();
       // Nothing left to write (or the write finished at once): arm the park instead.
       if (!this.#timer) this.#schedule();
@@ -320,7 +391,7 @@ export class AsciicastWriter {
   #park(): void {
     const q = this.#queue;
     const file = this.#file;
-    if (this.#heldBytes > 0 || !q || !file || !q.idle || q.failed) return;
+    if (this.#heldBytes > 0 || this.#slot || !q || !file || !q.idle || q.failed) return;
     this.#writtenBefore += q.written;
     this.#queue = undefined;
     this.#file = undefined;
@@ -404,8 +475,12 @@ export class AsciicastWriter {
       const carried = this.#outBytes?.end();
       if (carried && carried.byteLength > 0) {
         const rest = escapeJsonBytes(carried);
-        if (this.#heldBytes === 0) this.#held = [rest];
-        else this.#held.push(rest);
+        if (this.#heldBytes > 0) this.#held.push(rest);
+        else {
+          // Its own event, now: the last output may have gone into a slot after the last held event.
+          this.#held = [rest];
+          this.#heldT = this.#now();
+        }
         this.#heldBytes += rest.byteLength;
       }
       this.#commitHeld();
@@ -413,6 +488,7 @@ export class AsciicastWriter {
       if (tail && tail.byteLength > 0) this.#push(escapedEventLine(this.#now(), 'i', [escapeJsonBytes(tail)]));
       this.#push([Buffer.from(eventLine(this.#now(), 'm', `end: ${end.outcome}`.slice(0, 256)), 'utf8')]);
     }
+    this.#sealSlot();
     // A parked recording (nothing written since) still gets its file synced below.
     if (!this.#queue) this.#unpark();
     const flushed = await this.#flushWithin(this.#s.closeTimeoutMs);
@@ -445,6 +521,9 @@ export class AsciicastWriter {
 
   async #release(): Promise<void> {
     this.#disarm();
+    // Sealed into the queue by every path that writes; one left here was never queued.
+    this.#slot?.release();
+    this.#slot = undefined;
     const file = this.#file;
     this.#file = undefined;
     const counted = this.#counted;

@@ -6,6 +6,7 @@
  * would be a corrupt recording); the writer decides what that means for the session.
  */
 import type { CastFile } from './cast-file.js';
+import type { OutputSlot } from './output-slots.js';
 
 export interface WriteQueueHooks {
   /** A write failed; nothing more is written. Called once. */
@@ -21,6 +22,8 @@ export class WriteQueue {
   readonly #chunk: number;
   readonly #hooks: WriteQueueHooks;
   #lines: Buffer[] = [];
+  /** Slots whose views are among #lines: released once the write that takes them settles. */
+  #slots: OutputSlot[] = [];
   #queued = 0;
   #inflight = 0;
   #written = 0;
@@ -61,6 +64,14 @@ export class WriteQueue {
     this.#queued += bytes;
   }
 
+  /** Queues a slot's lines (output-slots.ts); the slot is released once written or dropped. */
+  pushSlot(slot: OutputSlot): void {
+    if (this.#failed) return slot.release();
+    this.#lines.push(slot.view());
+    this.#slots.push(slot);
+    this.#queued += slot.used;
+  }
+
   /** Starts writing what is queued unless a write is in flight (that loop picks it up). */
   kick(): void {
     if (this.#writing || this.#queued === 0 || this.#failed) return;
@@ -85,6 +96,8 @@ export class WriteQueue {
     const n = this.#lines.length;
     this.#lines = [];
     this.#queued = 0;
+    for (const slot of this.#slots) slot.release();
+    this.#slots = [];
     return n;
   }
 
@@ -93,8 +106,10 @@ export class WriteQueue {
     while (this.#queued > 0 && !this.#failed && (first || this.#eager || this.#queued >= this.#chunk)) {
       first = false;
       const chunk = this.#lines;
+      const slots = this.#slots;
       this.#inflight = this.#queued;
       this.#lines = [];
+      this.#slots = [];
       this.#queued = 0;
       try {
         await this.#file.writev(chunk);
@@ -102,11 +117,13 @@ export class WriteQueue {
         this.#inflight = 0;
       } catch (err) {
         this.#inflight = 0;
+        for (const slot of slots) slot.release();
         this.#failed = true;
         this.#writing = undefined;
         this.#hooks.onError(err);
         return;
       }
+      for (const slot of slots) slot.release();
       this.#hooks.onProgress();
     }
     this.#writing = undefined;

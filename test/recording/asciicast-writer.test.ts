@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { OutputSlot } from '../../src/recording/output-slots.js';
 import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
 import type { RecordingMeta } from '../../src/recording/recording-files.js';
 import { asciinemaCat, outputOf, parseCast } from '../helpers/asciicast.js';
@@ -93,22 +94,23 @@ test('a session recording: header, UTF-8 split at every byte, resize, markers; a
   assert.ok(side.endedAt && side.endedAt >= side.startedAt);
 });
 
-test('a 4 MiB flood: coalesced into large events, bytes identical (sha-256), asciinema cat agrees', async (t) => {
+test('a 4 MiB flood in small pieces: coalesced into larger events, bytes identical (sha-256), asciinema cat agrees', async (t) => {
   const dir = await tempDir(t);
   const w = await AsciicastWriter.open(opts(dir));
   const line = Buffer.from('0123456789 abcdefghij ÄÖÜ 日本 \x1b[32mgreen\x1b[0m\r\n');
   const stream = Buffer.concat(Array.from({ length: Math.ceil((4 * 1024 * 1024) / line.length) }, () => line));
-  // Pieces of an odd size: most boundaries fall inside a character.
-  const parts = pieces(stream, 16_381);
+  // Pieces of an odd size below the large-piece size (those are events of their own: output-slots.test.ts):
+  // most boundaries fall inside a character.
+  const parts = pieces(stream, 1_021);
   for (const [i, p] of parts.entries()) {
     w.output(p);
-    if (i % 16 === 0) await sleep(1);
+    if (i % 256 === 0) await sleep(1);
   }
   const { meta } = await w.close({ exitCode: null, outcome: 'client-gone' });
   const file = join(dir, `${SUBJECT.session}.cast`);
   const cast = parseCast(await readFile(file, 'utf8'));
   assert.equal(sha(outputOf(cast)), sha(stream));
-  assert.ok(cast.events.filter((e) => e[1] === 'o').length < parts.length, 'output is coalesced into fewer events');
+  assert.ok(cast.events.filter((e) => e[1] === 'o').length < parts.length / 4, 'output is coalesced into fewer events');
   assert.equal(meta.outputBytes, stream.length);
   assert.equal(sha(await asciinemaCat(file)), sha(stream));
 });
@@ -179,6 +181,7 @@ test('close is idempotent and final: one promise, nothing recorded after, the fi
   assert.deepEqual(stops, ['write-error:EEXIST']);
   await again.close({ exitCode: 0, outcome: 'exit' });
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('ids are validated: no path can be smuggled in', async (t) => {
@@ -187,6 +190,7 @@ test('ids are validated: no path can be smuggled in', async (t) => {
     await assert.rejects(AsciicastWriter.open(opts(dir, { id })), { code: 'BadRequest' }, id);
   }
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('in a worker thread (where the session actor runs): the file is the same, the live count is per thread and back to zero', async (t) => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PodtermError } from '../../src/protocol/errors.js';
+import { OutputSlot } from '../../src/recording/output-slots.js';
 import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
 import type { RecordingStop } from '../../src/recording/recording-files.js';
 import { outputOf, parseCast } from '../helpers/asciicast.js';
@@ -73,10 +74,12 @@ test('strict: a file that cannot be written (/dev/full) refuses the session with
   assert.equal((err.cause as NodeJS.ErrnoException).code, 'ENOSPC', 'the cause is the real write error');
   assert.deepEqual(stops, [], 'a refused open reports through its rejection only');
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
   await assert.rejects(access(join(dir, `${ID}.json`)), 'no sidecar for a refused session');
   // A record dir that does not exist is refused the same way (and leaves no file).
   await assert.rejects(AsciicastWriter.open(opts(join(dir, 'missing'), stops, { mode: 'strict' })), { code: 'RecordingFailed' });
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('best-effort: /dev/full keeps the session going, reports ENOSPC once, and the sidecar says where it stopped', async (t) => {
@@ -99,6 +102,7 @@ test('best-effort: /dev/full keeps the session going, reports ENOSPC once, and t
   assert.equal(meta.exitCode, 0);
   assert.deepEqual(JSON.parse(await readFile(join(dir, `${ID}.json`), 'utf8')), meta);
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('strict: a write that fails mid-session (the reader of a FIFO leaves: EPIPE) reports a fatal RecordingFailed', async (t) => {
@@ -122,6 +126,7 @@ test('strict: a write that fails mid-session (the reader of a FIFO leaves: EPIPE
   assert.equal(meta.stopped?.reason, 'write-error');
   assert.equal(meta.outcome, 'recording-failed');
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('--record-max-bytes: best-effort stops with a marker where it stops; strict reports it as fatal', async (t) => {
@@ -157,6 +162,7 @@ test('--record-max-bytes: best-effort stops with a marker where it stops; strict
   assert.equal(strictStops[0]?.stop.reason, 'max-bytes');
   assert.equal(strictStops[0]?.fatal?.code, 'RecordingFailed');
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('best-effort, a disk that stalls (a FIFO nobody reads): output never waits, the buffer cap stops the recording with a marker', async (t) => {
@@ -182,6 +188,7 @@ test('best-effort, a disk that stalls (a FIFO nobody reads): output never waits,
   assert.equal(meta.stopped?.reason, 'buffer-full');
   assert.equal(meta.bytes, drained.length);
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('strict, a disk that stalls: output() asks to pause above half the cap, events.drained resumes, nothing is lost', async (t) => {
@@ -219,6 +226,7 @@ test('strict, a disk that stalls: output() asks to pause above half the cap, eve
   assert.equal(meta.stopped, null);
   assert.equal(sha(outputOf(parseCast(bytes.toString('utf8')))), sha(stream));
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
 test('close gives up on a write that does not finish (close-timeout), and the handle closes once it does', async (t) => {
