@@ -10,12 +10,18 @@
  * Off and on alternate for `--rounds` rounds (a fresh gateway each time) and the medians are
  * compared, so drift of a shared machine falls on both sides. Recordings go to a temporary
  * folder, deleted at the end.
+ *
+ * For a feature that writes to disk, a plain writer (page-cache.ts) first writes as many bytes as a
+ * flood into the page cache, twice: what the kernel charges here for a GB of buffered writes, which
+ * the flood with the feature on pays on top of the feature's own work (on this VM 0.3 s/GB, or up to
+ * 3 s/GB when the page cache grows into memory the host has to fault in again).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../lib/agents.js';
 import { heapUsageAfterGc, metric } from '../lib/metrics.js';
+import { scratchWrite } from '../lib/page-cache.js';
 import { rssBytes } from '../lib/procfs.js';
 import type { Cell, TargetCheck } from '../lib/results.js';
 import { KiB, median, round } from '../lib/stats.js';
@@ -32,6 +38,8 @@ interface Feature {
   args(mode: Mode, dir: string): string[];
   /** One flood with the feature on must reach this share of off. */
   floodShare: number;
+  /** It writes about as many bytes to disk as a flood delivers (the plain-writer table). */
+  writesDisk: boolean;
   notes: string[];
 }
 
@@ -39,6 +47,7 @@ const RECORDING: Feature = {
   name: 'recording',
   args: (mode, dir) => (mode === 'on' ? ['--record-dir', dir] : []),
   floodShare: 0.85,
+  writesDisk: true,
   notes: ['The recording dir is a temporary folder on the machine\'s disk; with recording on, every idle session keeps a parked .cast writer in its actor (its file closed after 1 s without output).'],
 };
 
@@ -46,6 +55,7 @@ const RESUME: Feature = {
   name: 'resume',
   args: (mode) => ['--detach-grace-ms', mode === 'on' ? '300000' : '0'],
   floodShare: 0.9,
+  writesDisk: false,
   notes: ['Resume on: every session keeps its replay ring (--replay-bytes, default 256 KiB at most) and outlives its socket for the grace; off: `--detach-grace-ms 0`, no ring, the session ends with its socket.'],
 };
 
@@ -61,11 +71,19 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   const idleRows: Cell[][] = [];
   const notes: string[] = [];
   const mbps: Record<Mode, number[]> = { off: [], on: [] };
+  const cacheRows: Cell[][] = [];
   let skipped = 0;
   const perSession: Record<Mode, number[]> = { off: [], on: [] };
   const marginPerSession: Record<Mode, number[]> = { off: [], on: [] };
   const heapPerSession: Record<Mode, number[]> = { off: [], on: [] };
   try {
+    if (feature.writesDisk) {
+      // Into memory as the machine has it, then at once again into the pages just freed.
+      for (const when of ['first', 'again at once'] as const) {
+        const w = scratchWrite(dir, opts.bytes);
+        cacheRows.push([when, round(opts.bytes / 1e6, 0), round(w.cpuPerGb, 2), round(opts.bytes / 1e6 / w.wallS, 0)]);
+      }
+    }
     for (let round_ = 1; round_ <= opts.rounds; round_++) {
       for (const mode of ['off', 'on'] as const) {
         const recDir = join(dir, `r${round_}-${mode}`);
@@ -142,6 +160,9 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
   const [hOff, hOn] = [median(heapPerSession.off), median(heapPerSession.on)];
   notes.push(`JS heap per idle session (all threads, after forced GCs): ${round(hOn / KiB, 2)} KiB on vs ${round(hOff / KiB, 2)} KiB off (medians).`);
   notes.push('Off and on alternate, each with a fresh gateway (warmed up) for the flood and another for the idle sessions; targets compare the medians over the rounds. MB/s = bytes delivered to the client / (last byte − first byte); RSS per session = (gateway VmRSS with the sessions open and idle − before) / sessions, each read after a full GC of every thread (inspector, NodeWorker domain); the second batch, as many sessions again on the same gateway, gives the cost at the margin (after both − after the first) / sessions.');
+  if (feature.writesDisk) {
+    notes.push('Plain writer: 256 KiB writes of a new file, then deleted, by the bench process before the floods; "first" grows the page cache into memory as the machine has it, "again at once" reuses the pages just freed. On this VM free memory goes back to the host a few seconds after it is freed (virtio balloon free page reporting), and a page the host has to fault in again costs the guest system time: a "first" far above "again at once" means every flood with recording on paid that too.');
+  }
   if (floodRows.some((r) => r[0] === 'on' && Number(r[7]) > 0)) {
     notes.push('"recordings stopped early" > 0: that flood\'s recording reached its buffer cap (the disk or the writer did not keep up; best-effort mode stops the recording with a marker and the session goes on), so the rest of it ran unrecorded and its MB/s flatters recording.');
   }
@@ -151,6 +172,7 @@ async function featureCost(ctx: Ctx, feature: Feature): Promise<ScenarioBody> {
     params: { bytes: opts.bytes, sessions, rounds: opts.rounds, workers: opts.workers, concurrency: opts.concurrency },
     tables: [
       { title: `one flooding session (load/flood, ${round(opts.bytes / 1e6, 0)} MB)`, columns: [label, 'round', 'MB delivered', 'MB/s', 'gateway CPU s/GB', 'system CPU s/GB', 'failed', 'recordings stopped early'], rows: floodRows },
+      ...(feature.writesDisk ? [{ title: 'plain writer, no gateway: buffered writes of a flood\'s size into the page cache', columns: ['write', 'MB', 'CPU s/GB', 'MB/s'], rows: cacheRows }] : []),
       { title: `${sessions} idle sessions (load/echo)`, columns: [label, 'round', 'opened', 'failed', 'RSS / session KiB', 'JS heap used / session KiB', 'JS heap committed / session KiB', 'gateway RSS before MiB', 'gateway RSS after MiB', 'second batch opened', 'RSS / session KiB, second batch', 'gateway RSS after both MiB'], rows: idleRows },
     ],
     targets,
