@@ -111,6 +111,8 @@ export interface HostReport {
   execs: number;
   /** Recordings open (AsciicastWriter.live on that thread). */
   recordings: number;
+  /** Recording write slots taken on that thread (OutputSlot.inUse: a flood's lines not yet written). */
+  recordingSlots: number;
   /** Recordings that stopped early (write error, cap, slow disk), since the thread started. */
   recordingStops: number;
   /** Replay rings created and not yet closed. */

@@ -8,6 +8,7 @@ import { KubeContexts, type KubeSource } from '../kube/config.js';
 import { ExecAgents } from '../kube/exec.js';
 import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
 import { AsciicastWriter } from '../recording/asciicast-writer.js';
+import { OutputSlot } from '../recording/output-slots.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import { gcPauses, watchGcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
@@ -52,7 +53,7 @@ export class ActorHost {
 
   async report(gc: boolean): Promise<HostReport> {
     if (gc) await collectGarbage();
-    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingStops: this.counters.recordingStops, replayBuffers: this.counters.replay.live, timers: pendingTimers(), heapUsed: threadMemory(), gc: gcPauses() };
+    return { threadId, actors: this.counters.actors, execs: this.counters.execs, recordings: AsciicastWriter.live, recordingSlots: OutputSlot.inUse, recordingStops: this.counters.recordingStops, replayBuffers: this.counters.replay.live, timers: pendingTimers(), heapUsed: threadMemory(), gc: gcPauses() };
   }
 
   /**

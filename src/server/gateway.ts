@@ -120,6 +120,8 @@ export interface GatewayStats {
   execSocketsOpen: number;
   /** asciicast writers open in the actors (0 when recording is off). */
   recordingsOpen: number;
+  /** Recording write slots taken (output-slots.ts): 0 once every recording's writes have settled. */
+  recordingSlotsInUse: number;
   /** Replay rings open in the actors (each session that can be resumed holds one). */
   replayBuffers: number;
   /** Timers pending in the gateway (main thread and workers; ref'd ones: pending-timers.ts). */
@@ -329,6 +331,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       timers: s.timers,
       forwardsOpen: forwards?.size ?? 0,
       recordingsOpen: s.recordingsOpen,
+      recordingSlotsInUse: s.recordingSlotsInUse,
       closeDeadlineMisses: metrics.closeDeadlineMisses,
       workers: s.workers,
       logStreamsOpen: tools.logStreams,

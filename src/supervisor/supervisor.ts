@@ -90,6 +90,7 @@ export interface SupervisorStats {
   actorsActive: number;
   execSocketsOpen: number;
   recordingsOpen: number;
+  recordingSlotsInUse: number;
   recordingStops: number;
   replayBuffers: number;
   /** Timers pending on the main thread and on every worker (ref'd ones: pending-timers.ts). */
@@ -375,6 +376,7 @@ export class Supervisor {
       actorsActive: reports.reduce((n, r) => n + r.actors, 0),
       execSocketsOpen: reports.reduce((n, r) => n + r.execs, 0),
       recordingsOpen: reports.reduce((n, r) => n + r.recordings, 0),
+      recordingSlotsInUse: reports.reduce((n, r) => n + r.recordingSlots, 0),
       recordingStops: reports.reduce((n, r) => n + r.recordingStops, 0),
       replayBuffers: reports.reduce((n, r) => n + r.replayBuffers, 0),
       // Without workers the one report is the main thread's own.

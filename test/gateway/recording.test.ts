@@ -83,6 +83,26 @@ for (const workers of [1, 0]) {
   });
 }
 
+for (const workers of [1, 0]) {
+  test(`a flood is recorded exactly as the client received it, written through the write slots, and every slot is back (--workers ${workers})`, async (t) => {
+    const recordDir = await tempDir(t, 'podterm-rec-flood-');
+    const stack = await startStack(t, { workers, recordDir });
+    const bytes = 12_000_000;
+    const c = await TermClient.connect(stack.url, { namespace: 'load', pod: 'flood', container: 'main', command: ['flood', String(bytes)] }, { token: ADMIN_TOKEN });
+    t.after(() => c.terminate());
+    const started = await c.started;
+    assert.equal((await c.exited).exitCode, 0);
+    await c.closed;
+    assert.equal(c.output.length, bytes);
+    // Sessions, actors, recordings and their write slots (residue) all back to zero.
+    await assertNoResidue(stack);
+    const castFile = join(recordDir, `${started.session}.cast`);
+    const cast = parseCast(await readFile(castFile, 'utf8'));
+    assert.ok(outputOf(cast).equals(c.output), 'the o events are exactly the bytes the client received');
+    assert.ok(cast.events.filter((e) => e[1] === 'o').length >= bytes / 16_000, 'one event per output frame at least');
+  });
+}
+
 test('strict mode refuses a session it cannot record (RecordingFailed), and nothing reaches the pod', async (t) => {
   const parent = await tempDir(t, 'podterm-rec-strict-');
   const stack = await startStack(t, { workers: 1, recordDir: join(parent, 'missing'), recordMode: 'strict' });

@@ -75,9 +75,10 @@ export interface Residue {
   sandboxExecActive: number;
   sandboxProcessesActive: number;
   recordingsOpen: number;
+  recordingSlotsInUse: number;
 }
 
-/** Polls until sessions, actors, exec sockets, replay buffers and sandbox processes are all back to zero. */
+/** Polls until sessions, actors, exec sockets, replay buffers, recordings and their write slots, and sandbox processes are all back to zero. */
 export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: Residue | undefined;
@@ -92,10 +93,11 @@ export async function assertNoResidue(stack: Stack, timeoutMs = 5000): Promise<v
       sandboxExecActive: s.execActive,
       sandboxProcessesActive: s.processesActive,
       recordingsOpen: g.recordingsOpen,
+      recordingSlotsInUse: g.recordingSlotsInUse,
     };
     if (Object.values(last).every((v) => v === 0)) return;
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, replayBuffers: 0, sandboxExecActive: 0, sandboxProcessesActive: 0, recordingsOpen: 0 }, 'residue after sessions ended');
+  assert.deepEqual(last, { sessionsActive: 0, actorsActive: 0, execSocketsOpen: 0, replayBuffers: 0, sandboxExecActive: 0, sandboxProcessesActive: 0, recordingsOpen: 0, recordingSlotsInUse: 0 }, 'residue after sessions ended');
 }
