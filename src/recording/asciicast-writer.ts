@@ -35,7 +35,7 @@ export { RECORDING_DEFAULTS } from './writer-options.js';
 export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode, WriterEvents } from './writer-options.js';
 export type { WriterState } from './writer-state.js';
 
-/** Output pieces at least this long (UTF-16 units) become their own event. */
+/** Output pieces at least this long (bytes) become their own event, in a write slot when one is free. */
 const COALESCE_MAX = 4096;
 /** `#held` when nothing is held: shared, never pushed to (a push follows a fresh `[piece]`). */
 const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
@@ -55,7 +55,7 @@ export class AsciicastWriter extends WriterCore {
 
   /**
    * What is kept of the caller's options (the options object itself is not: an idle recorded
-   * session pays for every retained object), and the shared resolved settings.
+   * session pays for every retained object); the shared resolved settings are WriterCore's.
    */
   readonly #id: string;
   readonly #dir: string;
