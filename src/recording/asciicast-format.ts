@@ -36,10 +36,14 @@ export function eventLine(t: number, code: EventCode, data: string): string {
  * escapeJsonBytes, the same bytes eventLine writes for the decoded text.
  */
 export function escapedEventLine(t: number, code: EventCode, escaped: readonly Buffer[]): Buffer[] {
-  return [Buffer.from(`[${t.toFixed(6)}, "${code}", "`, 'latin1'), ...escaped, LINE_END];
+  return [Buffer.from(eventLineStart(t, code), 'latin1'), ...escaped, EVENT_LINE_END];
 }
 
-const LINE_END = Buffer.from('"]\n', 'latin1');
+/** What comes before an event's escaped data (ASCII), and after it: `[t, "code", "` … `"]\n`. */
+export function eventLineStart(t: number, code: EventCode): string {
+  return `[${t.toFixed(6)}, "${code}", "`;
+}
+export const EVENT_LINE_END = Buffer.from('"]\n', 'latin1');
 
 const SAFE_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
 

@@ -108,12 +108,7 @@ export class AsciicastWriter extends WriterCore {
       if (this.#heldBytes > 0 && piece.byteLength < COALESCE_MAX && this.#heldBytes < this.settings.flushBytes && t - this.#heldT <= this.settings.coalesceMs / 1000) {
         this.#held.push(piece);
         this.#heldBytes += piece.byteLength;
-      } else {
-        this.commitHeld();
-        this.#held = [piece];
-        this.#heldBytes = piece.byteLength;
-        this.#heldT = t;
-      }
+      } else this.#startHeld(piece, t);
       if (this.#heldBytes >= this.settings.flushBytes) this.commitHeld();
       this.schedule();
     }
@@ -125,12 +120,10 @@ export class AsciicastWriter extends WriterCore {
    * free slot or no file yet (the slab path then does what it always did).
    */
   #slotted(clean: Buffer): boolean {
-    if (this.#heldBytes > 0) {
-      this.commitHeld(); // held output goes first
-      if (this.state !== 'open') {
-        this.drop();
-        return true;
-      }
+    this.commitHeld(); // held output goes first
+    if (this.state !== 'open') {
+      this.drop();
+      return true;
     }
     let slot = this.slot;
     if (slot && !slot.fits(clean.byteLength)) {
@@ -193,6 +186,14 @@ export class AsciicastWriter extends WriterCore {
       return { meta: this.#meta(end), metaWritten: false };
     });
     return this.#closing;
+  }
+
+  /** Holds `piece` as the start of a new output event at `t`, after the one held so far. */
+  #startHeld(piece: Buffer, t: number): void {
+    this.commitHeld();
+    this.#held = [piece];
+    this.#heldBytes = piece.byteLength;
+    this.#heldT = t;
   }
 
   /** A non-output event now, after any held output. `data` is well-formed UTF-8. */
@@ -263,13 +264,11 @@ export class AsciicastWriter extends WriterCore {
       const carried = this.#outBytes?.end();
       if (carried && carried.byteLength > 0) {
         const rest = escapeJsonBytes(carried);
-        if (this.#heldBytes > 0) this.#held.push(rest);
-        else {
-          // Its own event, now: the last output may have gone into a slot after the last held event.
-          this.#held = [rest];
-          this.#heldT = this.now();
-        }
-        this.#heldBytes += rest.byteLength;
+        // With the output it came with when that is held; else (it went into a slot) an event of its own, now.
+        if (this.#heldBytes > 0) {
+          this.#held.push(rest);
+          this.#heldBytes += rest.byteLength;
+        } else this.#startHeld(rest, this.now());
       }
       this.commitHeld();
       const tail = this.#inBytes?.end();

@@ -33,9 +33,8 @@ export const SLOT_COUNT = 16;
 export const ESCAPE_INTO_MAX = IN_MAX;
 
 interface Escaper {
-  mem: Uint8Array;
-  /** The same memory as a Buffer (latin1 writes). */
-  buf: Buffer;
+  /** The module's memory (it never grows, so views of it stay valid). */
+  mem: Buffer;
   escape: (len: number, out: number) => number;
 }
 
@@ -46,7 +45,8 @@ function instance(): Escaper {
   if (escaper) return escaper;
   const mod = new WebAssembly.Module(Buffer.from(JSON_ESCAPE_WASM, 'base64'));
   const { exports } = new WebAssembly.Instance(mod);
-  const mem = new Uint8Array(exports.memory.buffer);
+  const mem = Buffer.from(exports.memory.buffer);
+  if (mem.byteLength < SLOT_BASE + SLOT_COUNT * SLOT_BYTES) throw new Error('json-escape: the WebAssembly memory is smaller than its layout');
   for (let b = 0; b < 256; b++) {
     const esc = Buffer.from(JSON.stringify(String.fromCharCode(b)).slice(1, -1), 'latin1');
     if (esc.byteLength > 1) {
@@ -54,13 +54,13 @@ function instance(): Escaper {
       mem.set(esc, TABLE + b * 8 + 1);
     }
   }
-  escaper = { mem, buf: Buffer.from(exports.memory.buffer), escape: exports.escape };
+  escaper = { mem, escape: exports.escape };
   return escaper;
 }
 
 /** This thread's escaper memory (the memory never grows, so views of it stay valid). */
 export function escaperMemory(): Buffer {
-  return instance().buf;
+  return instance().mem;
 }
 
 /**
@@ -98,16 +98,11 @@ function place(src: Uint8Array): Buffer {
 
 /** The escaped form of `bytes` (well-formed UTF-8), in memory of its own. */
 export function escapeJsonBytes(bytes: Uint8Array): Buffer {
-  const { mem, escape } = instance();
-  if (bytes.byteLength <= IN_MAX) {
-    mem.set(bytes, IN);
-    return place(mem.subarray(OUT, OUT + escape(bytes.byteLength, OUT)));
-  }
+  const { mem } = instance();
+  if (bytes.byteLength <= IN_MAX) return place(mem.subarray(OUT, OUT + escapeJsonInto(bytes, OUT)));
   const parts: Buffer[] = [];
   for (let off = 0; off < bytes.byteLength; off += IN_MAX) {
-    const slice = bytes.subarray(off, off + IN_MAX);
-    mem.set(slice, IN);
-    parts.push(Buffer.from(mem.subarray(OUT, OUT + escape(slice.byteLength, OUT))));
+    parts.push(Buffer.from(mem.subarray(OUT, OUT + escapeJsonInto(bytes.subarray(off, off + IN_MAX), OUT))));
   }
   return Buffer.concat(parts);
 }

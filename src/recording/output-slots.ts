@@ -10,6 +10,7 @@
  * writer uses the slab path as before. A slot is never reused while a write may still read it: the
  * write queue releases it after the write settles, or when it drops it unwritten.
  */
+import { EVENT_LINE_END, eventLineStart } from './asciicast-format.js';
 import { ESCAPE_INTO_MAX, SLOT_BASE, SLOT_BYTES, SLOT_COUNT, escapeJsonInto, escaperMemory } from './json-escape.js';
 
 /** Free slot offsets in this thread (taken from the end). */
@@ -20,8 +21,8 @@ function freeSlots(): number[] {
 
 /** `[t, "o", "`: "[", at most 22 characters of a number with six decimals, `, "o", "`. */
 const PREFIX_MAX = 32;
-/** The line's end (3) and the slack the escape's last vector store may write past its output (16). */
-const TAIL = 3 + 16;
+/** The line's end and the slack the escape's last vector store may write past its output (16). */
+const TAIL = EVENT_LINE_END.byteLength + 16;
 
 export class OutputSlot {
   /** Slots taken and not yet released in this thread (residue checks). */
@@ -65,12 +66,10 @@ export class OutputSlot {
   write(t: number, bytes: Uint8Array): number {
     const mem = escaperMemory();
     const start = this.#at + this.#used;
-    let o = start + mem.write(`[${t.toFixed(6)}, "o", "`, start, 'latin1');
+    let o = start + mem.write(eventLineStart(t, 'o'), start, 'latin1');
     o += escapeJsonInto(bytes, o);
-    mem[o] = 0x22; // "
-    mem[o + 1] = 0x5d; // ]
-    mem[o + 2] = 0x0a; // \n
-    return o + 3 - start;
+    mem.set(EVENT_LINE_END, o);
+    return o + EVENT_LINE_END.byteLength - start;
   }
 
   commit(length: number): void {
