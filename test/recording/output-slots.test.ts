@@ -161,3 +161,18 @@ test('a cap reached in the middle of a slot: what was accepted is written, then 
   assert.equal(meta.stopped?.reason, 'max-bytes');
   assert.equal(meta.bytes, Buffer.byteLength(text));
 });
+
+test('a character cut at the end of a slot line and never finished: its U+FFFD comes last at close, and time does not go back', async (t) => {
+  const dir = await tempDir(t);
+  const w = await open(dir, 'cut');
+  w.output(Buffer.from('prompt$ ')); // held output first: its event's time is older than the slot line's
+  await sleep(20);
+  const big = Buffer.concat([Buffer.alloc(16_000, 'x'), Buffer.from('日').subarray(0, 2)]);
+  w.output(big);
+  await w.close({ exitCode: 0, outcome: 'exit' });
+  assert.equal(OutputSlot.inUse, 0);
+  const cast = parseCast(await readFile(join(dir, 'cut.cast'), 'utf8')); // checks that times never go back
+  timesNeverGoBack(cast);
+  const out = outputOf(cast);
+  assert.equal(out.toString('utf8'), `prompt$ ${'x'.repeat(16_000)}\ufffd`);
+});
