@@ -25,13 +25,20 @@ import type { GcPauses } from './gc-pauses.js';
 import type { ExecParams } from '../protocol/index.js';
 import type { ActAs } from '../kube/act-as.js';
 
-/** `--record-dir` and friends, plus whose session it is (the recording's subject). */
-export interface RecordingConfig {
+/**
+ * `--record-dir` and its switches, and the replica that records: the same for every session, so
+ * each actor thread gets one copy when it starts (workerData), not one per session's init.
+ */
+export interface RecordingSettings {
   dir: string;
   mode: 'best-effort' | 'strict';
   maxBytes: number;
   recordInput: boolean;
   replica: string;
+}
+
+/** Whose session a recording is (its sidecar names them): the only per-session part of recording. */
+export interface RecordingOwner {
   user: string;
   groups: string[];
 }
@@ -56,8 +63,11 @@ export interface ActorInit extends ExecParams {
   maxSessionAgeMs: number;
   /** End what the session's shell started when the session ends (kill-on-close.ts). */
   killOnClose?: boolean;
-  /** Record this session (asciicast v2) when present. */
-  recording?: RecordingConfig;
+  /**
+   * Record this session (asciicast v2) when present, as this person's; where and how are the
+   * thread's RecordingSettings.
+   */
+  recording?: RecordingOwner;
   /** Opaque, signed by the main thread; the actor only puts it in the owner's Started frames. */
   resumeToken?: string;
   /** How long a session without owner socket lives on (0: the main thread ends it at once). */

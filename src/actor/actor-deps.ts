@@ -6,6 +6,7 @@ import type { KubeContexts } from '../kube/config.js';
 import type { ExecAgents } from '../kube/exec.js';
 import type { ReplayCounter } from './replay-buffer.js';
 import type { TimerWheel } from './timer-wheel.js';
+import type { RecordingSettings } from '../actor-link/actor-messages.js';
 
 /** Counts owned by the host of this thread; the actor adjusts them where it acquires/releases. */
 export interface ActorCounters {
@@ -30,4 +31,6 @@ export interface ActorDeps {
    * of every session on it (at most WHEEL_TICK_MS late; timer-wheel.ts).
    */
   wheel: TimerWheel;
+  /** How this thread records sessions whose init asks for it; undefined: recording is off. */
+  recording: RecordingSettings | undefined;
 }

@@ -6,7 +6,7 @@
 import { BroadcastChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { KubeContexts, type KubeSource } from '../kube/config.js';
 import { ExecAgents } from '../kube/exec.js';
-import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
+import type { ActorInit, FromActor, HostReport, ProbeMessage, RecordingSettings, ToActor } from '../actor-link/actor-messages.js';
 import { AsciicastWriter } from '../recording/asciicast-writer.js';
 import { OutputSlot } from '../recording/output-slots.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
@@ -31,11 +31,13 @@ export class ActorHost {
   #lane: Lane | undefined;
 
   readonly #log: ActorLog;
+  readonly #recording: RecordingSettings | undefined;
 
-  constructor(kube: KubeSource, log: ActorLog) {
+  constructor(kube: KubeSource, log: ActorLog, recording?: RecordingSettings) {
     watchGcPauses();
     this.#kube = new KubeContexts(kube);
     this.#log = log;
+    this.#recording = recording;
   }
 
   /** Answers probes on the supervisor's channel (workers only; the main thread is asked directly). */
@@ -67,7 +69,7 @@ export class ActorHost {
     if (!current) return Promise.reject(new Error(NO_LANE));
     const port = new SessionPort<ToActor, FromActor>(init.session);
     port.bind(current);
-    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId, log: this.#log, wheel: this.#wheel }).run();
+    return new SessionActor(port, init, { kube: this.#kube, agents: this.#agents, counters: this.counters, threadId, log: this.#log, wheel: this.#wheel, recording: this.#recording }).run();
   }
 
   adoptLane(port: MessagePort): void {

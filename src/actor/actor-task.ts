@@ -7,7 +7,7 @@
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { createLogger, logFn, type LogLevel } from '../log/logger.js';
 import type { KubeSource } from '../kube/config.js';
-import type { ActorInit } from '../actor-link/actor-messages.js';
+import type { ActorInit, RecordingSettings } from '../actor-link/actor-messages.js';
 import { ActorHost } from './actor-host.js';
 
 export interface ActorWorkerData {
@@ -15,6 +15,8 @@ export interface ActorWorkerData {
   probeChannel: string;
   /** The workers log with a pino logger of their own (functions cannot cross threads). */
   logLevel: LogLevel;
+  /** How this thread's actors record their sessions (`--record-dir`); absent: recording is off. */
+  recording?: RecordingSettings;
 }
 export interface ActorTask {
   init: ActorInit;
@@ -23,7 +25,7 @@ export interface ActorTask {
 }
 
 const data = workerData as ActorWorkerData;
-const host = new ActorHost(data.kube, logFn(createLogger({ level: data.logLevel }).child({ component: 'actor', threadId })));
+const host = new ActorHost(data.kube, logFn(createLogger({ level: data.logLevel }).child({ component: 'actor', threadId })), data.recording);
 host.listen(data.probeChannel);
 
 export default function runActorTask(task: ActorTask): Promise<void> {

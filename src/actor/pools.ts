@@ -11,7 +11,7 @@ import { ActorHost, NO_LANE } from './actor-host.js';
 import type { ActorLog } from './actor-deps.js';
 import type { LogLevel } from '../log/logger.js';
 import type { ActorTask, ActorWorkerData } from './actor-task.js';
-import type { ActorInit, FromActor, HostReport, ProbeMessage, ToActor } from '../actor-link/actor-messages.js';
+import type { ActorInit, FromActor, HostReport, ProbeMessage, RecordingSettings, ToActor } from '../actor-link/actor-messages.js';
 import type { ActorPool, ActorRunEnd } from '../actor-link/actor-pool.js';
 import { Lane, SessionPort } from '../actor-link/lane.js';
 
@@ -47,12 +47,12 @@ export class PiscinaActorPool implements ActorPool {
   readonly #waiting = new WaitingSessions();
   #nextProbe = 1;
 
-  constructor(kube: KubeSource, workers: number, logLevel: LogLevel) {
+  constructor(kube: KubeSource, workers: number, logLevel: LogLevel, recording?: RecordingSettings) {
     this.workers = workers;
     const probeChannel = `podterm-probe-${randomUUID()}`;
     this.#channel = new BroadcastChannel(probeChannel);
     this.#channel.unref();
-    const workerData: ActorWorkerData = { kube, probeChannel, logLevel };
+    const workerData: ActorWorkerData = { kube, probeChannel, logLevel, ...(recording ? { recording } : {}) };
     this.#pool = new Piscina<ActorTask, void>({
       filename: ACTOR_TASK,
       minThreads: workers,
@@ -153,8 +153,8 @@ export class InlineActorPool implements ActorPool {
   readonly #lane: Lane;
   readonly #waiting = new WaitingSessions();
 
-  constructor(kube: KubeSource, log: ActorLog) {
-    this.#host = new ActorHost(kube, log);
+  constructor(kube: KubeSource, log: ActorLog, recording?: RecordingSettings) {
+    this.#host = new ActorHost(kube, log, recording);
     const { port1, port2 } = new MessageChannel();
     this.#host.adoptLane(port2);
     this.#lane = new Lane(port1, this.#waiting.bind);

@@ -172,11 +172,14 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#container = init.container ?? (await defaultContainer(this.#deps.kube, init, opening.signal));
     if (this.#state !== 'starting') return;
     if (init.recording) {
+      // A session to record on a thread that cannot: refused, never run unrecorded.
+      const settings = this.#deps.recording;
+      if (!settings) throw new Error('podterm: a recorded session reached an actor thread without recording settings');
       // Registered at acquisition: teardown closes it (after its open). Strict: before the exec, so a
       // recording that cannot start refuses the session before anything runs in the pod; best-effort:
       // beside the exec's opening (session-recording.ts).
-      const recording = (this.#recording = SessionRecording.begin(init as RecordedInit, this.#container, this.#command, this, this.#deps.log));
-      if (init.recording.mode === 'strict') await recording.started();
+      const recording = (this.#recording = SessionRecording.begin(init as RecordedInit, settings, this.#container, this.#command, this, this.#deps.log));
+      if (settings.mode === 'strict') await recording.started();
       if (this.#state !== 'starting') return;
     }
     const { request, killOnClose } = execRequest(init, this.#container, this.#command);

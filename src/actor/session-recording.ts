@@ -13,7 +13,7 @@
  * there waits here, in order, and is written once it is; the actor does not leave `starting`
  * before that. A stop (write error, size cap, slow disk) is logged and counted; the session goes on.
  */
-import type { ActorInit, RecordingConfig } from '../actor-link/actor-messages.js';
+import type { ActorInit, RecordingOwner, RecordingSettings } from '../actor-link/actor-messages.js';
 import type { PodtermError } from '../protocol/errors.js';
 import { AsciicastWriter, RECORDING_DEFAULTS, type RecordingSubject, type WriterEvents } from '../recording/asciicast-writer.js';
 import type { RecordingStop } from '../recording/recording-files.js';
@@ -33,7 +33,7 @@ export interface RecordingHost {
 type Early = { t: 'o' | 'i'; data: Buffer } | { t: 'r'; cols: number; rows: number } | { t: 'm'; label: string };
 
 /** A session's init with recording on. */
-export type RecordedInit = ActorInit & { recording: RecordingConfig };
+export type RecordedInit = ActorInit & { recording: RecordingOwner };
 
 /**
  * The actor's recording. It is also the writer's events object and its subject (getters over the
@@ -51,15 +51,18 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
   readonly #host: RecordingHost;
   readonly #log: ActorLog;
   readonly #init: RecordedInit;
+  /** The thread's (shared by its sessions). */
+  readonly #settings: RecordingSettings;
   /** Resolved by the actor before the recording starts (the init may name neither). */
   readonly container: string;
   readonly command: string[];
   #closing: Promise<void> | undefined;
 
-  private constructor(host: RecordingHost, log: ActorLog, init: RecordedInit, container: string, command: string[]) {
+  private constructor(host: RecordingHost, log: ActorLog, init: RecordedInit, settings: RecordingSettings, container: string, command: string[]) {
     this.#host = host;
     this.#log = log;
     this.#init = init;
+    this.#settings = settings;
     this.container = container;
     this.command = command;
   }
@@ -68,18 +71,17 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
    * Starts creating the file and returns at once: the recording is the caller's to close from
    * here on (close() waits for the open). started() says when the file is there.
    */
-  static begin(init: RecordedInit, container: string, command: string[], host: RecordingHost, log: ActorLog): SessionRecording {
-    const rec = new SessionRecording(host, log, init, container, command);
-    const cfg = init.recording;
+  static begin(init: RecordedInit, settings: RecordingSettings, container: string, command: string[], host: RecordingHost, log: ActorLog): SessionRecording {
+    const rec = new SessionRecording(host, log, init, settings, container, command);
     rec.#opening = AsciicastWriter.open({
-      dir: cfg.dir,
+      dir: settings.dir,
       id: init.session,
       subject: rec,
       width: init.cols,
       height: init.rows,
-      mode: cfg.mode,
-      recordInput: cfg.recordInput,
-      maxBytes: cfg.maxBytes,
+      mode: settings.mode,
+      recordInput: settings.recordInput,
+      maxBytes: settings.maxBytes,
       events: rec,
     }).then(
       (w) => {
@@ -113,7 +115,7 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
     return this.#init.recording.groups;
   }
   get replica(): string {
-    return this.#init.recording.replica;
+    return this.#settings.replica;
   }
   get namespace(): string {
     return this.#init.namespace;
@@ -140,7 +142,7 @@ export class SessionRecording implements WriterEvents, RecordingSubject {
     } else this.#hold({ t: 'o', data: Buffer.from(bytes) }, bytes.byteLength);
   }
   input(bytes: Uint8Array): void {
-    if (!this.#init.recording.recordInput) return;
+    if (!this.#settings.recordInput) return;
     if (this.#writer) this.#writer.input(bytes);
     else this.#hold({ t: 'i', data: Buffer.from(bytes) }, bytes.byteLength);
   }

@@ -55,12 +55,11 @@ export class AsciicastWriter extends WriterCore {
 
   /**
    * What is kept of the caller's options (the options object itself is not: an idle recorded
-   * session pays for every retained object); the shared resolved settings are WriterCore's.
+   * session pays for every retained object); the shared resolved settings, with the directory,
+   * are WriterCore's.
    */
   readonly #id: string;
-  readonly #dir: string;
   readonly #subject: RecordingSubject;
-  readonly #startedAt = Date.now();
   /** Made by output and dropped at a park when it carries nothing. */
   #outBytes: Utf8Bytes | undefined;
   /** Created by the first recorded input (only with recordInput). */
@@ -76,7 +75,6 @@ export class AsciicastWriter extends WriterCore {
   private constructor(opts: AsciicastWriterOptions) {
     super(WriterSettings.of(opts), opts.events);
     this.#id = opts.id;
-    this.#dir = opts.dir;
     this.#subject = opts.subject;
     castPath(opts.dir, opts.id); // validates the id before anything is created
     for (const k of ['width', 'height'] as const) {
@@ -88,7 +86,7 @@ export class AsciicastWriter extends WriterCore {
     return this.#id;
   }
   get path(): string {
-    return castPath(this.#dir, this.#id);
+    return castPath(this.settings.dir, this.#id);
   }
 
   /**
@@ -233,7 +231,7 @@ export class AsciicastWriter extends WriterCore {
         version: 2,
         width: o.width,
         height: o.height,
-        timestamp: Math.floor(this.#startedAt / 1000),
+        timestamp: Math.floor(this.startedAt / 1000),
         command: commandString(argv),
         title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
         env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
@@ -241,7 +239,7 @@ export class AsciicastWriter extends WriterCore {
       await queue.drain();
       if (this.stop) throw this.writeError ?? new Error(this.stop.reason);
       // Not fsync'ed: the .cast itself is synced only at close, and a crash leaves endedAt null anyway.
-      await writeFileAtomic(metaPath(this.#dir, this.#id), JSON.stringify(this.#meta(null)) + '\n', false);
+      await writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(this.#meta(null)) + '\n', false);
       this.opening = false;
       this.schedule();
     } catch (err) {
@@ -289,13 +287,13 @@ export class AsciicastWriter extends WriterCore {
     }
     const meta = this.#meta(end);
     let metaWritten = true;
-    await writeFileAtomic(metaPath(this.#dir, this.#id), JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
+    await writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
     this.transition('closed');
     return { meta, metaWritten };
   }
 
   #meta(end: RecordingEnd | null): RecordingMeta {
-    return sidecarMeta(this.#id, this.#subject, this.#startedAt, end, {
+    return sidecarMeta(this.#id, this.#subject, this.startedAt, end, {
       bytes: this.written(),
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,

@@ -23,7 +23,11 @@ export abstract class WriterCore {
   #state: WriterState = 'open';
   readonly #events: WriterEvents | undefined;
   protected readonly settings: WriterSettings;
-  readonly #t0 = performance.now();
+  /**
+   * The start, in whole milliseconds of performance.now(): a small integer (a V8 Smi, stored in the
+   * object itself for the process's first 24 days) rather than a boxed double per idle recording.
+   */
+  readonly #t0 = Math.floor(performance.now());
   /** The .cast and its write queue; both dropped while the recording is parked (see #park). */
   protected file: CastFile | undefined;
   #lastT = 0;
@@ -102,6 +106,11 @@ export abstract class WriterCore {
   protected drop(): boolean {
     if (this.#state === 'stopped') this.dropped++;
     return !this.needDrain;
+  }
+
+  /** Wall-clock time of the start, ms since the epoch (the header's timestamp, the sidecar's startedAt). */
+  protected get startedAt(): number {
+    return Math.round(performance.timeOrigin + this.#t0);
   }
 
   /** Seconds since the start, never going backwards (performance.now is monotonic). */

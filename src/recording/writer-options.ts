@@ -97,6 +97,8 @@ export const RECORDING_DEFAULTS = {
 export class WriterSettings {
   static readonly #cache = new Map<string, WriterSettings>();
 
+  /** The recordings' directory (`--record-dir`). */
+  readonly dir: string;
   readonly mode: RecordMode;
   readonly recordInput: boolean;
   readonly exclusive: boolean;
@@ -110,6 +112,7 @@ export class WriterSettings {
 
   private constructor(o: AsciicastWriterOptions) {
     const d = RECORDING_DEFAULTS;
+    this.dir = o.dir;
     this.mode = o.mode ?? 'best-effort';
     this.recordInput = o.recordInput ?? false;
     this.exclusive = o.exclusive ?? true;

@@ -213,7 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const secret = options.sessionSecret ?? options.clusterSecret ?? randomBytes(32);
   const resumeTokens = new ResumeTokens(secret);
   const shareTokens = new ShareTokens(secret);
-  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info')) : new InlineActorPool(kube, forComponent('actor'));
+  const pool: ActorPool = options.workers > 0 ? new PiscinaActorPool(kube, options.workers, options.logLevel ?? (given ? 'silent' : 'info'), records.sessions.recording) : new InlineActorPool(kube, forComponent('actor'), records.sessions.recording);
   const supervisor = new Supervisor(
     pool,
     metrics,

@@ -55,7 +55,7 @@ export async function openRecords(o: RecordsOptions, log: LogFn): Promise<Record
   return {
     sessions: {
       replica,
-      ...(dir !== undefined ? { recording: { dir, mode: o.recordMode ?? 'best-effort', maxBytes: o.recordMaxBytes ?? 0, recordInput: o.recordInput === true } } : {}),
+      ...(dir !== undefined ? { recording: { dir, mode: o.recordMode ?? 'best-effort', maxBytes: o.recordMaxBytes ?? 0, recordInput: o.recordInput === true, replica } } : {}),
       ...(audit ? { audit } : {}),
     },
     catalog,

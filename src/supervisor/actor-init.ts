@@ -29,7 +29,7 @@ export function actorInit(id: string, req: SessionRequest, limits: SupervisorLim
     idleTimeoutMs: limits.idleTimeoutMs,
     maxSessionAgeMs: limits.maxSessionAgeMs,
     ...(rec
-      ? { recording: { dir: rec.dir, mode: rec.mode, maxBytes: rec.maxBytes, recordInput: rec.recordInput, replica: records.replica, user: req.person.user, groups: req.person.groups } }
+      ? { recording: { user: req.person.user, groups: req.person.groups } }
       : {}),
     resumeToken,
     detachGraceMs: limits.detachGraceMs,

@@ -10,7 +10,7 @@ import type { ActAs } from '../kube/act-as.js';
 import { collectGarbage } from '../actor-link/collect-garbage.js';
 import { gcPauses, sumPauses, watchGcPauses, type GcPauses } from '../actor-link/gc-pauses.js';
 import { pendingTimers } from '../actor-link/pending-timers.js';
-import { ACK_DELAY_MS, type RecordingConfig } from '../actor-link/actor-messages.js';
+import { ACK_DELAY_MS, type RecordingSettings } from '../actor-link/actor-messages.js';
 import type { AuditEventName, AuditFields, AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
 import type { ResumeClaims } from '../auth/resume-token.js';
@@ -49,7 +49,8 @@ export interface SessionClient {
 /** Recording and audit, both optional (`--record-dir`, `--audit-log`). */
 export interface SessionRecords {
   replica: string;
-  recording?: Omit<RecordingConfig, 'user' | 'groups' | 'replica'>;
+  /** The actor threads have the same settings (ActorPool): sessions carry only their owner. */
+  recording?: RecordingSettings;
   audit?: AuditLog;
 }
 

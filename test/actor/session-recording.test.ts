@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SessionRecording, type RecordedInit, type RecordingHost } from '../../src/actor/session-recording.js';
+import type { RecordingSettings } from '../../src/actor-link/actor-messages.js';
 import { PodtermError } from '../../src/protocol/errors.js';
 import { AsciicastWriter } from '../../src/recording/asciicast-writer.js';
 import type { RecordingStop } from '../../src/recording/recording-files.js';
@@ -23,7 +24,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
   return dir;
 }
 
-function init(dir: string, session: string, mode: 'best-effort' | 'strict' = 'best-effort'): RecordedInit {
+function init(session: string): RecordedInit {
   return {
     session,
     namespace: 'default',
@@ -32,8 +33,12 @@ function init(dir: string, session: string, mode: 'best-effort' | 'strict' = 'be
     command: ['sh'],
     cols: 80,
     rows: 24,
-    recording: { dir, mode, maxBytes: 0, recordInput: true, replica: 'podterm-0', user: 'alice', groups: ['dev'] },
-  } as RecordedInit;
+    recording: { user: 'alice', groups: ['dev'] },
+  } as unknown as RecordedInit;
+}
+
+function settings(dir: string, mode: 'best-effort' | 'strict' = 'best-effort'): RecordingSettings {
+  return { dir, mode, maxBytes: 0, recordInput: true, replica: 'podterm-0' };
 }
 
 class Host implements RecordingHost {
@@ -52,7 +57,7 @@ const log = (): void => undefined;
 test('events before the .cast exists are held and written in order once it does; the sidecar names the person', async (t) => {
   const dir = await tempDir(t);
   const host = new Host();
-  const rec = SessionRecording.begin(init(dir, 'early-1'), 'app', ['sh'], host, log);
+  const rec = SessionRecording.begin(init('early-1'), settings(dir), 'app', ['sh'], host, log);
   // The file is created on the thread pool: everything below happens before it exists.
   rec.output(Buffer.from('motd 日本', 'utf8'));
   const reused = Buffer.from('語\r\n$ ', 'utf8');
@@ -79,7 +84,7 @@ test('events before the .cast exists are held and written in order once it does;
 test('more held than the buffer cap: what fits is written, then the slow-disk stop; nothing after it, the session goes on', async (t) => {
   const dir = await tempDir(t);
   const host = new Host();
-  const rec = SessionRecording.begin(init(dir, 'early-2'), 'app', ['sh'], host, log);
+  const rec = SessionRecording.begin(init('early-2'), settings(dir), 'app', ['sh'], host, log);
   // 16 MiB less 2 KiB fits in the writer with its JSON framing; the 4 KiB after it passes the cap
   // while the file is being created, so it is dropped and the recording must say it stopped there.
   const fits = 16 * MiB - 2048;
@@ -103,7 +108,7 @@ test('more held than the buffer cap: what fits is written, then the slow-disk st
 
 test('strict: a recording that cannot start rejects started() with RecordingFailed, and close still settles', async () => {
   const host = new Host();
-  const rec = SessionRecording.begin(init('/proc/podterm-no-such-dir', 'early-3', 'strict'), 'app', ['sh'], host, log);
+  const rec = SessionRecording.begin(init('early-3'), settings('/proc/podterm-no-such-dir', 'strict'), 'app', ['sh'], host, log);
   await assert.rejects(rec.started(), (err: unknown) => err instanceof PodtermError && err.code === 'RecordingFailed');
   rec.output(Buffer.from('never recorded', 'utf8'));
   await rec.close(null, 'error');
@@ -113,7 +118,7 @@ test('strict: a recording that cannot start rejects started() with RecordingFail
 test('a session that ends before its .cast exists still gets a whole recording, and nothing is left open', async (t) => {
   const dir = await tempDir(t);
   const host = new Host();
-  const rec = SessionRecording.begin(init(dir, 'early-4'), 'app', ['sh'], host, log);
+  const rec = SessionRecording.begin(init('early-4'), settings(dir), 'app', ['sh'], host, log);
   rec.output(Buffer.from('bye\r\n', 'utf8'));
   // The close funnel runs while the file is still being created (an exec that failed at once).
   await rec.close(null, 'error');

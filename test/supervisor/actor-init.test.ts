@@ -12,7 +12,7 @@ const MODULE = new URL('../../src/supervisor/actor-init.js', import.meta.url).hr
 const SCRIPT = `
 import { actorInit } from ${JSON.stringify(MODULE)};
 const limits = { maxSessions: 10, maxSessionsPerToken: 10, idleTimeoutMs: 0, maxSessionAgeMs: 0, detachGraceMs: 5000, replayBytes: 65536, highWaterBytes: 1, lowWaterBytes: 1 };
-const records = (rec) => ({ replica: 'r1', ...(rec ? { recording: { dir: '/tmp/rec', mode: 'best-effort', maxBytes: 0, recordInput: false } } : {}) });
+const records = (rec) => ({ replica: 'r1', ...(rec ? { recording: { dir: '/tmp/rec', mode: 'best-effort', maxBytes: 0, recordInput: false, replica: 'r1' } } : {}) });
 const req = (i) => ({ namespace: 'ns', pod: 'pod-' + i, container: 'c', command: ['sh'], cols: 80, rows: 24, ownerKey: 'user-' + i, context: undefined, person: { user: 'user-' + i, groups: ['g' + i], via: 'oidc' }, as: { user: 'user-' + i, groups: ['g' + i] } });
 const out = {};
 for (const rec of [false, true]) {
@@ -21,13 +21,15 @@ for (const rec of [false, true]) {
   const inits = [];
   for (let i = 0; i < 50; i++) inits.push(actorInit('s' + i, req(i), limits, r, 'token-' + i));
   const [a, b] = [inits[48], inits[49]];
-  out[rec ? 'recording' : 'plain'] = { init: %HaveSameMap(a, b), ...(rec ? { recordingConfig: %HaveSameMap(a.recording, b.recording) } : {}) };
+  out[rec ? 'recording' : 'plain'] = { init: %HaveSameMap(a, b), ...(rec ? { recordingConfig: %HaveSameMap(a.recording, b.recording), recordingKeys: Object.keys(b.recording) } : {}) };
 }
 console.log(JSON.stringify(out));
 `;
 
+// A recorded session's init carries only its owner: the thread has the settings (ActorWorkerData),
+// so an idle recorded session does not pay for its own copy of them on both threads.
 test('the inits of two sessions share their hidden classes, with and without recording', () => {
   const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', SCRIPT], { encoding: 'utf8', timeout: 30000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout.trim()), { plain: { init: true }, recording: { init: true, recordingConfig: true } });
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { plain: { init: true }, recording: { init: true, recordingConfig: true, recordingKeys: ['user', 'groups'] } });
 });
