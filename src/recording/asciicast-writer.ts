@@ -71,6 +71,8 @@ export class AsciicastWriter extends WriterCore {
   #outputBytes = 0;
   #inputBytes = 0;
   #closing: Promise<CloseResult> | undefined;
+  /** Best-effort: the first sidecar's write, which may outlast open() (close() waits for it). */
+  #first: Promise<void> | undefined;
 
   private constructor(opts: AsciicastWriterOptions) {
     super(WriterSettings.of(opts), opts.events);
@@ -236,10 +238,26 @@ export class AsciicastWriter extends WriterCore {
         title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
         env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
       }), 'utf8')]);
-      await queue.drain();
-      if (this.stop) throw this.writeError ?? new Error(this.stop.reason);
-      // Not fsync'ed: the .cast itself is synced only at close, and a crash leaves endedAt null anyway.
-      await writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(this.#meta(null)) + '\n', false);
+      // Strict: open() waits for the header and the first sidecar (the session is refused if they
+      // fail). Best-effort: the file exists, which is all a session's start waits for; the header
+      // goes first in the queue and the sidecar beside it, and close() waits for the sidecar. Each
+      // step a start waited for was paid per idle session (issue 11: a burst of starts that each
+      // live longer leaves the allocators more to keep).
+      if (this.settings.mode === 'strict') {
+        await queue.drain();
+        if (this.stop) throw this.writeError ?? new Error(this.stop.reason);
+        await this.#firstSidecar();
+      } else {
+        queue.kick();
+        // Dropped once written: an idle recording keeps no settled promise.
+        this.#first = this.#firstSidecar().then(
+          () => void (this.#first = undefined),
+          (err: unknown) => {
+            this.#first = undefined;
+            this.halt('write-error', errnoOf(err));
+          },
+        );
+      }
       this.opening = false;
       this.schedule();
     } catch (err) {
@@ -255,9 +273,19 @@ export class AsciicastWriter extends WriterCore {
     }
   }
 
+  /**
+   * The first sidecar (endedAt null: a crash still leaves the recording listed). Not fsync'ed: the
+   * .cast itself is synced only at close, and a crash leaves endedAt null anyway.
+   */
+  #firstSidecar(): Promise<void> {
+    return writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(this.#meta(null)) + '\n', false);
+  }
+
   async #close(end: RecordingEnd): Promise<CloseResult> {
     this.transition('closing');
     this.disarm();
+    // The first sidecar goes before the last, never over it.
+    await this.#first;
     if (!this.stop) {
       const carried = this.#outBytes?.end();
       if (carried && carried.byteLength > 0) {

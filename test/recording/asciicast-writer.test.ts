@@ -184,6 +184,27 @@ test('close is idempotent and final: one promise, nothing recorded after, the fi
   assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
+test('while a recording runs its first sidecar is on disk (endedAt null: a crash leaves it listed), written beside the start', async (t) => {
+  const dir = await tempDir(t);
+  const w = await AsciicastWriter.open(opts(dir));
+  w.output(Buffer.from('$ ', 'utf8'));
+  // Best-effort open() waits only for the .cast: the first sidecar follows it.
+  let side: RecordingMeta | undefined;
+  for (let i = 0; i < 200 && !side; i++) {
+    side = await readFile(join(dir, `${SUBJECT.session}.json`), 'utf8').then((text) => JSON.parse(text) as RecordingMeta, () => undefined);
+    if (!side) await sleep(10);
+  }
+  assert.ok(side, 'the first sidecar was written');
+  assert.equal(side.endedAt, null);
+  assert.equal(side.user, 'alice');
+  assert.deepEqual(side.groups, ['dev', 'oncall']);
+  assert.equal(side.replica, 'podterm-0');
+  const { meta } = await w.close({ exitCode: 0, outcome: 'exit' });
+  assert.notEqual(meta.endedAt, null);
+  assert.deepEqual(JSON.parse(await readFile(join(dir, `${SUBJECT.session}.json`), 'utf8')), meta, 'the last sidecar, not the first');
+  assert.equal(AsciicastWriter.live, 0);
+});
+
 test('ids are validated: no path can be smuggled in', async (t) => {
   const dir = await tempDir(t);
   for (const id of ['../x', 'a/b', '', '.hidden', 'a.b', '-x', 'x'.repeat(129), 'a\0b']) {

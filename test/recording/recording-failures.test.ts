@@ -87,6 +87,8 @@ test('best-effort: /dev/full keeps the session going, reports ENOSPC once, and t
   await symlink('/dev/full', join(dir, `${ID}.cast`));
   const stops: Stops = [];
   const w = await AsciicastWriter.open(opts(dir, stops, { exclusive: false }));
+  // Best-effort open() waits for the file, not for the header's write: that fails just after.
+  await until(() => stops.length > 0, 'the stop');
   assert.equal(w.state, 'stopped');
   assert.equal(stops.length, 1);
   assert.deepEqual(stops[0]!.stop, { reason: 'write-error', at: 0, atBytes: 0, errno: 'ENOSPC' });
