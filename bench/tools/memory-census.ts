@@ -14,12 +14,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { type Agent, startAgents } from '../lib/agents.js';
-import { ChildSet } from '../lib/children.js';
-import { startGateway, startSandbox, type GatewayHandle } from '../lib/cluster.js';
+import type { GatewayHandle } from '../lib/cluster.js';
 import { heapUsageAfterGc } from '../lib/metrics.js';
-import { gatewaySettled, podtermConn, sleep } from '../scenarios/context.js';
+import { gatewaySettled, sleep } from '../scenarios/context.js';
 import { openSpread } from '../scenarios/capacity.js';
+import { withToolStack } from './tool-stack.js';
 
 interface Options {
   sessions: number;
@@ -111,23 +110,7 @@ function perSession(a: Reading, b: Reading, n: number): Record<string, number> {
 }
 
 async function run(o: Options): Promise<void> {
-  const children = new ChildSet();
-  process.once('exit', () => children.killNow());
-  process.once('SIGINT', () => void children.close('SIGINT').then(() => process.exit(130)));
-  try {
-    const sandbox = await startSandbox(children);
-    const gw = await startGateway(children, {
-      kubeconfig: sandbox.kubeconfig,
-      workers: o.workers,
-      extraArgs: ['--max-sessions', '100000', '--max-sessions-per-token', '100000', '--drain-grace-ms', '0', ...o.gatewayArgs],
-      nodeArgs: ['--inspect=127.0.0.1:0'],
-    });
-    if (!gw.inspectorUrl) throw new Error('memory-census: the gateway printed no inspector URL');
-    const [agent] = startAgents(children, 1) as [Agent];
-    const conn = podtermConn(gw);
-    const echo = { namespace: 'load', pod: 'echo', container: 'main' };
-    await agent.call('churn', { conn, target: echo, count: 4, concurrency: 2, maxHoldMs: 20, timeoutMs: 30000, clean: true }, 45000);
-    await gatewaySettled(gw, 10000);
+  await withToolStack('memory-census', { workers: o.workers, gatewayArgs: o.gatewayArgs, warmups: 4 }, async ({ gw, agent, conn }) => {
     await sleep(1000);
     const readings = [await read(gw)];
     for (const batch of [1, 2]) {
@@ -139,9 +122,7 @@ async function run(o: Options): Promise<void> {
     }
     await agent.call('close', { timeoutMs: 60000 }, 90000);
     await gatewaySettled(gw, 60000);
-  } finally {
-    await children.close();
-  }
+  });
 }
 
 await run(parse(process.argv.slice(2)));

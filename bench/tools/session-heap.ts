@@ -13,11 +13,9 @@
  * retainers (`Holder.edge`, DEPTH of them).
  */
 import WebSocket from 'ws';
-import { type Agent, startAgents } from '../lib/agents.js';
-import { ChildSet } from '../lib/children.js';
-import { startGateway, startSandbox, type GatewayHandle } from '../lib/cluster.js';
-import { gatewaySettled, podtermConn, sleep } from '../scenarios/context.js';
+import { sleep } from '../scenarios/context.js';
 import { openSpread } from '../scenarios/capacity.js';
+import { withToolStack } from './tool-stack.js';
 
 interface Options {
   sessions: number;
@@ -209,24 +207,8 @@ async function measure(inspector: Inspector, detail: number): Promise<Census> {
 }
 
 async function run(o: Options): Promise<void> {
-  const children = new ChildSet();
-  process.once('exit', () => children.killNow());
-  process.once('SIGINT', () => void children.close('SIGINT').then(() => process.exit(130)));
-  try {
-    const sandbox = await startSandbox(children);
-    const gw: GatewayHandle = await startGateway(children, {
-      kubeconfig: sandbox.kubeconfig,
-      workers: o.workers,
-      extraArgs: ['--max-sessions', '100000', '--max-sessions-per-token', '100000', '--drain-grace-ms', '0', ...o.gatewayArgs],
-      nodeArgs: ['--inspect=127.0.0.1:0'],
-    });
-    if (!gw.inspectorUrl) throw new Error('session-heap: the gateway printed no inspector URL');
-    const [agent] = startAgents(children, 1) as [Agent];
-    const conn = podtermConn(gw);
-    const echo = { namespace: 'load', pod: 'echo', container: 'main' };
-    await agent.call('churn', { conn, target: echo, count: 20, concurrency: 4, maxHoldMs: 20, timeoutMs: 30000, clean: true }, 45000);
-    await gatewaySettled(gw, 10000);
-    const inspector = await Inspector.connect(gw.inspectorUrl);
+  await withToolStack('session-heap', { workers: o.workers, gatewayArgs: o.gatewayArgs, warmups: 20 }, async ({ inspectorUrl, agent, conn }) => {
+    const inspector = await Inspector.connect(inspectorUrl);
     try {
       if (o.thread === 'worker') await inspector.useFirstWorker();
       const before = await measure(inspector, o.detail);
@@ -250,9 +232,7 @@ async function run(o: Options): Promise<void> {
     } finally {
       inspector.close();
     }
-  } finally {
-    await children.close();
-  }
+  });
 }
 
 await run(parse(process.argv.slice(2)));
