@@ -278,7 +278,12 @@ export class AsciicastWriter extends WriterCore {
    * .cast itself is synced only at close, and a crash leaves endedAt null anyway.
    */
   #firstSidecar(): Promise<void> {
-    return writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(this.#meta(null)) + '\n', false);
+    return this.#writeSidecar(this.#meta(null), false);
+  }
+
+  /** The sidecar `ID.json` beside the .cast, replaced whole (writeFileAtomic). */
+  #writeSidecar(meta: RecordingMeta, durable: boolean): Promise<void> {
+    return writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(meta) + '\n', durable);
   }
 
   async #close(end: RecordingEnd): Promise<CloseResult> {
@@ -315,7 +320,7 @@ export class AsciicastWriter extends WriterCore {
     }
     const meta = this.#meta(end);
     let metaWritten = true;
-    await writeFileAtomic(metaPath(this.settings.dir, this.#id), JSON.stringify(meta) + '\n').catch(() => (metaWritten = false));
+    await this.#writeSidecar(meta, true).catch(() => (metaWritten = false));
     this.transition('closed');
     return { meta, metaWritten };
   }

@@ -304,5 +304,4 @@ export abstract class WriterCore {
     await file?.close();
     if (counted) WriterCore.#live--;
   }
-
 }
