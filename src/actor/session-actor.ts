@@ -25,7 +25,9 @@ import { InputCredit } from './input-credit.js';
 import { killLeftovers } from './kill-on-close.js';
 import { defaultContainer, execRequest, sessionCommand } from './session-start.js';
 import { startedFrame } from './started-frame.js';
-import { SessionRecording, type RecordedInit, type RecordingHost } from './session-recording.js';
+import { logRecordingStop, recordingSubject, startRecording, type RecordedInit } from './session-recording.js';
+import type { AsciicastWriter, RecordingSubject, WriterHost } from '../recording/asciicast-writer.js';
+import type { RecordingStop } from '../recording/recording-files.js';
 import { ExecStream, type ExecSinks } from '../kube/exec.js';
 import { OutputBatcher } from './output-batcher.js';
 import { ResizeCoalescer } from './resize-coalescer.js';
@@ -60,7 +62,7 @@ export const NUDGE_MS = 50;
  * SessionDeadlines (a wheel entry itself, calling back DeadlineHost); what only
  * the start needs (the abort controller, early input and output) is dropped once the exec is open.
  */
-export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
+export class SessionActor implements WriterHost, ExecSinks, DeadlineHost {
   #state: ActorState = 'starting';
   readonly #port: SessionPort<ToActor, FromActor>;
   readonly #init: ActorInit;
@@ -98,7 +100,7 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
   #resize: ResizeCoalescer | undefined;
   #resizeLive = false;
   /** The session's asciicast recording (when --record-dir is set); closed in the close funnel. */
-  #recording: SessionRecording | undefined;
+  #recording: AsciicastWriter | undefined;
   /** Strict recording: the disk is behind, so the exec stream waits for the writer. */
   #recordingBehind = false;
   /**
@@ -175,11 +177,11 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
       // A session to record on a thread that cannot: refused, never run unrecorded.
       const settings = this.#deps.recording;
       if (!settings) throw new Error('podterm: a recorded session reached an actor thread without recording settings');
-      // Registered at acquisition: teardown closes it (after its open). Strict: before the exec, so a
-      // recording that cannot start refuses the session before anything runs in the pod; best-effort:
-      // beside the exec's opening (session-recording.ts).
-      const recording = (this.#recording = SessionRecording.begin(init as RecordedInit, settings, this.#container, this.#command, this, this.#deps.log));
-      if (settings.mode === 'strict') await recording.started();
+      // Registered at acquisition: teardown closes it. Strict: before the exec, so a recording that
+      // cannot start refuses the session before anything runs in the pod; best-effort: nothing
+      // waits for its file (session-recording.ts).
+      const recording = (this.#recording = startRecording(init as RecordedInit, settings, this));
+      if (settings.mode === 'strict') await recording.opened();
       if (this.#state !== 'starting') return;
     }
     const { request, killOnClose } = execRequest(init, this.#container, this.#command);
@@ -189,8 +191,6 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#exec = exec;
     this.#deps.counters.execs++;
     this.#opening = undefined;
-    // Best-effort: what the exec printed so far waits in the recording until its file is there.
-    await this.#recording?.started();
     // The client may have left while the exec was opening: teardown is waiting for us.
     if (this.#state !== 'starting') return;
     this.#post({ t: 'opened', container: this.#container, command: this.#command });
@@ -461,7 +461,7 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#replay?.append(chunk);
     if (this.#state === 'closed') return;
     // The recording is the session's output, also while no socket is attached.
-    this.#recording?.output(chunk);
+    if (this.#recording?.output(chunk) === false) this.#paceRecording(true);
     if (this.#state === 'detached') return;
     // One copy of the output into a frame of its own, transferred (not copied) to the main thread.
     const ab = encodeOutputFrame(op, chunk);
@@ -530,20 +530,27 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     this.#port.postMessage(m, transfer);
   }
 
-  /** RecordingHost (session-recording.ts): a strict recording that fails ends the session. */
-  recordingFailed(err: PodtermError): void {
-    void this.close({ kind: 'error', error: err });
+  /** WriterHost (session-recording.ts): the recording's subject, made when the writer asks. */
+  recordingSubject(): RecordingSubject {
+    return recordingSubject(this.#init as RecordedInit, this.#deps.recording?.replica ?? '', this.#container, this.#command);
   }
 
-  /** RecordingHost: a strict recording whose disk is behind pauses the exec stream. */
-  recordingPaced(behind: boolean): void {
+  /** WriterHost: a stop is counted and logged; a strict recording that fails ends the session. */
+  recordingStopped(stop: RecordingStop, fatal: PodtermError | undefined): void {
+    this.#deps.counters.recordingStops++;
+    logRecordingStop(this.#deps.log, this.#init.session, stop, fatal !== undefined);
+    if (fatal) void this.close({ kind: 'error', error: fatal });
+  }
+
+  /** WriterHost: a strict recording caught up with its disk. */
+  recordingDrained(): void {
+    this.#paceRecording(false);
+  }
+
+  /** Strict recording: while its disk is behind, the exec stream waits. */
+  #paceRecording(behind: boolean): void {
     this.#recordingBehind = behind;
     this.#applyFlow();
-  }
-
-  /** RecordingHost: counted for the metric. */
-  recordingStopped(): void {
-    this.#deps.counters.recordingStops++;
   }
 
   /**
@@ -578,7 +585,7 @@ export class SessionActor implements RecordingHost, ExecSinks, DeadlineHost {
     // After the exec: nothing more can be output. The writer flushes, marks the end, writes the sidecar.
     const recording = this.#recording;
     this.#recording = undefined;
-    if (recording) await recording.close(reason.kind === 'exit' ? reason.exitCode : null, recordingOutcome(reason));
+    if (recording) await recording.close({ exitCode: reason.kind === 'exit' ? reason.exitCode : null, outcome: recordingOutcome(reason) });
     this.#to('closed');
     this.#release();
     this.#done();

@@ -29,10 +29,11 @@ import { castPath, metaPath, sidecarMeta, writeFileAtomic, type RecordingMeta } 
 import { errnoOf } from './writer-state.js';
 import { Utf8Bytes } from './utf8-bytes.js';
 import { WriterCore } from './writer-core.js';
-import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd, type RecordingSubject } from './writer-options.js';
+import type { WriteQueue } from './write-queue.js';
+import { WriterSettings, type AsciicastWriterOptions, type CloseResult, type RecordingEnd } from './writer-options.js';
 
 export { RECORDING_DEFAULTS } from './writer-options.js';
-export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode, WriterEvents } from './writer-options.js';
+export type { AsciicastWriterOptions, CloseResult, RecordingEnd, RecordingSubject, RecordMode, WriterHost } from './writer-options.js';
 export type { WriterState } from './writer-state.js';
 
 /** Output pieces at least this long (bytes) become their own event, in a write slot when one is free. */
@@ -46,10 +47,22 @@ export class AsciicastWriter extends WriterCore {
     return CastFile.openFiles;
   }
 
-  /** Creates the file and writes the header and a first sidecar. See the class comment for modes. */
+  /**
+   * Starts the recording and returns it at once: the file is created on the thread pool, and the
+   * header and every event until then wait in the write queue (under the same caps as later ones),
+   * so a session's start never waits for the disk. Best-effort: a file that cannot be created
+   * stops the recording (the host is told). Strict: opened() must be awaited before anything runs
+   * in the pod; it rejects with RecordingFailed if the header and first sidecar cannot be written.
+   * The caller closes the writer either way.
+   */
+  static start(opts: AsciicastWriterOptions): AsciicastWriter {
+    return new AsciicastWriter(opts);
+  }
+
+  /** start() and opened() together (tests, tools): resolves with the writer once its file is there. */
   static async open(opts: AsciicastWriterOptions): Promise<AsciicastWriter> {
-    const w = new AsciicastWriter(opts);
-    await w.#open(opts);
+    const w = AsciicastWriter.start(opts);
+    await w.opened();
     return w;
   }
 
@@ -59,7 +72,6 @@ export class AsciicastWriter extends WriterCore {
    * are WriterCore's.
    */
   readonly #id: string;
-  readonly #subject: RecordingSubject;
   /** Made by output and dropped at a park when it carries nothing. */
   #outBytes: Utf8Bytes | undefined;
   /** Created by the first recorded input (only with recordInput). */
@@ -71,17 +83,46 @@ export class AsciicastWriter extends WriterCore {
   #outputBytes = 0;
   #inputBytes = 0;
   #closing: Promise<CloseResult> | undefined;
-  /** Best-effort: the first sidecar's write, which may outlast open() (close() waits for it). */
-  #first: Promise<void> | undefined;
+  /**
+   * The start while it runs (the create, then the first sidecar; strict: the header's write between
+   * them): close() waits for it. Dropped once done (best-effort, or strict once it succeeded).
+   */
+  #startup: Promise<void> | undefined;
 
   private constructor(opts: AsciicastWriterOptions) {
-    super(WriterSettings.of(opts), opts.events);
+    super(WriterSettings.of(opts), opts.host);
     this.#id = opts.id;
-    this.#subject = opts.subject;
     castPath(opts.dir, opts.id); // validates the id before anything is created
     for (const k of ['width', 'height'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
     }
+    const file = CastFile.creating(this.path, this.settings.exclusive, 0o640);
+    const queue = this.adopt(file);
+    const subject = this.host.recordingSubject();
+    const argv = subject.command;
+    this.push([Buffer.from(headerLine({
+      version: 2,
+      width: opts.width,
+      height: opts.height,
+      timestamp: Math.floor(this.startedAt / 1000),
+      command: commandString(argv),
+      title: `${subject.namespace}/${subject.pod}/${subject.container}`,
+      env: { TERM: opts.term ?? 'xterm-256color', SHELL: opts.shell ?? argv[0] ?? '/bin/sh' },
+    }), 'utf8')]);
+    queue.kick();
+    const startup = (this.#startup = this.#start(file, queue));
+    startup.catch(() => undefined); // opened() reports it (strict); nothing else may be unhandled
+  }
+
+  /**
+   * Asked right after start(). Strict: resolves once the header and the first sidecar are written,
+   * and rejects with RecordingFailed (the writer is then closed) if they cannot be. Best-effort:
+   * resolves once the file exists or could not be made (which stops the recording); a session need
+   * not wait for it, tests and tools do.
+   */
+  opened(): Promise<void> {
+    if (this.settings.mode === 'strict') return this.#startup ?? Promise.resolve();
+    return this.file?.ready().catch(() => undefined) ?? Promise.resolve();
   }
 
   get id(): string {
@@ -225,51 +266,39 @@ export class AsciicastWriter extends WriterCore {
     this.push(line);
   }
 
-  async #open(o: AsciicastWriterOptions): Promise<void> {
-    const argv = o.subject.command;
+  /**
+   * Creates the file (its queue already holds the header), then writes the first sidecar. Strict:
+   * the header is written first, and a failure closes the writer and rejects (the session is
+   * refused). Best-effort: a failure stops the recording; the session goes on. Nothing here delays
+   * a best-effort session's start: each step a start waited for was paid per idle session (issue 11:
+   * a burst of starts that each live longer leaves the allocators more to keep).
+   */
+  async #start(file: CastFile, queue: WriteQueue): Promise<void> {
+    let created = false;
     try {
-      const queue = this.adopt(await CastFile.create(this.path, this.settings.exclusive, 0o640));
-      this.push([Buffer.from(headerLine({
-        version: 2,
-        width: o.width,
-        height: o.height,
-        timestamp: Math.floor(this.startedAt / 1000),
-        command: commandString(argv),
-        title: `${o.subject.namespace}/${o.subject.pod}/${o.subject.container}`,
-        env: { TERM: o.term ?? 'xterm-256color', SHELL: o.shell ?? argv[0] ?? '/bin/sh' },
-      }), 'utf8')]);
-      // Strict: open() waits for the header and the first sidecar (the session is refused if they
-      // fail). Best-effort: the file exists, which is all a session's start waits for; the header
-      // goes first in the queue and the sidecar beside it, and close() waits for the sidecar. Each
-      // step a start waited for was paid per idle session (issue 11: a burst of starts that each
-      // live longer leaves the allocators more to keep).
+      await file.ready();
+      created = true;
       if (this.settings.mode === 'strict') {
         await queue.drain();
         if (this.stop) throw this.writeError ?? new Error(this.stop.reason);
-        await this.#firstSidecar();
-      } else {
-        queue.kick();
-        // Dropped once written: an idle recording keeps no settled promise.
-        this.#first = this.#firstSidecar().then(
-          () => void (this.#first = undefined),
-          (err: unknown) => {
-            this.#first = undefined;
-            this.halt('write-error', errnoOf(err));
-          },
-        );
       }
+      await this.#firstSidecar();
       this.opening = false;
-      this.schedule();
+      this.#startup = undefined;
+      if (this.state === 'open') this.schedule(); // the park, if nothing came after the header
     } catch (err) {
       this.opening = false;
-      if (this.settings.mode === 'strict') {
-        this.transition('closed');
-        this.#closing = Promise.resolve({ meta: this.#meta(null), metaWritten: false });
-        await this.release();
-        if (this.settings.exclusive) await unlink(this.path).catch(() => undefined);
-        throw new PodtermError('RecordingFailed', undefined, { cause: err });
+      if (this.settings.mode !== 'strict') {
+        this.#startup = undefined;
+        return this.halt('write-error', errnoOf(err));
       }
-      this.halt('write-error', errnoOf(err));
+      this.transition('closed');
+      this.#closing = Promise.resolve({ meta: this.#meta(null), metaWritten: false });
+      queue.discard();
+      await this.release();
+      // Only a file this recording made is removed (never one an exclusive create found there).
+      if (created && this.settings.exclusive) await unlink(this.path).catch(() => undefined);
+      throw new PodtermError('RecordingFailed', undefined, { cause: err });
     }
   }
 
@@ -289,8 +318,10 @@ export class AsciicastWriter extends WriterCore {
   async #close(end: RecordingEnd): Promise<CloseResult> {
     this.transition('closing');
     this.disarm();
-    // The first sidecar goes before the last, never over it.
-    await this.#first;
+    // The start (and with it the first sidecar) goes before the end, never over it; a strict start
+    // that failed has closed the writer and left nothing to write.
+    await this.#startup?.catch(() => undefined);
+    if (this.state === 'closed') return { meta: this.#meta(end), metaWritten: false };
     if (!this.stop) {
       const carried = this.#outBytes?.end();
       if (carried && carried.byteLength > 0) {
@@ -326,7 +357,7 @@ export class AsciicastWriter extends WriterCore {
   }
 
   #meta(end: RecordingEnd | null): RecordingMeta {
-    return sidecarMeta(this.#id, this.#subject, this.startedAt, end, {
+    return sidecarMeta(this.#id, this.host.recordingSubject(), this.startedAt, end, {
       bytes: this.written(),
       outputBytes: this.#outputBytes,
       inputBytes: this.#inputBytes,

@@ -36,16 +36,25 @@ export class CastFile {
     this.#path = path;
   }
 
-  /** Creates (`wx`, exclusive) or opens (`w`) the file; rejects like fs.open. */
-  static async create(path: string, exclusive: boolean, mode: number): Promise<CastFile> {
+  /**
+   * Starts creating (`wx`, exclusive) or opening (`w`) the file and returns at once: writes wait for
+   * the open, and ready() says how it went (rejects like fs.open). A recording queues its first
+   * lines while its file is being made, so a session's start never waits for the disk.
+   */
+  static creating(path: string, exclusive: boolean, mode: number): CastFile {
     const f = new CastFile(path);
-    f.#adopt(await openFd(path, exclusive ? 'wx' : 'w', mode));
+    f.#openWith(exclusive ? 'wx' : 'w', mode);
     return f;
   }
 
   /** A file created earlier and parked: no descriptor until the first write opens it for appending. */
   static parked(path: string): CastFile {
     return new CastFile(path);
+  }
+
+  /** Resolves once the descriptor is there (at once if it is); rejects like the open. */
+  ready(): Promise<void> {
+    return this.#fd !== undefined ? Promise.resolve() : this.#reopen().then(() => undefined);
   }
 
   /** Writes all of `bufs` at the end of the file, reopening a parked file first. */
@@ -83,7 +92,12 @@ export class CastFile {
 
   async #reopen(): Promise<number> {
     if (this.#closed) throw closedError();
-    this.#opening ??= openFd(this.#path, REOPEN_FLAGS).then(
+    return this.#opening ?? this.#openWith(REOPEN_FLAGS);
+  }
+
+  /** The one open in flight (a create, or a parked file's reopen); settles into #fd or an error. */
+  #openWith(flags: string | number, mode?: number): Promise<number> {
+    return (this.#opening = openFd(this.#path, flags, mode).then(
       (fd) => {
         this.#opening = undefined;
         if (this.#closed) {
@@ -97,8 +111,7 @@ export class CastFile {
         this.#opening = undefined;
         throw err;
       },
-    );
-    return this.#opening;
+    ));
   }
 
   async #release(): Promise<void> {

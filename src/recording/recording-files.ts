@@ -49,7 +49,7 @@ export type StopReason =
 
 export interface RecordingStop {
   reason: StopReason;
-  /** Seconds into the recording (the asciicast time) where it stops. */
+  /** Seconds into the recording (the asciicast time) when it stopped: the time of its stop marker. */
   at: number;
   /** Bytes of the .cast accepted before the stop (the recording is complete up to here). */
   atBytes: number;

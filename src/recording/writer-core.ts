@@ -12,7 +12,7 @@ import type { OutputSlot } from './output-slots.js';
 import type { RecordingStop, StopReason } from './recording-files.js';
 import { errnoOf, STOP_TEXT, writerTransition, type WriterState } from './writer-state.js';
 import { WriteQueue } from './write-queue.js';
-import type { WriterEvents, WriterSettings } from './writer-options.js';
+import type { WriterHost, WriterSettings } from './writer-options.js';
 
 export abstract class WriterCore {
   static #live = 0;
@@ -21,7 +21,7 @@ export abstract class WriterCore {
     return WriterCore.#live;
   }
   #state: WriterState = 'open';
-  readonly #events: WriterEvents | undefined;
+  protected readonly host: WriterHost;
   protected readonly settings: WriterSettings;
   /**
    * The start, in whole milliseconds of performance.now(): a small integer (a V8 Smi, stored in the
@@ -30,8 +30,7 @@ export abstract class WriterCore {
   readonly #t0 = Math.floor(performance.now());
   /** The .cast and its write queue; both dropped while the recording is parked (see #park). */
   protected file: CastFile | undefined;
-  #lastT = 0;
-  /** Exists once the file is open, and again after a park when there is something to write. */
+  /** Exists from the start (while the file is being created), and again after a park when there is something to write. */
   protected queue: WriteQueue | undefined;
   /** Large output written in place (output-slots.ts): lines accepted, not yet queued. */
   protected slot: OutputSlot | undefined;
@@ -39,7 +38,7 @@ export abstract class WriterCore {
   #parked = false;
   /** Bytes written by queues dropped at a park. */
   #writtenBefore = 0;
-  /** Counted in `live` (from a successful create to the release). */
+  /** Counted in `live` (from the start to the release). */
   #counted = false;
   /** Bytes of the .cast accepted (queued, in flight or written). */
   protected accepted = 0;
@@ -51,12 +50,12 @@ export abstract class WriterCore {
   protected writeError: unknown;
   protected dropped = 0;
   protected needDrain = false;
-  /** During open() a strict failure rejects open() instead of telling events.stopped. */
+  /** While a strict recording starts, a failure rejects opened() instead of telling the host. */
   protected opening = true;
 
-  protected constructor(settings: WriterSettings, events: WriterEvents | undefined) {
+  protected constructor(settings: WriterSettings, host: WriterHost) {
     this.settings = settings;
-    this.#events = events;
+    this.host = host;
   }
 
   /** The .cast's path. */
@@ -70,7 +69,7 @@ export abstract class WriterCore {
   /** The file was parked: let go of what an idle recording need not keep. */
   protected abstract onPark(): void;
 
-  /** The file is created: it is counted in `live` until released, and its queue starts. */
+  /** The file being created: it is counted in `live` until released, and its queue starts (its writes wait for the file). */
   protected adopt(file: CastFile): WriteQueue {
     this.file = file;
     WriterCore.#live++;
@@ -113,11 +112,9 @@ export abstract class WriterCore {
     return Math.round(performance.timeOrigin + this.#t0);
   }
 
-  /** Seconds since the start, never going backwards (performance.now is monotonic). */
+  /** Seconds since the start, to the microsecond; never going backwards (performance.now is monotonic, and so is rounding it). */
   protected now(): number {
-    const t = Math.round((performance.now() - this.#t0) * 1000) / 1e6;
-    if (t > this.#lastT) this.#lastT = t;
-    return this.#lastT;
+    return Math.round((performance.now() - this.#t0) * 1000) / 1e6;
   }
 
   /** Queues one line (its parts in order), or stops the recording if it would pass a cap. */
@@ -158,7 +155,8 @@ export abstract class WriterCore {
     this.dropped++;
     const failed = reason === 'write-error' || reason === 'close-timeout';
     const written = this.written();
-    this.#stop = { reason, at: this.#lastT, atBytes: failed ? written : this.accepted, ...(errno ? { errno } : {}) };
+    const at = this.now();
+    this.#stop = { reason, at, atBytes: failed ? written : this.accepted, ...(errno ? { errno } : {}) };
     if (this.#state === 'open') this.transition('stopped');
     this.dropHeld();
     this.needDrain = false; // nothing more is queued: never leave a source paused
@@ -169,7 +167,7 @@ export abstract class WriterCore {
     } else if (this.queue ?? this.unpark()) {
       this.sealSlot();
       // The marker goes after everything accepted, past the caps (it is small and final).
-      const line = Buffer.from(eventLine(this.#lastT, 'm', STOP_TEXT[reason]), 'utf8');
+      const line = Buffer.from(eventLine(at, 'm', STOP_TEXT[reason]), 'utf8');
       this.queue!.push([line], line.byteLength);
       this.accepted += line.byteLength;
       this.queue!.kick();
@@ -177,7 +175,7 @@ export abstract class WriterCore {
     const fatal = this.settings.mode === 'strict' ? new PodtermError('RecordingFailed') : undefined;
     if (fatal && this.opening) return;
     try {
-      this.#events?.stopped?.(this.#stop, fatal);
+      this.host.recordingStopped?.(this.#stop, fatal);
     } catch {
       // A callback's failure is its own; the recording's state is already final.
     }
@@ -268,9 +266,9 @@ export abstract class WriterCore {
         if (!this.needDrain || this.#state !== 'open' || (this.queue?.pending ?? 0) > this.settings.bufferBytes / 4) return;
         this.needDrain = false;
         try {
-          this.#events?.drained?.();
+          this.host.recordingDrained?.();
         } catch {
-          // as for events.stopped
+          // as for recordingStopped
         }
       },
       onIdle: () => {

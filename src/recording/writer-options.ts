@@ -23,7 +23,8 @@ export interface AsciicastWriterOptions {
   dir: string;
   /** The recording id (file name); the session id is the natural choice. Validated. */
   id: string;
-  subject: RecordingSubject;
+  /** Says who and what is recorded, and is told when the recording stops early or drains. */
+  host: WriterHost;
   width: number;
   height: number;
   /** Header env; TERM defaults to xterm-256color (what the page's xterm.js is), SHELL to command[0]. */
@@ -50,16 +51,19 @@ export interface AsciicastWriterOptions {
   parkAfterMs?: number;
   /** Create the .cast with O_EXCL (default); false opens an existing file (tests on /dev/full, FIFOs). */
   exclusive?: boolean;
-  /** Told when the recording stops early or drains (an object: a session's recording needs no closures). */
-  events?: WriterEvents;
 }
 
-/** What a writer tells its owner. */
-export interface WriterEvents {
+/**
+ * The writer's owner: the session's actor itself (an object, so a recording needs no closures and
+ * no copied subject per session; every idle recorded session pays for each object it keeps).
+ */
+export interface WriterHost {
+  /** Who and what is recorded: asked at the start (header, first sidecar) and at the end (last sidecar). */
+  recordingSubject(): RecordingSubject;
   /** The recording stopped early. `fatal` is set in strict mode: end the session with it. */
-  stopped?(stop: RecordingStop, fatal: PodtermError | undefined): void;
+  recordingStopped?(stop: RecordingStop, fatal: PodtermError | undefined): void;
   /** Strict mode: the queue fell below a quarter of the cap after output() returned false. */
-  drained?(): void;
+  recordingDrained?(): void;
 }
 
 export interface RecordingEnd {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecordingSubject, WriterHost } from '../../src/recording/asciicast-writer.js';
 
 export type CastEvent = [number, 'o' | 'i' | 'r' | 'm', string];
 
@@ -61,4 +62,9 @@ export async function asciinemaCat(file: string): Promise<Buffer> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A writer's host for tests: the subject, and any of the callbacks. */
+export function writerHost(subject: RecordingSubject, on: Omit<WriterHost, 'recordingSubject'> = {}): WriterHost {
+  return { recordingSubject: () => subject, ...on };
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { OutputSlot } from '../../src/recording/output-slots.js';
 import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
 import type { RecordingMeta } from '../../src/recording/recording-files.js';
-import { asciinemaCat, outputOf, parseCast } from '../helpers/asciicast.js';
+import { asciinemaCat, outputOf, parseCast, writerHost } from '../helpers/asciicast.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +31,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 function opts(dir: string, extra: Partial<AsciicastWriterOptions> = {}): AsciicastWriterOptions {
-  return { dir, id: SUBJECT.session, subject: SUBJECT, width: 80, height: 24, ...extra };
+  return { dir, id: SUBJECT.session, host: writerHost(SUBJECT), width: 80, height: 24, ...extra };
 }
 
 /** Every chunk boundary: split into pieces of `n` bytes, so multi-byte characters break everywhere. */
@@ -177,7 +177,7 @@ test('close is idempotent and final: one promise, nothing recorded after, the fi
   assert.deepEqual(cast.events.map((e) => e[2]), ['x', 'end: exit']);
   // O_EXCL: a second recording with the same id does not clobber the first (best-effort: stopped).
   const stops: string[] = [];
-  const again = await AsciicastWriter.open(opts(dir, { events: { stopped: (s) => stops.push(`${s.reason}:${s.errno}`) } }));
+  const again = await AsciicastWriter.open(opts(dir, { host: writerHost(SUBJECT, { recordingStopped: (s) => stops.push(`${s.reason}:${s.errno}`) }) }));
   assert.deepEqual(stops, ['write-error:EEXIST']);
   await again.close({ exitCode: 0, outcome: 'exit' });
   assert.equal(AsciicastWriter.live, 0);
@@ -222,14 +222,14 @@ test('in a worker thread (where the session actor runs): the file is the same, t
     const { parentPort, workerData } = require('node:worker_threads');
     (async () => {
       const { AsciicastWriter } = await import(workerData.mod);
-      const w = await AsciicastWriter.open(workerData.opts);
+      const w = await AsciicastWriter.open({ ...workerData.opts, host: { recordingSubject: () => workerData.subject } });
       const liveOpen = AsciicastWriter.live;
       for (let i = 0; i < 64; i++) w.output(Buffer.from(workerData.text));
       w.resize(100, 30);
       const { meta } = await w.close({ exitCode: 3, outcome: 'exit' });
       parentPort.postMessage({ liveOpen, liveClosed: AsciicastWriter.live, meta });
     })().catch((err) => parentPort.postMessage({ error: String(err) }));
-  `, { eval: true, workerData: { mod, opts: opts(dir, { id: 'in-worker' }), text: TEXT.toString('utf8') } });
+  `, { eval: true, workerData: { mod, opts: { dir, id: 'in-worker', width: 80, height: 24 }, subject: SUBJECT, text: TEXT.toString('utf8') } });
   t.after(() => worker.terminate());
   const exited = once(worker, 'exit');
   const [msg] = await once(worker, 'message') as [{ liveOpen: number; liveClosed: number; meta: RecordingMeta; error?: string }];

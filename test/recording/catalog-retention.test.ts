@@ -7,6 +7,7 @@ import { AsciicastWriter } from '../../src/recording/asciicast-writer.js';
 import { RecordingCatalog, mayView } from '../../src/recording/catalog.js';
 import { RecordingRetention, sweepRecordings } from '../../src/recording/retention.js';
 import { assertHandlesBack, handleCounts } from '../helpers/handles.js';
+import { writerHost } from '../helpers/asciicast.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -19,7 +20,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 async function record(dir: string, id: string, user: string, namespace: string, pod: string): Promise<void> {
   const w = await AsciicastWriter.open({
     dir, id, width: 80, height: 24,
-    subject: { session: id, user, groups: [], replica: 'r0', namespace, pod, container: 'c', command: ['sh'] },
+    host: writerHost({ session: id, user, groups: [], replica: 'r0', namespace, pod, container: 'c', command: ['sh'] }),
   });
   w.output(Buffer.from(`hello from ${pod}\r\n`));
   await w.close({ exitCode: 0, outcome: 'exit' });

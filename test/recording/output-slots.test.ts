@@ -9,17 +9,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
+import { AsciicastWriter, type AsciicastWriterOptions, type WriterHost } from '../../src/recording/asciicast-writer.js';
 import { SLOT_COUNT } from '../../src/recording/json-escape.js';
 import { OutputSlot } from '../../src/recording/output-slots.js';
 import { incompleteTail } from '../../src/recording/utf8-bytes.js';
-import { asciinemaCat, outputOf, parseCast, type ParsedCast } from '../helpers/asciicast.js';
+import { asciinemaCat, outputOf, parseCast, writerHost, type ParsedCast } from '../helpers/asciicast.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function subject(session: string): AsciicastWriterOptions['subject'] {
-  return { session, user: 'alice', groups: [], replica: 'podterm-0', namespace: 'default', pod: 'web-1', container: 'app', command: ['sh'] };
+function subject(session: string): WriterHost {
+  return writerHost({ session, user: 'alice', groups: [], replica: 'podterm-0', namespace: 'default', pod: 'web-1', container: 'app', command: ['sh'] });
 }
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
@@ -29,7 +29,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 function open(dir: string, id: string, extra: Partial<AsciicastWriterOptions> = {}): Promise<AsciicastWriter> {
-  return AsciicastWriter.open({ dir, id, subject: subject(id), width: 80, height: 24, ...extra });
+  return AsciicastWriter.open({ dir, id, host: subject(id), width: 80, height: 24, ...extra });
 }
 
 /**

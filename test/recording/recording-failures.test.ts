@@ -14,7 +14,7 @@ import { PodtermError } from '../../src/protocol/errors.js';
 import { OutputSlot } from '../../src/recording/output-slots.js';
 import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
 import type { RecordingStop } from '../../src/recording/recording-files.js';
-import { outputOf, parseCast } from '../helpers/asciicast.js';
+import { outputOf, parseCast, writerHost } from '../helpers/asciicast.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +32,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 function opts(dir: string, stops: Stops, extra: Partial<AsciicastWriterOptions> = {}): AsciicastWriterOptions {
-  return { dir, id: ID, subject: SUBJECT, width: 80, height: 24, events: { stopped: (stop, fatal) => stops.push({ stop, fatal }) }, ...extra };
+  return { dir, id: ID, host: writerHost(SUBJECT, { recordingStopped: (stop, fatal) => stops.push({ stop, fatal }) }), width: 80, height: 24, ...extra };
 }
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -91,7 +91,9 @@ test('best-effort: /dev/full keeps the session going, reports ENOSPC once, and t
   await until(() => stops.length > 0, 'the stop');
   assert.equal(w.state, 'stopped');
   assert.equal(stops.length, 1);
-  assert.deepEqual(stops[0]!.stop, { reason: 'write-error', at: 0, atBytes: 0, errno: 'ENOSPC' });
+  const { at, ...stop } = stops[0]!.stop;
+  assert.deepEqual(stop, { reason: 'write-error', atBytes: 0, errno: 'ENOSPC' });
+  assert.ok(at >= 0 && at < 5, `at: when it stopped, in seconds of the recording (${at})`);
   assert.equal(stops[0]!.fatal, undefined);
   for (let i = 0; i < 100; i++) assert.equal(w.output(Buffer.from('still going\r\n')), true);
   w.marker('join bob');
@@ -200,7 +202,7 @@ test('strict, a disk that stalls: output() asks to pause above half the cap, eve
   let drains = 0;
   const w = await AsciicastWriter.open(opts(dir, stops, {
     mode: 'strict', exclusive: false, bufferBytes: 256 * 1024, flushBytes: 16 * 1024,
-    events: { stopped: (stop, fatal) => stops.push({ stop, fatal }), drained: () => drains++ },
+    host: writerHost(SUBJECT, { recordingStopped: (stop, fatal) => stops.push({ stop, fatal }), recordingDrained: () => drains++ }),
   }));
   const reader = await fifo.reader();
   const stream = Buffer.alloc(2 * 1024 * 1024, 'abcdefgh\r\n');

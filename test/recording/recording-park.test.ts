@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import type { PodtermError } from '../../src/protocol/errors.js';
 import { AsciicastWriter, type AsciicastWriterOptions } from '../../src/recording/asciicast-writer.js';
 import type { RecordingStop } from '../../src/recording/recording-files.js';
-import { asciinemaCat, outputOf, parseCast } from '../helpers/asciicast.js';
+import { asciinemaCat, outputOf, parseCast, writerHost } from '../helpers/asciicast.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +27,7 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 function opts(dir: string, stops: Stops, extra: Partial<AsciicastWriterOptions> = {}): AsciicastWriterOptions {
-  return { dir, id: ID, subject: SUBJECT, width: 80, height: 24, flushIntervalMs: 20, parkAfterMs: 50, events: { stopped: (stop, fatal) => stops.push({ stop, fatal }) }, ...extra };
+  return { dir, id: ID, host: writerHost(SUBJECT, { recordingStopped: (stop, fatal) => stops.push({ stop, fatal }) }), width: 80, height: 24, flushIntervalMs: 20, parkAfterMs: 50, ...extra };
 }
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {

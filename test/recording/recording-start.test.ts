@@ -1,25 +1,25 @@
 /**
- * The actor's recording starts beside the exec in best-effort mode (session-recording.ts): what
- * the session does before the .cast exists is held, in order, and written once it does; past the
- * buffer cap the recording stops with the slow-disk marker. Strict mode still refuses before the
- * exec: started() rejects with RecordingFailed.
+ * A recording starts at once (AsciicastWriter.start): the file is created on the thread pool while
+ * the header and whatever the session does meanwhile wait in the write queue, in order, under the
+ * same caps as later events; past the buffer cap the recording stops with the slow-disk marker.
+ * Strict mode still refuses before the exec: opened() rejects with RecordingFailed.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SessionRecording, type RecordedInit, type RecordingHost } from '../../src/actor/session-recording.js';
+import { recordingSubject, startRecording, type RecordedInit } from '../../src/actor/session-recording.js';
 import type { RecordingSettings } from '../../src/actor-link/actor-messages.js';
 import { PodtermError } from '../../src/protocol/errors.js';
-import { AsciicastWriter } from '../../src/recording/asciicast-writer.js';
+import { AsciicastWriter, type WriterHost } from '../../src/recording/asciicast-writer.js';
 import type { RecordingStop } from '../../src/recording/recording-files.js';
 import { outputOf, parseCast } from '../helpers/asciicast.js';
 
 const MiB = 1024 * 1024;
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'podterm-sessrec-'));
+  const dir = await mkdtemp(join(tmpdir(), 'podterm-recstart-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -41,34 +41,39 @@ function settings(dir: string, mode: 'best-effort' | 'strict' = 'best-effort'): 
   return { dir, mode, maxBytes: 0, recordInput: true, replica: 'podterm-0' };
 }
 
-class Host implements RecordingHost {
+/** What the actor is to its recording: the subject from its init, and the stops. */
+class Host implements WriterHost {
   readonly stops: RecordingStop[] = [];
   failed: PodtermError | undefined;
-  recordingFailed(err: PodtermError): void {
-    this.failed = err;
+  constructor(readonly init: RecordedInit) {}
+  recordingSubject() {
+    return recordingSubject(this.init, 'podterm-0', 'app', ['sh']);
   }
-  recordingPaced(): void {}
-  recordingStopped(stop: RecordingStop): void {
+  recordingStopped(stop: RecordingStop, fatal: PodtermError | undefined): void {
     this.stops.push(stop);
+    this.failed ??= fatal;
   }
 }
-const log = (): void => undefined;
+
+function start(dir: string, id: string, mode: 'best-effort' | 'strict' = 'best-effort'): { rec: AsciicastWriter; host: Host } {
+  const host = new Host(init(id));
+  return { rec: startRecording(host.init, settings(dir, mode), host), host };
+}
 
 test('events before the .cast exists are held and written in order once it does; the sidecar names the person', async (t) => {
   const dir = await tempDir(t);
-  const host = new Host();
-  const rec = SessionRecording.begin(init('early-1'), settings(dir), 'app', ['sh'], host, log);
+  const { rec, host } = start(dir, 'early-1');
   // The file is created on the thread pool: everything below happens before it exists.
   rec.output(Buffer.from('motd 日本', 'utf8'));
   const reused = Buffer.from('語\r\n$ ', 'utf8');
   rec.output(reused);
-  reused.fill(0); // the caller reuses its buffer: the held event must be a copy
+  reused.fill(0); // the caller reuses its buffer: the queued event must be a copy
   rec.resize(100, 30);
   rec.input(Buffer.from('ls\r', 'utf8'));
   rec.marker('observer joined');
-  await rec.started();
+  await rec.opened();
   rec.output(Buffer.from('after\r\n', 'utf8'));
-  await rec.close(0, 'exit');
+  await rec.close({ exitCode: 0, outcome: 'exit' });
   assert.equal(AsciicastWriter.live, 0);
   const cast = parseCast(await readFile(join(dir, 'early-1.cast'), 'utf8'));
   assert.equal(outputOf(cast).toString('utf8'), 'motd 日本語\r\n$ after\r\n');
@@ -81,19 +86,18 @@ test('events before the .cast exists are held and written in order once it does;
   assert.deepEqual(host.stops, []);
 });
 
-test('more held than the buffer cap: what fits is written, then the slow-disk stop; nothing after it, the session goes on', async (t) => {
+test('more queued than the buffer cap before the file exists: what fits is written, then the slow-disk stop; nothing after it, the session goes on', async (t) => {
   const dir = await tempDir(t);
-  const host = new Host();
-  const rec = SessionRecording.begin(init('early-2'), settings(dir), 'app', ['sh'], host, log);
+  const { rec, host } = start(dir, 'early-2');
   // 16 MiB less 2 KiB fits in the writer with its JSON framing; the 4 KiB after it passes the cap
   // while the file is being created, so it is dropped and the recording must say it stopped there.
   const fits = 16 * MiB - 2048;
   for (let left = fits; left > 0; left -= MiB) rec.output(Buffer.alloc(Math.min(MiB, left), 'x'));
   rec.output(Buffer.alloc(4096, 'y'));
   rec.marker('after the cap');
-  await rec.started();
+  await rec.opened();
   rec.output(Buffer.from('dropped', 'utf8'));
-  await rec.close(0, 'exit');
+  await rec.close({ exitCode: 0, outcome: 'exit' });
   assert.equal(host.stops.length, 1);
   assert.equal(host.stops[0]?.reason, 'buffer-full');
   assert.equal(host.failed, undefined);
@@ -106,22 +110,23 @@ test('more held than the buffer cap: what fits is written, then the slow-disk st
   assert.equal(AsciicastWriter.live, 0);
 });
 
-test('strict: a recording that cannot start rejects started() with RecordingFailed, and close still settles', async () => {
-  const host = new Host();
-  const rec = SessionRecording.begin(init('early-3'), settings('/proc/podterm-no-such-dir', 'strict'), 'app', ['sh'], host, log);
-  await assert.rejects(rec.started(), (err: unknown) => err instanceof PodtermError && err.code === 'RecordingFailed');
+test('strict: a recording that cannot start rejects opened() with RecordingFailed, and close still settles', async () => {
+  const { rec, host } = start('/proc/podterm-no-such-dir', 'early-3', 'strict');
+  await assert.rejects(rec.opened(), (err: unknown) => err instanceof PodtermError && err.code === 'RecordingFailed');
   rec.output(Buffer.from('never recorded', 'utf8'));
-  await rec.close(null, 'error');
+  const end = await rec.close({ exitCode: null, outcome: 'error' });
+  assert.equal(end.metaWritten, false);
+  assert.deepEqual(host.stops, [], 'a refused start is the caller\'s to report, not a stop');
   assert.equal(AsciicastWriter.live, 0);
+  assert.equal(AsciicastWriter.openFiles, 0);
 });
 
 test('a session that ends before its .cast exists still gets a whole recording, and nothing is left open', async (t) => {
   const dir = await tempDir(t);
-  const host = new Host();
-  const rec = SessionRecording.begin(init('early-4'), settings(dir), 'app', ['sh'], host, log);
+  const { rec } = start(dir, 'early-4');
   rec.output(Buffer.from('bye\r\n', 'utf8'));
   // The close funnel runs while the file is still being created (an exec that failed at once).
-  await rec.close(null, 'error');
+  await rec.close({ exitCode: null, outcome: 'error' });
   assert.equal(AsciicastWriter.live, 0);
   assert.equal(AsciicastWriter.openFiles, 0);
   const cast = parseCast(await readFile(join(dir, 'early-4.cast'), 'utf8'));
@@ -130,4 +135,18 @@ test('a session that ends before its .cast exists still gets a whole recording, 
   const meta = JSON.parse(await readFile(join(dir, 'early-4.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(meta.outcome, 'error');
   assert.notEqual(meta.endedAt, null);
+});
+
+test('strict: a start refused because the .cast exists leaves that file alone', async (t) => {
+  const dir = await tempDir(t);
+  const first = start(dir, 'taken');
+  first.rec.output(Buffer.from('the first recording\r\n', 'utf8'));
+  await first.rec.close({ exitCode: 0, outcome: 'exit' });
+  const before = await readFile(join(dir, 'taken.cast'), 'utf8');
+  const second = start(dir, 'taken', 'strict');
+  await assert.rejects(second.rec.opened(), (err: unknown) => err instanceof PodtermError && err.code === 'RecordingFailed');
+  await second.rec.close({ exitCode: null, outcome: 'error' });
+  assert.equal(await readFile(join(dir, 'taken.cast'), 'utf8'), before, 'the exclusive create failed: the file is not this recording\'s to remove');
+  assert.equal(AsciicastWriter.live, 0);
+  assert.equal(AsciicastWriter.openFiles, 0);
 });
