@@ -7,7 +7,7 @@
  * thread and (with --workers 0) by the actor, so each copy was paid per idle session
  * (test/supervisor/actor-init.test.ts checks that two inits share their hidden classes).
  */
-import type { ActorInit } from '../actor-link/actor-messages.js';
+import type { ActorInit, RecordingOwner } from '../actor-link/actor-messages.js';
 import { OPENER_SOCKET } from './session.js';
 import type { SessionRecords, SessionRequest, SupervisorLimits } from './supervisor.js';
 
@@ -28,11 +28,25 @@ export function actorInit(id: string, req: SessionRequest, limits: SupervisorLim
     as: req.as,
     idleTimeoutMs: limits.idleTimeoutMs,
     maxSessionAgeMs: limits.maxSessionAgeMs,
-    ...(rec
-      ? { recording: { user: req.person.user, groups: req.person.groups } }
-      : {}),
+    ...(rec ? { recording: recordingOwner(req) } : {}),
     resumeToken,
     detachGraceMs: limits.detachGraceMs,
     replayBytes: limits.replayBytes,
   };
+}
+
+/**
+ * Whose recording it is. When the session impersonates its own person (OIDC sign-in, a token that
+ * names one), the owner is the impersonation object itself: one object on the main thread, and one
+ * in the actor's copy of the init too (a structured clone keeps shared references shared), instead
+ * of a second object, name and groups array per recorded session on each thread.
+ */
+function recordingOwner(req: SessionRequest): RecordingOwner {
+  const { person, as } = req;
+  if (as && 'user' in as && as.user === person.user && sameStrings(as.groups, person.groups)) return as;
+  return { user: person.user, groups: person.groups };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -23,6 +23,14 @@ for (const rec of [false, true]) {
   const [a, b] = [inits[48], inits[49]];
   out[rec ? 'recording' : 'plain'] = { init: %HaveSameMap(a, b), ...(rec ? { recordingConfig: %HaveSameMap(a.recording, b.recording), recordingKeys: Object.keys(b.recording) } : {}) };
 }
+// The owner of an impersonated session is its impersonation object, on both threads; anyone else's
+// (a token standing for a kubeconfig context, a person's own bearer token) is their own object.
+const r = records(true);
+const own = actorInit('own', req(1), limits, r, 't');
+const cloned = structuredClone(own);
+const bearer = actorInit('bearer', { ...req(2), as: { bearer: 'x' } }, limits, r, 't');
+const other = actorInit('other', { ...req(3), as: { user: 'someone-else', groups: ['g3'] } }, limits, r, 't');
+out.shared = { main: own.recording === own.as, clone: cloned.recording === cloned.as, bearer: bearer.recording.user, other: [other.recording === other.as, other.recording.user] };
 console.log(JSON.stringify(out));
 `;
 
@@ -31,5 +39,5 @@ console.log(JSON.stringify(out));
 test('the inits of two sessions share their hidden classes, with and without recording', () => {
   const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', SCRIPT], { encoding: 'utf8', timeout: 30000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout.trim()), { plain: { init: true }, recording: { init: true, recordingConfig: true, recordingKeys: ['user', 'groups'] } });
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { plain: { init: true }, recording: { init: true, recordingConfig: true, recordingKeys: ['user', 'groups'] }, shared: { main: true, clone: true, bearer: 'user-2', other: [false, 'user-3'] } });
 });
