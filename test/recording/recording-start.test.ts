@@ -5,7 +5,9 @@
  * Strict mode still refuses before the exec: opened() rejects with RecordingFailed.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -147,6 +149,33 @@ test('strict: a start refused because the .cast exists leaves that file alone', 
   await assert.rejects(second.rec.opened(), (err: unknown) => err instanceof PodtermError && err.code === 'RecordingFailed');
   await second.rec.close({ exitCode: null, outcome: 'error' });
   assert.equal(await readFile(join(dir, 'taken.cast'), 'utf8'), before, 'the exclusive create failed: the file is not this recording\'s to remove');
+  assert.equal(AsciicastWriter.live, 0);
+  assert.equal(AsciicastWriter.openFiles, 0);
+});
+
+test('what happens before the .cast exists is stamped when it happened, not when the file came', async (t) => {
+  const dir = await tempDir(t);
+  // Hold every thread-pool thread in an open of a FIFO nobody writes to: the create waits behind them.
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const fifos = Array.from({ length: threads }, (_, i) => join(dir, `block-${i}`));
+  for (const f of fifos) assert.equal(spawnSync('mkfifo', [f]).status, 0, 'mkfifo');
+  const blocked = fifos.map((f) => open(f, 'r'));
+  const { rec } = start(dir, 'stamped');
+  rec.output(Buffer.from('first\r\n', 'utf8'));
+  await new Promise((r) => setTimeout(r, 150));
+  rec.output(Buffer.from('second\r\n', 'utf8'));
+  assert.equal(existsSync(join(dir, 'stamped.cast')), false, 'the file is not there yet (the thread pool is held)');
+  // Let the thread pool go: a writer for each FIFO ends the open that held its thread.
+  for (const f of fifos) closeSync(openSync(f, 'w'));
+  for (const h of blocked) await (await h).close();
+  await rec.opened();
+  await rec.close({ exitCode: 0, outcome: 'exit' });
+  const cast = parseCast(await readFile(join(dir, 'stamped.cast'), 'utf8'));
+  const [first, second] = cast.events.filter((e) => e[1] === 'o');
+  assert.equal(first?.[2], 'first\r\n');
+  assert.equal(second?.[2], 'second\r\n');
+  assert.ok(first![0] < 0.1, `the first output at its own time (${first![0]} s), not at the create`);
+  assert.ok(second![0] - first![0] >= 0.14, `the gap between them kept (${second![0] - first![0]} s)`);
   assert.equal(AsciicastWriter.live, 0);
   assert.equal(AsciicastWriter.openFiles, 0);
 });
