@@ -176,7 +176,7 @@ export class AsciicastWriter extends WriterCore {
     if (!slot) {
       slot = OutputSlot.take();
       if (!slot) return false;
-      this.slot = slot;
+      this.useSlot(slot);
     }
     const n = slot.write(this.now(), clean);
     if (!this.admit(n, q)) return true; // stopped; the line stays uncommitted

@@ -14,6 +14,27 @@ import { errnoOf, STOP_TEXT, writerTransition, type WriterState } from './writer
 import { WriteQueue } from './write-queue.js';
 import type { WriterHost, WriterSettings } from './writer-options.js';
 
+/**
+ * What a recording holds only while its file is in use (from the start, and from the first line
+ * after a park): dropped whole at a park, so an idle recorded session keeps none of it.
+ */
+class ActiveFile {
+  readonly file: CastFile;
+  readonly queue: WriteQueue;
+  /** Large output written in place (output-slots.ts): lines accepted, not yet queued. */
+  slot: OutputSlot | undefined;
+  /** The flush timer (output held or queued) or the park timer (all written, file open). */
+  timer: NodeJS.Timeout | undefined;
+  timerKind: 'flush' | 'park' | undefined;
+  /** Strict mode: output() asked its source to pause until the queue drains. */
+  needDrain = false;
+
+  constructor(file: CastFile, queue: WriteQueue) {
+    this.file = file;
+    this.queue = queue;
+  }
+}
+
 export abstract class WriterCore {
   static #live = 0;
   /** Writers opened and not yet closed in this thread, parked or not (residue checks). */
@@ -28,28 +49,21 @@ export abstract class WriterCore {
    * object itself for the process's first 24 days) rather than a boxed double per idle recording.
    */
   readonly #t0 = Math.floor(performance.now());
-  /** The .cast and its write queue; both dropped while the recording is parked (see #park). */
-  protected file: CastFile | undefined;
-  /** Exists from the start (while the file is being created), and again after a park when there is something to write. */
-  protected queue: WriteQueue | undefined;
-  /** Large output written in place (output-slots.ts): lines accepted, not yet queued. */
-  protected slot: OutputSlot | undefined;
-  /** Idle: the descriptor is closed and the queue dropped; the next line makes them again. */
-  #parked = false;
-  /** Bytes written by queues dropped at a park. */
+  /**
+   * The file in use (from the start, while it is being created, and again from the first line after
+   * a park); undefined while parked (see #park) and once released.
+   */
+  #active: ActiveFile | undefined;
+  /** Bytes written by queues dropped at a park or the release. */
   #writtenBefore = 0;
-  /** Counted in `live` (from the start to the release). */
+  /** Counted in `live` (from the start to the release); parked = counted with no file in use. */
   #counted = false;
   /** Bytes of the .cast accepted (queued, in flight or written). */
   protected accepted = 0;
-  /** The flush timer (output held or queued) or the park timer (all written, file open). */
-  #timer: NodeJS.Timeout | undefined;
-  #timerKind: 'flush' | 'park' | undefined;
   #stop: RecordingStop | undefined;
   /** The write error that stopped the recording (the cause of a strict open's rejection). */
   protected writeError: unknown;
   protected dropped = 0;
-  protected needDrain = false;
   /** While a strict recording starts, a failure rejects opened() instead of telling the host. */
   protected opening = true;
 
@@ -71,10 +85,29 @@ export abstract class WriterCore {
 
   /** The file being created: it is counted in `live` until released, and its queue starts (its writes wait for the file). */
   protected adopt(file: CastFile): WriteQueue {
-    this.file = file;
     WriterCore.#live++;
     this.#counted = true;
-    return (this.queue = this.#openQueue(file));
+    return this.#activate(file).queue;
+  }
+
+  #activate(file: CastFile): ActiveFile {
+    return (this.#active = new ActiveFile(file, this.#openQueue(file)));
+  }
+
+  /** The .cast in use; undefined while parked. */
+  protected get file(): CastFile | undefined {
+    return this.#active?.file;
+  }
+  /** Its write queue; undefined while parked. */
+  protected get queue(): WriteQueue | undefined {
+    return this.#active?.queue;
+  }
+  protected get slot(): OutputSlot | undefined {
+    return this.#active?.slot;
+  }
+  /** Strict mode: the source should pause (output() returns false) until the host hears recordingDrained. */
+  protected get needDrain(): boolean {
+    return this.#active?.needDrain ?? false;
   }
 
   /** Closed by an unexpected failure of close (close never rejects). */
@@ -89,12 +122,18 @@ export abstract class WriterCore {
     return this.#stop;
   }
 
+  /** Takes `slot` as the one large output is written into (the file is in use: the caller unparked it). */
+  protected useSlot(slot: OutputSlot): void {
+    this.#active!.slot = slot;
+  }
+
   /** Hands the slot's lines to the queue, after everything accepted before them. */
   protected sealSlot(): void {
-    const slot = this.slot;
-    if (!slot) return;
-    this.slot = undefined;
-    if (slot.used > 0 && this.queue) this.queue.pushSlot(slot);
+    const a = this.#active;
+    const slot = a?.slot;
+    if (!a || !slot) return;
+    a.slot = undefined;
+    if (slot.used > 0) a.queue.pushSlot(slot);
     else slot.release();
   }
 
@@ -146,7 +185,8 @@ export abstract class WriterCore {
 
   /** Strict mode: above half the buffer the source should pause (output() returns false). */
   protected noteBacklog(q: WriteQueue): void {
-    if (this.settings.mode === 'strict' && q.pending + (this.slot?.used ?? 0) >= this.settings.bufferBytes / 2) this.needDrain = true;
+    const a = this.#active;
+    if (a && this.settings.mode === 'strict' && q.pending + (a.slot?.used ?? 0) >= this.settings.bufferBytes / 2) a.needDrain = true;
   }
 
   /** Stops the recording here; state flips before anyone is called back. */
@@ -159,11 +199,12 @@ export abstract class WriterCore {
     this.#stop = { reason, at, atBytes: failed ? written : this.accepted, ...(errno ? { errno } : {}) };
     if (this.#state === 'open') this.transition('stopped');
     this.dropHeld();
-    this.needDrain = false; // nothing more is queued: never leave a source paused
+    const a = this.#active;
+    if (a) a.needDrain = false; // nothing more is queued: never leave a source paused
     if (failed) {
-      this.slot?.release();
-      this.slot = undefined;
-      this.dropped += this.queue?.discard() ?? 0;
+      a?.slot?.release();
+      if (a) a.slot = undefined;
+      this.dropped += a?.queue.discard() ?? 0;
     } else if (this.queue ?? this.unpark()) {
       this.sealSlot();
       // The marker goes after everything accepted, past the caps (it is small and final).
@@ -186,42 +227,47 @@ export abstract class WriterCore {
    * (close the idle file) once everything is written. A flush replaces a pending park.
    */
   protected schedule(): void {
-    const q = this.queue;
-    // No queue: not open yet (nothing to do) or parked (held output still needs its flush).
-    if (!q && !this.#parked) return;
-    if (q && q.queued >= this.settings.flushBytes) return q.kick();
-    if ((q?.queued ?? 0) > 0 || this.holding() || this.slot) {
-      if (this.#timerKind === 'flush') return;
-      this.#arm('flush', this.settings.flushIntervalMs);
-    } else if (q?.idle && this.settings.exclusive && this.settings.parkAfterMs > 0 && this.#timerKind !== 'park') {
-      this.#arm('park', this.settings.parkAfterMs);
+    // Parked with output held: the flush needs the file in use again (its descriptor opens on the write).
+    const a = this.#active ?? (this.holding() ? this.#unparked() : undefined);
+    if (!a) return;
+    const q = a.queue;
+    if (q.queued >= this.settings.flushBytes) return q.kick();
+    if (q.queued > 0 || this.holding() || a.slot) {
+      if (a.timerKind === 'flush') return;
+      this.#arm(a, 'flush', this.settings.flushIntervalMs);
+    } else if (q.idle && this.settings.exclusive && this.settings.parkAfterMs > 0 && a.timerKind !== 'park') {
+      this.#arm(a, 'park', this.settings.parkAfterMs);
     }
   }
 
-  #arm(kind: 'flush' | 'park', ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timerKind = kind;
-    this.#timer = setTimeout(() => this.#fire(), ms);
-    this.#timer.unref();
+  #arm(a: ActiveFile, kind: 'flush' | 'park', ms: number): void {
+    clearTimeout(a.timer);
+    a.timerKind = kind;
+    a.timer = setTimeout(() => this.#fire(), ms);
+    a.timer.unref();
   }
 
   protected disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerKind = undefined;
+    const a = this.#active;
+    if (!a) return;
+    clearTimeout(a.timer);
+    a.timer = undefined;
+    a.timerKind = undefined;
   }
 
   #fire(): void {
-    const kind = this.#timerKind;
-    this.#timer = undefined;
-    this.#timerKind = undefined;
+    const a = this.#active;
+    if (!a) return;
+    const kind = a.timerKind;
+    a.timer = undefined;
+    a.timerKind = undefined;
     if (this.#state === 'closing' || this.#state === 'closed') return;
     if (kind === 'flush') {
       this.commitHeld();
       this.sealSlot();
-      this.queue?.kick();
+      a.queue.kick();
       // Nothing left to write (or the write finished at once): arm the park instead.
-      if (!this.#timer) this.schedule();
+      if (!a.timer) this.schedule();
       return;
     }
     this.#park();
@@ -233,27 +279,27 @@ export abstract class WriterCore {
    * them again (#unpark) and the file reopens for appending on its first write.
    */
   #park(): void {
-    const q = this.queue;
-    const file = this.file;
-    if (this.holding() || this.slot || !q || !file || !q.idle || q.failed) return;
-    this.#writtenBefore += q.written;
-    this.queue = undefined;
-    this.file = undefined;
+    const a = this.#active;
+    if (!a || this.holding() || a.slot || !a.queue.idle || a.queue.failed) return;
+    clearTimeout(a.timer);
+    this.#writtenBefore += a.queue.written;
+    this.#active = undefined;
     this.onPark();
-    this.#parked = true;
-    void file.close();
+    void a.file.close();
   }
 
+  /** The file in use again after a park (its descriptor opens with the first write); undefined if not parked. */
   protected unpark(): WriteQueue | undefined {
-    if (!this.#parked) return undefined;
-    this.#parked = false;
-    this.file = CastFile.parked(this.path);
-    this.queue = this.#openQueue(this.file);
-    return this.queue;
+    return this.#unparked()?.queue;
+  }
+
+  #unparked(): ActiveFile | undefined {
+    if (this.#active || !this.#counted) return undefined;
+    return this.#activate(CastFile.parked(this.path));
   }
 
   protected written(): number {
-    return this.#writtenBefore + (this.queue?.written ?? 0);
+    return this.#writtenBefore + (this.#active?.queue.written ?? 0);
   }
 
   #openQueue(file: CastFile): WriteQueue {
@@ -263,8 +309,9 @@ export abstract class WriterCore {
         this.halt('write-error', errnoOf(err));
       },
       onProgress: () => {
-        if (!this.needDrain || this.#state !== 'open' || (this.queue?.pending ?? 0) > this.settings.bufferBytes / 4) return;
-        this.needDrain = false;
+        const a = this.#active;
+        if (!a?.needDrain || this.#state !== 'open' || a.queue.pending > this.settings.bufferBytes / 4) return;
+        a.needDrain = false;
         try {
           this.host.recordingDrained?.();
         } catch {
@@ -291,15 +338,15 @@ export abstract class WriterCore {
 
   protected async release(): Promise<void> {
     this.disarm();
+    const a = this.#active;
+    this.#active = undefined;
     // Sealed into the queue by every path that writes; one left here was never queued.
-    this.slot?.release();
-    this.slot = undefined;
-    const file = this.file;
-    this.file = undefined;
+    a?.slot?.release();
+    if (a) this.#writtenBefore += a.queue.written;
     const counted = this.#counted;
     this.#counted = false;
     // Counted until the descriptor is really closed (a stuck write holds it).
-    await file?.close();
+    await a?.file.close();
     if (counted) WriterCore.#live--;
   }
 }
