@@ -1,9 +1,10 @@
 /**
  * The file side of one recording (AsciicastWriter is the event side): the .cast and its write queue,
  * the caps (`maxBytes`, the buffer cap) and what a stop writes, the one timer (a flush while output
- * waits, a park once the file is idle: the descriptor closes and the file and queue objects go, and
- * the next line opens the file again for appending), and the writer's state. An abstract base rather
- * than an object of its own: an idle recorded session keeps one object, the writer.
+ * waits, a park once the file is idle: the descriptor closes and what the file in use held goes
+ * (active-file.ts), and the next line opens the file again for appending), and the writer's state.
+ * An abstract base rather than an object of its own: an idle recorded session keeps one object, the
+ * writer.
  */
 import { CastFile } from './cast-file.js';
 import { PodtermError } from '../protocol/errors.js';
@@ -12,28 +13,8 @@ import type { OutputSlot } from './output-slots.js';
 import type { RecordingStop, StopReason } from './recording-files.js';
 import { errnoOf, STOP_TEXT, writerTransition, type WriterState } from './writer-state.js';
 import { WriteQueue } from './write-queue.js';
+import { ActiveFile } from './active-file.js';
 import type { WriterHost, WriterSettings } from './writer-options.js';
-
-/**
- * What a recording holds only while its file is in use (from the start, and from the first line
- * after a park): dropped whole at a park, so an idle recorded session keeps none of it.
- */
-class ActiveFile {
-  readonly file: CastFile;
-  readonly queue: WriteQueue;
-  /** Large output written in place (output-slots.ts): lines accepted, not yet queued. */
-  slot: OutputSlot | undefined;
-  /** The flush timer (output held or queued) or the park timer (all written, file open). */
-  timer: NodeJS.Timeout | undefined;
-  timerKind: 'flush' | 'park' | undefined;
-  /** Strict mode: output() asked its source to pause until the queue drains. */
-  needDrain = false;
-
-  constructor(file: CastFile, queue: WriteQueue) {
-    this.file = file;
-    this.queue = queue;
-  }
-}
 
 export abstract class WriterCore {
   static #live = 0;
