@@ -3,12 +3,13 @@
  * the session actor off the main thread. Events are formatted at once and queued; the queue is
  * written in large chunks by one write at a time, so a slow disk costs memory up to a cap, never the
  * terminal's pace. At the cap (or `maxBytes`, or a write error) the recording stops:
- * - `best-effort`: events are dropped from there on, a marker says where and why, `events.stopped` reports it
- *   (a metric, a log line); the session goes on.
- * - `strict`: `open()` rejects with RecordingFailed when the file cannot be created (the session is
- *   refused), and a later stop reports a fatal RecordingFailed through `events.stopped` (the session ends).
- *   In strict mode `output()` also returns false above half the buffer cap and `events.drained` fires below
- *   a quarter, so the actor may pause its exec stream rather than lose the session to a slow disk.
+ * - `best-effort`: events are dropped from there on, a marker says where and why, `host.recordingStopped`
+ *   reports it (a metric, a log line); the session goes on.
+ * - `strict`: `opened()` rejects with RecordingFailed when the file, its header or first sidecar cannot
+ *   be written (the session is refused), and a later stop reports a fatal RecordingFailed through
+ *   `host.recordingStopped` (the session ends). In strict mode `output()` also returns false above half
+ *   the buffer cap and `host.recordingDrained` is called below a quarter, so the actor may pause its
+ *   exec stream rather than lose the session to a slow disk.
  *
  * Output goes through Utf8Bytes, a streaming UTF-8 check: a character split across chunks is carried
  * to the next event, never replaced. Bytes that are not UTF-8 at all are replaced with U+FFFD per
@@ -96,11 +97,9 @@ export class AsciicastWriter extends WriterCore {
     for (const k of ['width', 'height'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`recording: ${k} must be a positive integer`);
     }
-    const file = CastFile.creating(this.path, this.settings.exclusive, 0o640);
-    const queue = this.adopt(file);
     const subject = this.host.recordingSubject();
     const argv = subject.command;
-    this.push([Buffer.from(headerLine({
+    const header = Buffer.from(headerLine({
       version: 2,
       width: opts.width,
       height: opts.height,
@@ -108,7 +107,11 @@ export class AsciicastWriter extends WriterCore {
       command: commandString(argv),
       title: `${subject.namespace}/${subject.pod}/${subject.container}`,
       env: { TERM: opts.term ?? 'xterm-256color', SHELL: opts.shell ?? argv[0] ?? '/bin/sh' },
-    }), 'utf8')]);
+    }), 'utf8');
+    // Acquired last, once nothing above can throw: from here the writer is the caller's to close.
+    const file = CastFile.creating(this.path, this.settings.exclusive, 0o640);
+    const queue = this.adopt(file);
+    this.push([header]);
     queue.kick();
     const startup = (this.#startup = this.#start(file, queue));
     startup.catch(() => undefined); // opened() reports it (strict); nothing else may be unhandled
@@ -134,7 +137,7 @@ export class AsciicastWriter extends WriterCore {
 
   /**
    * Output bytes, exactly as the owner received them. Returns false only in strict mode while the
-   * queue is above half the cap (pause the source until events.drained).
+   * queue is above half the cap (pause the source until host.recordingDrained).
    */
   output(data: Uint8Array): boolean {
     if (this.state !== 'open') return this.drop();

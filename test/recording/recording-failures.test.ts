@@ -195,7 +195,7 @@ test('best-effort, a disk that stalls (a FIFO nobody reads): output never waits,
   assert.equal(OutputSlot.inUse, 0, 'every write slot is back in the pool');
 });
 
-test('strict, a disk that stalls: output() asks to pause above half the cap, events.drained resumes, nothing is lost', async (t) => {
+test('strict, a disk that stalls: output() asks to pause above half the cap, recordingDrained resumes, nothing is lost', async (t) => {
   const dir = await tempDir(t);
   const fifo = await fifoCast(dir, t);
   const stops: Stops = [];
@@ -218,7 +218,7 @@ test('strict, a disk that stalls: output() asks to pause above half the cap, eve
     if (!more) {
       paused++;
       const seen = drains;
-      await until(() => drains > seen, 'events.drained');
+      await until(() => drains > seen, 'recordingDrained');
     } else if (off % 65536 === 0) {
       await sleep(1);
     }
