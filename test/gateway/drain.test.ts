@@ -1,6 +1,7 @@
 /** Graceful drain (what SIGTERM does) and the CLI's ready line, signal handling and exit code. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +62,12 @@ test('podterm serve --sandbox prints one ready line, serves, and exits 0 on SIGT
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   assert.ok(!stderr.includes('cli-token-123'), 'the token is never logged');
+  // The sandbox records by default into a temporary folder it names and leaves to the user: the
+  // session is there, and the test removes the folder (each run used to leave one behind).
+  const dir = /"recordDir":"([^"]+)"/.exec(stderr)?.[1];
+  assert.ok(dir, `the sandbox says where it records: ${stderr}`);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  assert.ok((await readdir(dir)).some((f) => f.endsWith('.cast')), 'the session was recorded');
 });
 
 test('an actor that misses its close deadline on a thread that answers is counted and waited for; its worker is not recycled', async (t) => {
