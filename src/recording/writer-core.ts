@@ -257,7 +257,7 @@ export abstract class WriterCore {
   /**
    * Parks an idle recording: nothing held, queued or in flight. The descriptor closes and the file
    * and queue objects go, so an idle recorded session keeps only this writer. The next line makes
-   * them again (#unpark) and the file reopens for appending on its first write.
+   * them again (#unparked) and the file reopens for appending on its first write.
    */
   #park(): void {
     const a = this.#active;

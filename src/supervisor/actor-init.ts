@@ -7,6 +7,7 @@
  * thread and (with --workers 0) by the actor, so each copy was paid per idle session
  * (test/supervisor/actor-init.test.ts checks that two inits share their hidden classes).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ActorInit, RecordingOwner } from '../actor-link/actor-messages.js';
 import { OPENER_SOCKET } from './session.js';
 import type { SessionRecords, SessionRequest, SupervisorLimits } from './supervisor.js';
@@ -43,10 +44,6 @@ export function actorInit(id: string, req: SessionRequest, limits: SupervisorLim
  */
 function recordingOwner(req: SessionRequest): RecordingOwner {
   const { person, as } = req;
-  if (as && 'user' in as && as.user === person.user && sameStrings(as.groups, person.groups)) return as;
+  if (as && 'user' in as && as.user === person.user && isDeepStrictEqual(as.groups, person.groups)) return as;
   return { user: person.user, groups: person.groups };
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
